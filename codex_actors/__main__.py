@@ -1,0 +1,5 @@
+"""`python -m codex_actors` runs the CLI."""
+
+from codex_actors.cli.main import main
+
+raise SystemExit(main())
