@@ -1,0 +1,26 @@
+"""Options shared by the subcommands that load config: `-c/--config`, `-p/--profile`, `-C/--cd`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Mapping
+
+from codex_actors.cli.errors import UsageError
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Attach `-c key=value` (repeatable), `-p NAME` and `-C DIR` to `parser`."""
+    parser.add_argument("-c", "--config", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (dotted path; value parsed as TOML, else a literal string)")
+    parser.add_argument("-p", "--profile", help="config profile from [profiles.NAME]")
+    parser.add_argument("-C", "--cd", dest="cwd", metavar="DIR", help="working root for the agent")
+
+
+def load_config_from_args(args: argparse.Namespace, flags: Mapping[str, Any] | None = None, **kwargs: Any):
+    """Resolve the config for parsed `args`; a ConfigError becomes a one-line UsageError (exit code 2)."""
+    from codex_actors.config import ConfigError, load_config
+
+    try:
+        return load_config(cwd=args.cwd, overrides=args.overrides, flags=flags, profile=args.profile, **kwargs)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None

@@ -1,0 +1,269 @@
+"""Layered config: built-in defaults < user config.toml < project .codex-actors/config.toml < profile < -c < flags.
+
+This is the precedence of spec agent-core "Choices for this project" (a `-c` beats the profile, unlike Codex).
+Tables merge recursively; every leaf remembers the layer it came from, for `codex-actors config show`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from codex_actors.config import schema
+
+
+class ConfigError(ValueError):
+    """A config file or value is wrong. The message names the source (file or flag), the key and what was
+    expected, e.g. `/home/u/.codex-actors/config.toml: approval_policy: expected one of: ..., got 'sometimes'`."""
+
+
+@attrs.frozen
+class Layer:
+    """One source of settings: `name` (default, user, project, profile:NAME, -c, flags), the file it was read
+    from (None for defaults, -c and flags) and its nested table."""
+
+    name: str
+    path: Path | None
+    table: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path is not None else self.name
+
+
+@attrs.frozen
+class Config:
+    """The resolved configuration.
+
+    `values` is the merged nested table; `origins` maps each leaf's dotted key to the layer name it came from;
+    `home` is `$CODEX_ACTORS_HOME` (default `~/.codex-actors`, not created here); `cwd` the working root;
+    `notes` tells of layers that were found but not used (an untrusted project config).
+    """
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    layers: tuple[Layer, ...]
+    home: Path
+    cwd: Path
+    profile: str | None
+    notes: tuple[str, ...] = ()
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """The value at a dotted key (`"sandbox_workspace_write.network_access"`), or `default`."""
+        node: Any = self.values
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def provider(self, provider_id: str | None = None) -> dict[str, Any]:
+        """The `[model_providers.<id>]` table of `provider_id` (default: the `model_provider` key).
+
+        Raises ConfigError naming the unknown id and the known ones."""
+        provider_id = provider_id or self.get("model_provider")
+        providers = self.get("model_providers", {})
+        if provider_id not in providers:
+            known = ", ".join(sorted(providers))
+            raise ConfigError(f"model_provider: unknown provider {provider_id!r}; known: {known}")
+        table = dict(providers[provider_id])
+        if provider_id == "openai" and self.get("openai_base_url"):
+            table["base_url"] = self.get("openai_base_url")
+        return table
+
+
+def codex_home(environ: Mapping[str, str] | None = None) -> Path:
+    """`$CODEX_ACTORS_HOME`, else `~/.codex-actors`. Raises ConfigError if the variable names a non-directory."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("CODEX_ACTORS_HOME")
+    if not value:
+        return Path.home() / ".codex-actors"
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"CODEX_ACTORS_HOME={value}: not a directory")
+    return path
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse one `-c key=value`: the key is a TOML dotted key, the value TOML, else a literal string.
+
+    Returns (key path, value). Raises ConfigError for text without `=` or with an invalid key.
+    Follows spec agent-core 7.2 (`-c` syntax).
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key:
+        raise ConfigError(f"-c {text}: expected key=value")
+    try:
+        # Let TOML itself split the dotted key (quoted segments included): descend until the probe value.
+        probe: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"-c {text}: invalid key {key!r}: {exc}") from exc
+    path: list[str] = []
+    while isinstance(probe, dict):
+        (name, probe), = probe.items()
+        path.append(name)
+    try:
+        node: Any = tomllib.loads(f"{key} = {raw}")
+    except tomllib.TOMLDecodeError:
+        literal = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+        node = tomllib.loads(f"{key} = {json.dumps(literal)}")
+    for name in path:
+        node = node[name]
+    return path, node
+
+
+def _nest(path: list[str], value: Any) -> dict[str, Any]:
+    for name in reversed(path):
+        value = {name: value}
+    return value  # type: ignore[return-value]
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read one config file; raises ConfigError naming the file for unreadable or invalid TOML."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def find_project_root(cwd: Path, markers: Iterable[str]) -> Path:
+    """The nearest ancestor of `cwd` (inclusive) holding one of `markers`; `cwd` itself when none does."""
+    markers = list(markers)
+    for directory in (cwd, *cwd.parents):
+        if any((directory / marker).exists() for marker in markers):
+            return directory
+    return cwd
+
+
+def load_config(
+    *,
+    cwd: Path | str | None = None,
+    overrides: Iterable[str] = (),
+    flags: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    ignore_user_config: bool = False,
+) -> Config:
+    """Resolve the config for a run in `cwd`.
+
+    `overrides` are raw `-c key=value` strings; `flags` maps dotted keys to values set by dedicated CLI flags
+    (`{"model": "o3", "sandbox_mode": "workspace-write"}`); `profile` is `--profile`, else the merged
+    `profile` key picks one. The project layer is `.codex-actors/config.toml` in each directory from the
+    project root down to `cwd`, honoured only when the user config marks the root (or cwd) trusted
+    (`[projects."<abs path>"] trust_level = "trusted"`), as Codex does, so a cloned repository cannot widen
+    its own sandbox. Raises ConfigError for bad files, bad values, an unknown profile.
+    """
+    environ = os.environ if environ is None else environ
+    cwd = Path(cwd or os.getcwd()).resolve()
+    home = codex_home(environ)
+    layers: list[Layer] = [Layer("default", None, schema.defaults())]
+    notes: list[str] = []
+
+    user_file = home / "config.toml"
+    user_table: dict[str, Any] = {}
+    if not ignore_user_config and user_file.is_file():
+        user_table = read_toml(user_file)
+        layers.append(Layer("user", user_file, user_table))
+
+    markers = _merged([l.table for l in layers]).get("project_root_markers", [".git"])
+    root = find_project_root(cwd, markers)
+    trusted = any(
+        user_table.get("projects", {}).get(str(p), {}).get("trust_level") == "trusted" for p in (root, cwd)
+    )
+    for directory in [root, *_between(root, cwd)]:
+        project_file = directory / ".codex-actors" / "config.toml"
+        if project_file.is_file():
+            if trusted:
+                layers.append(Layer("project", project_file, read_toml(project_file)))
+            else:
+                notes.append(f"{project_file}: ignored because {root} is not trusted "
+                              f"(set [projects.\"{root}\"] trust_level = \"trusted\" in {user_file})")
+
+    override_table: dict[str, Any] = {}
+    for text in overrides:
+        path, value = parse_override(text)
+        _merge_into(override_table, _nest(path, value))
+    flag_table: dict[str, Any] = {}
+    for dotted, value in (flags or {}).items():
+        if value is not None:
+            _merge_into(flag_table, _nest(dotted.split("."), value))
+
+    below_profile = _merged([l.table for l in layers] + [override_table])
+    profile = profile or below_profile.get("profile")
+    if profile is not None:
+        profiles = below_profile.get("profiles", {})
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or "none defined"
+            raise ConfigError(f"profile {profile!r} not found in [profiles] (known: {known})")
+        layers.append(Layer(f"profile:{profile}", None, copy.deepcopy(profiles[profile])))
+    if override_table:
+        layers.append(Layer("-c", None, override_table))
+    if flag_table:
+        layers.append(Layer("flags", None, flag_table))
+
+    for layer in layers:
+        _validate(layer.table, layer.source)
+
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for layer in layers:
+        _merge_into(values, copy.deepcopy(layer.table))
+        for dotted in _leaves(layer.table):
+            for existing in [k for k in origins if k.startswith(dotted + ".")]:
+                del origins[existing]
+            origins[dotted] = layer.name
+    return Config(values, origins, tuple(layers), home, cwd, profile, tuple(notes))
+
+
+def _between(root: Path, cwd: Path) -> list[Path]:
+    """Directories strictly below `root` down to `cwd` inclusive, in root-to-cwd order."""
+    if root == cwd:
+        return []
+    chain = [d for d in (cwd, *cwd.parents) if d != root and root in d.parents]
+    return list(reversed(chain))
+
+
+def _merged(tables: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for t in tables:
+        _merge_into(out, copy.deepcopy(t))
+    return out
+
+
+def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = value
+
+
+def _leaves(table: dict[str, Any], prefix: str = "") -> Iterable[str]:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, dotted + ".")
+        else:
+            yield dotted
+
+
+def _validate(table: dict[str, Any], source: str, prefix: str = "") -> None:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        check = schema.checker_for(dotted)
+        if check is not None:
+            problem = check(value)
+            if problem is not None:
+                raise ConfigError(f"{source}: {dotted}: expected {problem}, got {value!r}")
+        if isinstance(value, dict):
+            _validate(value, source, dotted + ".")
