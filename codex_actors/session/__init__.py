@@ -1,0 +1,1 @@
+"""The session actor: turn loop, history and context, compaction, rollout files."""

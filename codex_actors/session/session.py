@@ -1,0 +1,271 @@
+"""The session actor: submissions in, events out (spec agent-core 1.1, 2.1, 2.4).
+
+One task at a time. A `user_turn` / `user_input` starts a turn, or is steered into the running one; `interrupt`
+cancels the running turn (its model stream and every tool call, whose cells and processes stop through their own
+actors) and answers `turn_aborted`; `compact` runs a compaction task; `shutdown` stops the turn and every child
+actor, then emits `shutdown_complete`. Approvals answer the tool call waiting on them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+
+import trio
+
+from codex_actors.actors import Actor, ActorRef, start_actor
+from codex_actors.protocol import events, items, ops
+from codex_actors.protocol.events import Event
+from codex_actors.session.approvals import ApprovalBroker
+from codex_actors.session.history import History
+from codex_actors.session.settings import SessionSettings
+from codex_actors.session.turn import TurnRunner, user_message_item
+from codex_actors.tools.approvals import ApprovalCache
+from codex_actors.tools.router import ToolRouter
+
+
+class Recorder(Protocol):
+    """Where the session persists its rollout: items and events as they happen, a durable flush at turn end."""
+
+    async def record_item(self, item: items.ResponseItem) -> None: ...
+
+    async def record_event(self, msg: events.EventMsg) -> None: ...
+
+    async def record_turn_context(self, payload: dict[str, Any]) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+BuildTools = Callable[[trio.Nursery, dict[str, Any]], Awaitable[ToolRouter]]
+
+
+class Session(Actor):
+    """The session actor. Reach it through `SessionHandle` (see `open_session`).
+
+    `client` is a model client with `stream(prompt)`; `build_tools(nursery, services)` starts the tool-owned
+    actors (process manager, code-mode service, MCP connections) in the session's nursery and returns the
+    router; `events_out` receives every `Event`; `recorder` (optional) persists the rollout.
+    """
+
+    name = "session"
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        *,
+        client: Any,
+        build_tools: BuildTools,
+        events_out: trio.MemorySendChannel,
+        recorder: Recorder | None = None,
+        session_id: str | None = None,
+        initial_history: list[items.ResponseItem] | None = None,
+        on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_id = session_id or str(uuid.uuid4())
+        self.client = client
+        self._build_tools = build_tools
+        self._events_out = events_out
+        self.recorder = recorder
+        self.history = History(initial_history or [])
+        self.context_recorded = bool(initial_history)
+        self.approvals = ApprovalBroker(self._emit_unscoped)
+        self.on_turn_complete = on_turn_complete
+        self.router: ToolRouter | None = None
+        self.services: dict[str, Any] = {}
+        self._nursery: trio.Nursery | None = None
+        self._task_scope: trio.CancelScope | None = None
+        self._task_done: trio.Event | None = None
+        self._turn: TurnRunner | None = None
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def background(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        self.services = {"approvals": self.approvals, "approval_cache": ApprovalCache(), "settings": self.settings,
+                         "session_id": self.session_id}
+        self.router = await self._build_tools(nursery, self.services)
+
+    async def on_start(self) -> None:
+        pass
+
+    async def on_stop(self) -> None:
+        if self.recorder is not None:
+            await self.recorder.flush()
+
+    # -- events ------------------------------------------------------------------------------------------
+
+    async def emit(self, submission_id: str, msg: events.EventMsg | dict[str, Any]) -> None:
+        """Send an event to the client (never blocks: the event queue is unbounded) and persist it.
+
+        `msg` may also be the JSON object of an event (tool libraries that stay free of the protocol classes
+        emit dicts); it is structured here, so a malformed one fails loudly at its source."""
+        if isinstance(msg, dict):
+            msg = events.EVENT_MSGS.structure(msg)
+        try:
+            self._events_out.send_nowait(Event(submission_id, msg))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client stopped listening; the rollout still gets it
+        if self.recorder is not None:
+            await self.recorder.record_event(msg)
+
+    async def _emit_unscoped(self, msg: events.EventMsg) -> None:
+        turn_id = self._turn.turn_id if self._turn is not None else ""
+        await self.emit(turn_id, msg)
+
+    async def record(self, item: items.ResponseItem) -> None:
+        """Append an item to history and to the rollout."""
+        self.history.append(item)
+        if self.recorder is not None:
+            await self.recorder.record_item(item)
+
+    # -- submissions -------------------------------------------------------------------------------------
+
+    async def handle(self, message: ops.Submission) -> Any:
+        op = message.op
+        if isinstance(op, (ops.UserTurn, ops.UserInputOp)):
+            if self._turn is not None and self._turn.accepts_steering:
+                self._turn.steer(user_message_item(op.items))
+                return "steered"
+            await self._start_task(message.id, op)
+            return "started"
+        if isinstance(op, ops.Interrupt):
+            await self._interrupt()
+            return "interrupted"
+        if isinstance(op, (ops.ExecApproval, ops.PatchApproval)):
+            return "resolved" if self.approvals.resolve(op.id, op.decision) else "unknown"
+        if isinstance(op, ops.Compact):
+            await self._start_task(message.id, op)
+            return "started"
+        if isinstance(op, ops.Shutdown):
+            await self._shutdown(message.id)
+            return "shutdown"
+        await self.emit(message.id, events.Error(message=f"unsupported op: {type(op).TYPE}"))
+        return "unsupported"
+
+    async def _start_task(self, sub_id: str, op: Any) -> None:
+        if self._task_scope is not None:
+            await self._abort_task("replaced")
+        runner = TurnRunner(self, sub_id, op)
+        self._turn = runner
+        done = trio.Event()
+        self._task_done = done
+        scope = trio.CancelScope()
+        self._task_scope = scope
+
+        async def task() -> None:
+            try:
+                with scope:
+                    await runner.run()
+            finally:
+                with trio.CancelScope(shield=True):
+                    if scope.cancelled_caught or runner.abort_reason is not None:
+                        await runner.finish_aborted(runner.abort_reason or "interrupted")
+                if self._turn is runner:
+                    self._turn = None
+                    self._task_scope = None
+                done.set()
+
+        assert self._nursery is not None
+        self._nursery.start_soon(task, name=f"turn {sub_id}")
+
+    async def _abort_task(self, reason: str) -> None:
+        if self._task_scope is None or self._turn is None or self._task_done is None:
+            return
+        self._turn.abort_reason = reason
+        self._task_scope.cancel()
+        await self._task_done.wait()
+
+    async def _interrupt(self) -> None:
+        await self._abort_task("interrupted")
+
+    async def _shutdown(self, sub_id: str) -> None:
+        await self._abort_task("interrupted")
+        # Stop every tool-owned actor (cells, processes, MCP connections) before saying we are done.
+        for name, service in list(self.services.items()):
+            if isinstance(service, ActorRef):
+                await service.stop()
+        if self.recorder is not None:
+            await self.recorder.flush()
+        await self.emit(sub_id, events.ShutdownComplete())
+        self._stopping = True
+        assert self._nursery is not None
+        self._nursery.cancel_scope.cancel()
+
+
+class SessionHandle:
+    """The client's side of a session: `submit(op)` returns the submission id; `events` yields `Event`s."""
+
+    def __init__(self, ref: ActorRef, events_in: trio.MemoryReceiveChannel, session: Session) -> None:
+        self._ref = ref
+        self.events = events_in
+        self.session_id = session.session_id
+        self._session = session
+
+    async def submit(self, op: ops.Op, *, submission_id: str | None = None) -> str:
+        """Queue `op`; returns its submission id (a fresh UUID unless given). Raises ActorDied after shutdown."""
+        sub_id = submission_id or str(uuid.uuid4())
+        await self._ref.ask(ops.Submission(sub_id, op))
+        return sub_id
+
+    async def next_event(self) -> Event:
+        return await self.events.receive()
+
+    async def wait_for(self, event_type: type, *, timeout: float = 30.0) -> list[Event]:
+        """Collect events until one whose msg is an `event_type` arrives (inclusive); raises trio.TooSlowError."""
+        seen = []
+        with trio.fail_after(timeout):
+            async for event in self.events:
+                seen.append(event)
+                if isinstance(event.msg, event_type):
+                    return seen
+        raise EOFError(f"event stream ended before {event_type.__name__}")
+
+    @property
+    def history(self) -> list[items.ResponseItem]:
+        """A snapshot of the conversation history (read-only view for tests and /status)."""
+        return list(self._session.history.items)
+
+
+@asynccontextmanager
+async def open_session(
+    settings: SessionSettings,
+    *,
+    client: Any,
+    build_tools: BuildTools,
+    recorder: Recorder | None = None,
+    session_id: str | None = None,
+    initial_history: list[items.ResponseItem] | None = None,
+    on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> AsyncIterator[SessionHandle]:
+    """Start a session actor in its own nursery; on exit, shut it down (every child actor stopped)."""
+    send, recv = trio.open_memory_channel(math.inf)
+    session = Session(settings, client=client, build_tools=build_tools, events_out=send, recorder=recorder,
+                      session_id=session_id, initial_history=initial_history, on_turn_complete=on_turn_complete)
+    async with trio.open_nursery() as nursery:
+        ref = await start_actor(nursery, session)
+        handle = SessionHandle(ref, recv, session)
+        await session.emit("", events.SessionConfigured(
+            session_id=session.session_id,
+            model=settings.model,
+            model_provider_id=settings.provider_id,
+            approval_policy=settings.approval_policy,
+            sandbox_policy=settings.sandbox_policy,
+            cwd=settings.cwd,
+            history_log_id=0,
+            history_entry_count=0,
+        ))
+        try:
+            yield handle
+        finally:
+            with trio.CancelScope(shield=True):
+                if not ref.stopped:
+                    try:
+                        await ref.ask(ops.Submission(str(uuid.uuid4()), ops.Shutdown()), timeout=10)
+                    except Exception:  # noqa: BLE001 - already stopped or crashed; stop() below settles it
+                        pass
+                await ref.stop()

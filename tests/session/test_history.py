@@ -1,0 +1,52 @@
+from codex_actors.protocol import items
+from codex_actors.session import compaction
+from codex_actors.session.history import History
+
+
+def user(text):
+    return items.Message(role="user", content=[items.InputText(text)])
+
+
+def test_prompt_gives_every_call_an_output_and_drops_orphans():
+    call = items.FunctionCall(name="exec_command", arguments="{}", call_id="c1")
+    custom = items.CustomToolCall(call_id="c2", name="exec", input="x")
+    orphan = items.FunctionCallOutput(call_id="zz", output="lost")
+    history = History([user("hi"), call, orphan, custom,
+                       items.CustomToolCallOutput(call_id="c2", output="done")])
+    assert history.for_prompt() == [
+        user("hi"), call, items.FunctionCallOutput(call_id="c1", output="aborted"),
+        custom, items.CustomToolCallOutput(call_id="c2", output="done"),
+    ]
+
+
+def test_token_estimate_adds_items_after_the_last_server_count():
+    history = History([user("x" * 400)])
+    first = history.estimated_tokens()
+    assert 100 <= first <= 130
+    history.record_usage(5000)
+    assert history.estimated_tokens() == 5000
+    history.append(user("y" * 400))
+    assert 5100 <= history.estimated_tokens() <= 5130
+
+
+def test_compacted_history_keeps_recent_user_messages_and_the_summary():
+    context = items.Message(role="user", content=[items.InputText("<environment_context>\n</environment_context>")])
+    old = [user(f"request {i}") for i in range(3)]
+    history = [context, *old, items.Message(role="assistant", content=[items.OutputText("answer")])]
+    new = compaction.compacted_history(history, "SUMMARY TEXT")
+    assert new[:-1] == old
+    assert new[-1] == user(compaction.SUMMARY_PREFIX + "\nSUMMARY TEXT")
+
+
+def test_compacted_history_truncates_the_oldest_message_that_does_not_fit():
+    huge = user("a" * 200_000)
+    recent = user("recent")
+    new = compaction.compacted_history([huge, recent], "S")
+    assert new[1] == recent
+    assert len(new[0].text()) < 200_000 and new[0].text().startswith("aaaa")
+
+
+def test_auto_compact_limit_is_the_smaller_of_setting_and_90_percent():
+    assert compaction.auto_compact_limit(100_000, None) == 90_000
+    assert compaction.auto_compact_limit(100_000, 50_000) == 50_000
+    assert compaction.auto_compact_limit(None, None) == 244_800
