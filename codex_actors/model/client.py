@@ -1,0 +1,232 @@
+"""The ModelClient: one model + provider, transport choice, the retry layers of spec agent-core 2.5, and
+exactly-once delivery of output items across retries.
+
+Delivery semantics (what a consumer of `stream()` can rely on):
+- Provisional events (`OutputItemAdded`, text / reasoning / tool-input deltas) are delivered live, as they
+  arrive, so a UI can show text while it streams.
+- `OutputItemDone` events are held per attempt and released, in order, just before that attempt's `Completed`.
+  An attempt that breaks (dropped stream, idle timeout, 5xx, 429, `response.failed` retryable) therefore never
+  delivered a final item; its retry starts clean. Each final item is delivered exactly once, so the session can
+  record it and run tool calls without ever seeing one twice.
+- When an attempt that already delivered provisional events is retried, an `AttemptDiscarded` event comes before
+  the retry's events: everything provisional since the stream began (or since the previous AttemptDiscarded)
+  belongs to a response that will never complete. `Created` is delivered at most once per stream.
+- Each retry is announced through `notify` as a protocol `StreamError("Reconnecting... n/m")`; the switch from
+  WebSocket to HTTP as a `Warning("Falling back from WebSockets to HTTPS transport")`.
+- A failure that is not retried, or the last one once the budget is spent, ends the stream by raising
+  ModelError from the iteration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import httpx
+import trio
+
+from codex_actors.model import events as ev
+from codex_actors.model.chat_http import run_chat_http
+from codex_actors.model.http_sse import backoff_s
+from codex_actors.model.prompt import Prompt, build_responses_body
+from codex_actors.model.provider import ProviderInfo
+from codex_actors.model.responses_http import run_responses_http
+from codex_actors.model.responses_ws import ResponsesWebSocket, WebSocketUnavailable
+from codex_actors.protocol.events import EventMsg, StreamError, Warning
+
+FALLBACK_WARNING = "Falling back from WebSockets to HTTPS transport"
+
+Notify = Callable[[EventMsg], Awaitable[None]]
+
+
+@attrs.frozen
+class _Failure:
+    error: ev.ModelError
+
+
+class ModelStream:
+    """Async iterator of `ResponseEvent`s for one request; raises ModelError when the request fails for good."""
+
+    def __init__(self, receive: trio.MemoryReceiveChannel) -> None:
+        self._receive = receive
+
+    def __aiter__(self) -> ModelStream:
+        return self
+
+    async def __anext__(self) -> ev.ResponseEvent:
+        try:
+            item = await self._receive.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+        if isinstance(item, _Failure):
+            raise item.error
+        return item
+
+
+class ModelClient:
+    """Talks to one model of one provider. Build with `async with ModelClient.open(provider, model) as client:`.
+
+    - `provider`: a `ProviderInfo` (spec 3.5); its `wire_api` picks Responses or Chat Completions, and
+      `supports_websockets` the WebSocket transport for Responses (until a fallback to HTTP, which is permanent).
+    - `notify`: async callback receiving `StreamError` (each retry) and `Warning` (WebSocket fallback) protocol
+      messages; the session forwards them as events.
+    - `extra_headers`: added to every request (e.g. `session_id`, `originator`, `x-client-request-id`).
+    - `env`: where API keys and env headers are read (default `os.environ`).
+    Raises `ProviderError` at open when the provider's API key variable is missing.
+    """
+
+    def __init__(
+        self,
+        provider: ProviderInfo,
+        model: str,
+        *,
+        http: httpx.AsyncClient,
+        nursery: trio.Nursery,
+        notify: Notify | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self._http = http
+        self._notify = notify
+        self._headers = {**provider.headers(os.environ if env is None else env), **(extra_headers or {})}
+        self._ws = (
+            ResponsesWebSocket(nursery, provider, self._headers)
+            if provider.supports_websockets and provider.wire_api == "responses"
+            else None
+        )
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        provider: ProviderInfo,
+        model: str,
+        *,
+        notify: Notify | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[ModelClient]:
+        """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit."""
+        async with httpx.AsyncClient() as http, trio.open_nursery() as nursery:
+            client = cls(provider, model, http=http, nursery=nursery, notify=notify,
+                         extra_headers=extra_headers, env=env)
+            try:
+                yield client
+            finally:
+                await client.aclose()
+                nursery.cancel_scope.cancel()
+
+    @property
+    def transport(self) -> str:
+        """"chat", "websocket" or "http": what the next request will use."""
+        if self.provider.wire_api == "chat":
+            return "chat"
+        return "websocket" if self._ws is not None else "http"
+
+    async def aclose(self) -> None:
+        """Close the cached WebSocket, if any."""
+        if self._ws is not None:
+            await self._ws.aclose()
+
+    @asynccontextmanager
+    async def stream(self, prompt: Prompt) -> AsyncIterator[ModelStream]:
+        """Send `prompt` and yield a `ModelStream` of response events (semantics in the module docstring).
+        Leaving the block early cancels the request."""
+        send, receive = trio.open_memory_channel(0)
+        body_error: BaseException | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._produce, prompt, send)
+            try:
+                yield ModelStream(receive)
+            except BaseException as exc:  # re-raised below, outside the nursery, so it is not wrapped in a group
+                body_error = exc
+            nursery.cancel_scope.cancel()
+        if body_error is not None:
+            raise body_error
+
+    async def _produce(self, prompt: Prompt, send: trio.MemorySendChannel) -> None:
+        async with send:
+            try:
+                await self._run_with_retries(prompt, send.send)
+            except ev.ModelError as exc:
+                await send.send(_Failure(exc))
+
+    async def _attempt(self, prompt: Prompt, emit: Callable[[ev.ResponseEvent], Awaitable[None]]) -> None:
+        if self.provider.wire_api == "chat":
+            await run_chat_http(self._http, self.provider, self.model, prompt, self._headers, emit)
+            return
+        body = build_responses_body(self.model, prompt)
+        if self._ws is not None:
+            await self._ws.run(body, emit)
+        else:
+            await run_responses_http(self._http, self.provider, body, self._headers, emit)
+
+    async def _fall_back_to_http(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await ws.aclose()
+        if self._notify is not None:
+            await self._notify(Warning(message=FALLBACK_WARNING))
+
+    async def _run_with_retries(self, prompt: Prompt, deliver: Callable[[Any], Awaitable[None]]) -> None:
+        max_retries = self.provider.stream_max_retries
+        retries = 0
+        created_sent = False
+        while True:
+            held: list[ev.OutputItemDone] = []
+            provisional = False
+
+            async def emit(event: ev.ResponseEvent) -> None:
+                nonlocal provisional, created_sent
+                if isinstance(event, ev.OutputItemDone):
+                    held.append(event)
+                    return
+                if isinstance(event, ev.Created):
+                    if not created_sent:
+                        created_sent = True
+                        await deliver(event)
+                    return
+                if isinstance(event, ev.Completed):
+                    for done in held:
+                        await deliver(done)
+                    held.clear()
+                elif not isinstance(event, ev.RateLimits):
+                    provisional = True
+                await deliver(event)
+
+            try:
+                await self._attempt(prompt, emit)
+                return
+            except WebSocketUnavailable:
+                await self._fall_back_to_http()
+                continue
+            except ev.ModelError as exc:
+                if not exc.retryable:
+                    raise
+                if retries >= max_retries:
+                    if self._ws is not None:
+                        await self._fall_back_to_http()
+                        if provisional:
+                            await deliver(ev.AttemptDiscarded(FALLBACK_WARNING, exc.message))
+                        retries = 0
+                        continue
+                    raise ev.ModelError(
+                        f"exceeded retry limit ({max_retries} retries), last error: {exc.message}",
+                        codex_error_info="response_too_many_failed_attempts",
+                        http_status=exc.http_status,
+                    ) from exc
+                retries += 1
+                message = f"Reconnecting... {retries}/{max_retries}"
+                if self._notify is not None:
+                    await self._notify(
+                        StreamError(message=message, codex_error_info=exc.codex_error_info,
+                                    additional_details=exc.message)
+                    )
+                if provisional:
+                    await deliver(ev.AttemptDiscarded(message, exc.message))
+                await trio.sleep(exc.delay_s if exc.delay_s is not None else backoff_s(retries))

@@ -1,0 +1,109 @@
+"""One streaming POST whose answer is Server-Sent Events, with the HTTP request retry layer (spec agent-core
+2.5 layer 1) and the idle timeout (2.5 item 3). Shared by the Responses and Chat Completions wires."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+import httpx_sse
+import trio
+
+from codex_actors.model.events import ModelError
+from codex_actors.model.http_errors import connection_error, error_from_status
+
+IDLE_TIMEOUT_MESSAGE = "idle timeout waiting for SSE"
+BACKOFF_BASE_S = 0.2
+
+
+def backoff_s(attempt: int) -> float:
+    """Delay before retry number `attempt` (1-based): 200 ms × 2^(attempt-1) × jitter[0.9, 1.1], in seconds."""
+    return BACKOFF_BASE_S * (2 ** (attempt - 1)) * random.uniform(0.9, 1.1)
+
+
+def idle_timeout_error() -> ModelError:
+    return ModelError(IDLE_TIMEOUT_MESSAGE, codex_error_info="response_stream_disconnected", retryable=True)
+
+
+async def _send_with_request_retries(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    request_max_retries: int,
+    key_hint: str | None,
+) -> httpx.Response:
+    """Send and return the streaming response once it has a 2xx status. Connect / transport errors and 5xx are
+    retried silently up to `request_max_retries` times (not 429, which the stream layer handles); other
+    statuses raise the mapped ModelError."""
+    attempt = 0
+    while True:
+        try:
+            response = await http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            error = connection_error(exc, str(request.url))
+        else:
+            if 200 <= response.status_code < 300:
+                return response
+            try:
+                body = (await response.aread()).decode("utf-8", "replace")
+            except httpx.HTTPError:
+                body = ""
+            finally:
+                await response.aclose()
+            error = error_from_status(
+                response.status_code, body, response.headers, url=str(request.url), key_hint=key_hint
+            )
+            if not 500 <= response.status_code < 600:
+                raise error
+        if attempt >= request_max_retries:
+            raise error
+        attempt += 1
+        await trio.sleep(backoff_s(attempt))
+
+
+async def stream_sse_post(
+    http: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: Mapping[str, str],
+    *,
+    request_max_retries: int,
+    idle_timeout_s: float,
+    on_headers: Callable[[httpx.Headers], Awaitable[None]],
+    on_data: Callable[[str], Awaitable[bool]],
+    key_hint: str | None = None,
+) -> None:
+    """POST `body` as JSON to `url` with `Accept: text/event-stream`, call `on_headers` once the status is 2xx,
+    then `on_data(data)` for each SSE event's data until it returns True or the stream ends. No event within
+    `idle_timeout_s` seconds raises the retryable ModelError "idle timeout waiting for SSE"; a broken stream
+    raises a retryable ModelError; HTTP errors raise per `http_errors.error_from_status`."""
+    request = http.build_request(
+        "POST", url, json=body, headers={**headers, "Accept": "text/event-stream"}, timeout=httpx.Timeout(None)
+    )
+    response = await _send_with_request_retries(
+        http, request, request_max_retries=request_max_retries, key_hint=key_hint
+    )
+    try:
+        await on_headers(response.headers)
+        events = httpx_sse.EventSource(response).aiter_sse().__aiter__()
+        while True:
+            with trio.move_on_after(idle_timeout_s) as idle:
+                try:
+                    sse = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except (httpx.HTTPError, httpx_sse.SSEError) as exc:
+                    raise ModelError(
+                        f"stream error: {exc or type(exc).__name__}",
+                        codex_error_info="response_stream_disconnected",
+                        retryable=True,
+                    ) from exc
+            if idle.cancelled_caught:
+                raise idle_timeout_error()
+            if await on_data(sse.data):
+                return
+    finally:
+        with trio.CancelScope(shield=True):
+            await response.aclose()

@@ -1,0 +1,168 @@
+"""Model providers: one `[model_providers.<id>]` config table as a `ProviderInfo` (spec agent-core 3.5).
+
+Import-light on purpose (attrs and the standard library only): the config module reads `BUILTIN_PROVIDERS`
+from here without loading httpx or trio.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+DEFAULT_REQUEST_MAX_RETRIES = 4
+DEFAULT_STREAM_MAX_RETRIES = 5
+DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000
+DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS = 15_000
+MAX_RETRIES = 100
+
+# Built-in providers as plain config tables (spec 3.5). `openai`'s base_url yields to $OPENAI_BASE_URL and its
+# key may also come from $CODEX_API_KEY; both are applied by `ProviderInfo.from_table`.
+BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
+    "openai": {
+        "name": "OpenAI",
+        "base_url": "https://api.openai.com/v1",
+        "env_key": "OPENAI_API_KEY",
+        "env_key_instructions": "Create an API key at https://platform.openai.com/api-keys and export it.",
+        "wire_api": "responses",
+        "supports_websockets": True,
+        "env_http_headers": {"OpenAI-Organization": "OPENAI_ORGANIZATION", "OpenAI-Project": "OPENAI_PROJECT"},
+    },
+    "ollama": {"name": "Ollama", "base_url": "http://localhost:11434/v1", "wire_api": "chat"},
+    "lmstudio": {"name": "LM Studio", "base_url": "http://localhost:1234/v1", "wire_api": "chat"},
+}
+
+_OPENAI_KEY_FALLBACK = "CODEX_API_KEY"
+
+
+class ProviderError(ValueError):
+    """A provider table is invalid, or its API key variable is not set. The message names the key or variable."""
+
+
+def _str_map(provider_id: str, key: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ProviderError(f"model_providers.{provider_id}.{key} must be a table of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def _int(provider_id: str, table: Mapping[str, Any], key: str, default: int, cap: int | None = None) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProviderError(f"model_providers.{provider_id}.{key} must be a non-negative integer, got {value!r}")
+    return min(value, cap) if cap is not None else value
+
+
+@attrs.frozen
+class ProviderInfo:
+    """One model provider. Durations in milliseconds. `wire_api` is "responses" or "chat"."""
+
+    id: str
+    base_url: str
+    name: str = ""
+    env_key: str | None = None
+    env_key_instructions: str | None = None
+    experimental_bearer_token: str | None = None
+    wire_api: str = "responses"
+    query_params: dict[str, str] = attrs.field(factory=dict)
+    http_headers: dict[str, str] = attrs.field(factory=dict)
+    env_http_headers: dict[str, str] = attrs.field(factory=dict)
+    request_max_retries: int = DEFAULT_REQUEST_MAX_RETRIES
+    stream_max_retries: int = DEFAULT_STREAM_MAX_RETRIES
+    stream_idle_timeout_ms: int = DEFAULT_STREAM_IDLE_TIMEOUT_MS
+    supports_websockets: bool = False
+    websocket_connect_timeout_ms: int = DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
+
+    @classmethod
+    def from_table(
+        cls, provider_id: str, table: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> ProviderInfo:
+        """Build from a config table (plain dict, spec 3.5). `env` defaults to `os.environ` and is read only for
+        the built-in `openai` override `OPENAI_BASE_URL`. Retries are capped at 100. Raises ProviderError."""
+        env = os.environ if env is None else env
+        if not isinstance(table, Mapping):
+            raise ProviderError(f"model_providers.{provider_id} must be a table")
+        base_url = table.get("base_url")
+        if provider_id == "openai" and env.get("OPENAI_BASE_URL"):
+            base_url = env["OPENAI_BASE_URL"]
+        if not isinstance(base_url, str) or not base_url:
+            raise ProviderError(f"model_providers.{provider_id}.base_url is required (e.g. http://localhost:11434/v1)")
+        wire_api = table.get("wire_api", "responses")
+        if wire_api not in ("responses", "chat"):
+            raise ProviderError(
+                f"model_providers.{provider_id}.wire_api must be \"responses\" or \"chat\", got {wire_api!r}"
+            )
+        for key in ("env_key", "env_key_instructions", "experimental_bearer_token", "name"):
+            if table.get(key) is not None and not isinstance(table[key], str):
+                raise ProviderError(f"model_providers.{provider_id}.{key} must be a string")
+        supports_ws = table.get("supports_websockets", False)
+        if not isinstance(supports_ws, bool):
+            raise ProviderError(f"model_providers.{provider_id}.supports_websockets must be true or false")
+        return cls(
+            id=provider_id,
+            base_url=base_url.rstrip("/"),
+            name=table.get("name") or provider_id,
+            env_key=table.get("env_key"),
+            env_key_instructions=table.get("env_key_instructions"),
+            experimental_bearer_token=table.get("experimental_bearer_token"),
+            wire_api=wire_api,
+            query_params=_str_map(provider_id, "query_params", table.get("query_params")),
+            http_headers=_str_map(provider_id, "http_headers", table.get("http_headers")),
+            env_http_headers=_str_map(provider_id, "env_http_headers", table.get("env_http_headers")),
+            request_max_retries=_int(provider_id, table, "request_max_retries", DEFAULT_REQUEST_MAX_RETRIES, MAX_RETRIES),
+            stream_max_retries=_int(provider_id, table, "stream_max_retries", DEFAULT_STREAM_MAX_RETRIES, MAX_RETRIES),
+            stream_idle_timeout_ms=_int(provider_id, table, "stream_idle_timeout_ms", DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+            supports_websockets=supports_ws,
+            websocket_connect_timeout_ms=_int(
+                provider_id, table, "websocket_connect_timeout_ms", DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
+            ),
+        )
+
+    def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The bearer token: `experimental_bearer_token`, else `$env_key` (for `openai` also `$CODEX_API_KEY`).
+        None when the provider needs no key. Raises ProviderError naming the variable when it is unset/empty."""
+        env = os.environ if env is None else env
+        if self.experimental_bearer_token:
+            return self.experimental_bearer_token
+        if not self.env_key:
+            return None
+        key = env.get(self.env_key, "").strip()
+        if not key and self.id == "openai":
+            key = env.get(_OPENAI_KEY_FALLBACK, "").strip()
+        if key:
+            return key
+        message = f"Missing environment variable: `{self.env_key}`."
+        if self.env_key_instructions:
+            message += f" {self.env_key_instructions}"
+        raise ProviderError(message)
+
+    def headers(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Authorization (if a key applies) + `http_headers` + `env_http_headers` whose variable is set and
+        non-empty. Raises ProviderError for a missing key."""
+        env = os.environ if env is None else env
+        headers: dict[str, str] = {}
+        key = self.api_key(env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        headers.update(self.http_headers)
+        for header, var in self.env_http_headers.items():
+            value = env.get(var, "").strip()
+            if value:
+                headers[header] = value
+        return headers
+
+    def url(self, path: str, *, websocket: bool = False) -> str:
+        """`{base_url}/{path}` with `query_params` appended; with `websocket`, http→ws and https→wss."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        if self.query_params:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(self.query_params)
+        if websocket:
+            if url.startswith("https://"):
+                url = "wss://" + url[len("https://"):]
+            elif url.startswith("http://"):
+                url = "ws://" + url[len("http://"):]
+        return url

@@ -1,0 +1,344 @@
+"""A scripted model server: real HTTP/1.1 + WebSocket on 127.0.0.1, answering each request with the next scripted
+response (format in `codex_actors.testing.script`), recording every request, injecting faults.
+
+Endpoints (any path prefix, e.g. `/v1`): `POST …/responses` (SSE), WebSocket upgrade on `…/responses`
+(`response.create` frames, spec agent-core 3.3), `POST …/chat/completions` (SSE chunks, spec 3.4). Each HTTP
+connection serves one request and closes. When the script runs out, requests get HTTP 400 (or a WebSocket error
+frame) saying so.
+
+In tests:
+
+    async with serve_scripted_model([response(text_message("hi"))]) as server:
+        provider = ProviderInfo.from_table("test", {"base_url": server.url})
+        ...
+        assert server.requests[0].body["input"] == [...]
+
+As a process (for CLI tests): `python -m codex_actors.testing.server --script FILE.json [--port 0]
+[--log FILE.jsonl] [--no-websocket]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the first stdout line
+and appends each request as one JSON line `{"transport","method","path","headers","body"}` to the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import h11
+import trio
+import trio_websocket
+
+from codex_actors.testing.script import chat_chunks, responses_events
+
+_UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket", re.IGNORECASE)
+_MAX_HEAD = 1 << 20
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request as the server saw it. `transport` is "http" or "websocket"; `headers` has lower-case names;
+    `body` is the decoded JSON (the `response.create` frame for WebSocket), or the raw text if not JSON."""
+
+    transport: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class _ReplayStream(trio.abc.Stream):
+    """A stream that first returns bytes already read (the request head), then reads from `inner`."""
+
+    def __init__(self, inner: trio.abc.Stream, prefix: bytes) -> None:
+        self.inner = inner
+        self._prefix = prefix
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._prefix:
+            data, self._prefix = self._prefix, b""
+            return data
+        return await self.inner.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _wait_for_peer_to_leave(stream: trio.abc.Stream) -> None:
+    try:
+        while await stream.receive_some(65536):
+            pass
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+
+
+class ScriptedModelServer:
+    """The server. `script` is a list of scripted responses (see `script`); `add()` appends more. `websocket=False`
+    refuses WebSocket upgrades with HTTP 426 (without consuming the script). `log_path` appends each request as
+    a JSON line. After `await nursery.start(server.run)`, `url` is the base URL to give a provider and
+    `requests` the recorded requests in arrival order."""
+
+    def __init__(
+        self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None
+    ) -> None:
+        if script is not None and not isinstance(script, list):
+            raise TypeError("the script must be a list of scripted responses")
+        self._script = list(script or [])
+        self._answered = 0
+        self.websocket = websocket
+        self.log_path = Path(log_path) if log_path is not None else None
+        self.requests: list[RecordedRequest] = []
+        self.errors: list[str] = []
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def add(self, *entries: dict[str, Any]) -> None:
+        """Append scripted responses."""
+        self._script.extend(entries)
+
+    @property
+    def remaining(self) -> int:
+        return len(self._script) - self._answered
+
+    def _next(self) -> tuple[dict[str, Any] | None, str]:
+        if self._answered >= len(self._script):
+            return None, ""
+        entry = self._script[self._answered]
+        self._answered += 1
+        return entry, str(entry.get("id") or f"resp_{self._answered}")
+
+    def _exhausted_message(self) -> str:
+        return f"scripted model server: no scripted response left for request #{len(self.requests)}"
+
+    def _record(self, request: RecordedRequest) -> None:
+        self.requests.append(request)
+        if self.log_path is not None:
+            with self.log_path.open("a", encoding="utf-8") as log:
+                log.write(json.dumps(request.to_json()) + "\n")
+
+    async def run(self, *, host: str = "127.0.0.1", port: int = 0, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Listen on `host:port` (0 = any free port) and serve until cancelled."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        self.port = listeners[0].socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            task_status.started(self)
+            await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
+
+    async def _handle(self, stream: trio.abc.Stream) -> None:
+        try:
+            async with stream:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = await stream.receive_some(65536)
+                    if not data or len(head) > _MAX_HEAD:
+                        return
+                    head += data
+                if _UPGRADE.search(head.split(b"\r\n\r\n", 1)[0]):
+                    await self._serve_websocket(_ReplayStream(stream, head))
+                else:
+                    await self._serve_http(stream, head)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            pass  # the client went away; nothing to answer
+        except Exception as exc:  # keep serving other connections; tests can assert on `errors`
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            print(f"scripted model server: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+
+    async def _serve_http(self, stream: trio.abc.Stream, head: bytes) -> None:
+        conn = h11.Connection(h11.SERVER)
+        conn.receive_data(head)
+        request: h11.Request | None = None
+        body = b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive_some(65536))
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                return
+        assert request is not None
+        path = request.target.decode("latin-1")
+        text = body.decode("utf-8", "replace")
+        try:
+            payload: Any = json.loads(text) if text else None
+        except ValueError:
+            payload = text
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+        self._record(RecordedRequest("http", request.method.decode(), path, headers, payload))
+
+        async def send(event: Any) -> None:
+            await stream.send_all(conn.send(event))
+
+        async def send_json(status: int, obj: Any, extra: list[tuple[str, str]] = ()) -> None:
+            data = json.dumps(obj).encode()
+            await send(h11.Response(status_code=status, headers=[
+                ("content-type", "application/json"), ("content-length", str(len(data))), ("connection", "close"),
+                *extra]))
+            await send(h11.Data(data=data))
+            await send(h11.EndOfMessage())
+
+        route = path.split("?", 1)[0].rstrip("/")
+        if route.endswith("/responses"):
+            wire = "responses"
+        elif route.endswith("/chat/completions"):
+            wire = "chat"
+        else:
+            await send_json(404, {"error": {"code": "not_found", "message": f"no such endpoint: {path}"}})
+            return
+        entry, response_id = self._next()
+        if entry is None:
+            await send_json(400, {"error": {"code": "script_exhausted", "message": self._exhausted_message()}})
+            return
+        if entry.get("delay"):
+            await trio.sleep(float(entry["delay"]))
+        if "status" in entry:
+            extra = [("retry-after", str(entry["retry_after"]))] if entry.get("retry_after") is not None else []
+            await send_json(int(entry["status"]), {"error": entry.get("error") or {}}, extra)
+            return
+        if wire == "responses":
+            payloads = [json.dumps(e) for e in responses_events(entry, response_id)]
+        else:
+            payloads = chat_chunks(entry, response_id)
+        await send(h11.Response(status_code=200, headers=[
+            ("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("connection", "close"),
+            *((k, str(v)) for k, v in (entry.get("headers") or {}).items())]))
+        for index, payload_text in enumerate(payloads):
+            if entry.get("drop_after") == index:
+                return  # leaving closes the socket without the terminating chunk
+            if entry.get("malformed_after") == index:
+                await send(h11.Data(data=b"data: {this is not json\n\n"))
+                return
+            if entry.get("silence_after") == index:
+                await _wait_for_peer_to_leave(stream)
+                return
+            await send(h11.Data(data=f"data: {payload_text}\n\n".encode()))
+        await send(h11.EndOfMessage())
+
+    # -- WebSocket -------------------------------------------------------------------------------------------
+
+    async def _serve_websocket(self, stream: _ReplayStream) -> None:
+        async with trio.open_nursery() as nursery:
+            request = await trio_websocket.wrap_server_stream(nursery, stream)
+            if not self.websocket:
+                await request.reject(426, body=b"websocket transport disabled on this scripted server")
+                nursery.cancel_scope.cancel()
+                return
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+            path = request.path
+            ws = await request.accept()
+            try:
+                await self._websocket_session(ws, stream, path, headers)
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def _websocket_session(
+        self, ws: trio_websocket.WebSocketConnection, stream: _ReplayStream, path: str, headers: dict[str, str]
+    ) -> None:
+        while True:
+            try:
+                message = await ws.get_message()
+            except trio_websocket.ConnectionClosed:
+                return
+            try:
+                frame: Any = json.loads(message)
+            except ValueError:
+                frame = message
+            self._record(RecordedRequest("websocket", "GET", path, headers, frame))
+            entry, response_id = self._next()
+            if entry is None:
+                await ws.send_message(json.dumps({"type": "error", "status": 400, "error": {
+                    "code": "script_exhausted", "message": self._exhausted_message()}}))
+                continue
+            if entry.get("delay"):
+                await trio.sleep(float(entry["delay"]))
+            if "status" in entry:
+                frame_headers = {"retry-after": str(entry["retry_after"])} if entry.get("retry_after") else {}
+                await ws.send_message(json.dumps({"type": "error", "status": int(entry["status"]),
+                                                  "error": entry.get("error") or {}, "headers": frame_headers}))
+                continue
+            for index, event in enumerate(responses_events(entry, response_id)):
+                if entry.get("drop_after") == index:
+                    await stream.inner.aclose()  # cut the TCP connection without a close frame
+                    return
+                if entry.get("malformed_after") == index:
+                    await ws.send_message("{this is not json")
+                    break
+                if entry.get("silence_after") == index:
+                    break
+                await ws.send_message(json.dumps(event))
+
+
+@asynccontextmanager
+async def serve_scripted_model(
+    script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None
+) -> AsyncIterator[ScriptedModelServer]:
+    """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block."""
+    server = ScriptedModelServer(script, websocket=websocket, log_path=log_path)
+    body_error: BaseException | None = None
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.run)
+        try:
+            yield server
+        except BaseException as exc:  # re-raised below, outside the nursery, so it is not wrapped in a group
+            body_error = exc
+        nursery.cancel_scope.cancel()
+    if body_error is not None:
+        raise body_error
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m codex_actors.testing.server`."""
+    parser = argparse.ArgumentParser(prog="python -m codex_actors.testing.server", description=__doc__.split("\n")[0])
+    parser.add_argument("--script", required=True, help="JSON file: a list of scripted responses")
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--log", help="append each request as one JSON line to this file")
+    parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
+    args = parser.parse_args(argv)
+    try:
+        script = json.loads(Path(args.script).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read script {args.script}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(script, list) or not all(isinstance(e, dict) for e in script):
+        print(f"script {args.script} must be a JSON list of objects", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(functools.partial(server.run, port=args.port))
+            print(server.url, flush=True)
+
+    try:
+        trio.run(serve)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
