@@ -12,7 +12,7 @@ Rules (checked in review):
 """
 
 from codex_actors.actors.errors import ActorCrashed, ActorDied, ActorError, AskTimeout
-from codex_actors.actors.kernel import Actor, ActorRef, start_actor
+from codex_actors.actors.kernel import Actor, ActorRef, start_actor, unwrap_group
 from codex_actors.actors.owned_thread import OwnedThread
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "AskTimeout",
     "OwnedThread",
     "start_actor",
+    "unwrap_group",
 ]

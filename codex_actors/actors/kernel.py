@@ -149,11 +149,11 @@ class Actor(Generic[M]):
                                     envelope.reply.close()
                         nursery.cancel_scope.cancel()
                 except Exception as exc:
-                    crash = ActorCrashed(self.name, _unwrap(exc))
+                    crash = ActorCrashed(self.name, unwrap_group(exc))
                     ref.failure = crash
                     if current is not None and current.reply is not None:
                         current.reply.send_nowait(_Failure(crash))
-                    raise crash from _unwrap(exc)
+                    raise crash from unwrap_group(exc)
         finally:
             send.close()
             recv.close()
@@ -163,7 +163,7 @@ class Actor(Generic[M]):
             done.set()
 
 
-def _unwrap(exc: BaseException) -> BaseException:
+def unwrap_group(exc: BaseException) -> BaseException:
     """Strip the single-exception groups that trio nurseries add, so the reported cause is the real one."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]

@@ -12,7 +12,7 @@ import math
 import time
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Protocol
 
 import trio
 
@@ -81,6 +81,7 @@ class Session(Actor):
         self._task_done: trio.Event | None = None
         self._turn: TurnRunner | None = None
         self._stopping = False
+        self.token_totals: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -112,6 +113,10 @@ class Session(Actor):
             pass  # the client stopped listening; the rollout still gets it
         if self.recorder is not None:
             await self.recorder.record_event(msg)
+
+    async def notify_from_client(self, msg: events.EventMsg) -> None:
+        """The model client's retry / fallback notices, attributed to the running turn."""
+        await self._emit_unscoped(msg)
 
     async def _emit_unscoped(self, msg: events.EventMsg) -> None:
         turn_id = self._turn.turn_id if self._turn is not None else ""
@@ -231,22 +236,30 @@ class SessionHandle:
         return list(self._session.history.items)
 
 
+OpenClient = Callable[[Callable[[events.EventMsg], Awaitable[None]]], AsyncContextManager[Any]]
+
+
 @asynccontextmanager
 async def open_session(
     settings: SessionSettings,
     *,
-    client: Any,
+    open_client: OpenClient,
     build_tools: BuildTools,
     recorder: Recorder | None = None,
     session_id: str | None = None,
     initial_history: list[items.ResponseItem] | None = None,
     on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[SessionHandle]:
-    """Start a session actor in its own nursery; on exit, shut it down (every child actor stopped)."""
+    """Start a session actor in its own nursery; on exit, shut it down (every child actor stopped).
+
+    `open_client(notify)` opens the model client (an async context manager yielding an object with
+    `stream(prompt)`); `notify` forwards the client's retry and fallback notices into the event stream.
+    """
     send, recv = trio.open_memory_channel(math.inf)
-    session = Session(settings, client=client, build_tools=build_tools, events_out=send, recorder=recorder,
+    session = Session(settings, client=None, build_tools=build_tools, events_out=send, recorder=recorder,
                       session_id=session_id, initial_history=initial_history, on_turn_complete=on_turn_complete)
-    async with trio.open_nursery() as nursery:
+    async with trio.open_nursery() as nursery, open_client(session.notify_from_client) as client:
+        session.client = client
         ref = await start_actor(nursery, session)
         handle = SessionHandle(ref, recv, session)
         await session.emit("", events.SessionConfigured(

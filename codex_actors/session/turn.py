@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from codex_actors.actors import unwrap_group
 from codex_actors.model import events as model_events
 from codex_actors.model.prompt import Prompt
 from codex_actors.protocol import events, items, ops
@@ -231,19 +232,26 @@ class TurnRunner:
         prompt = self._prompt(self.session.history.for_prompt())
         follow_up = False
         slots: list[_Slot] = []
-        async with trio.open_nursery() as nursery:
-            async for event in self.session.client.stream(prompt):
-                if isinstance(event, model_events.OutputTextDelta):
-                    await self.emit(events.AgentMessageDelta(delta=event.delta))
-                elif isinstance(event, model_events.ReasoningSummaryDelta):
-                    await self.emit(events.AgentReasoningDelta(delta=event.delta))
-                elif isinstance(event, model_events.AttemptDiscarded):
-                    await self.emit(events.StreamError(message=event.message, additional_details=event.reason))
-                elif isinstance(event, model_events.OutputItemDone):
-                    if await self._on_item_done(event.item, nursery, slots):
-                        follow_up = True
-                elif isinstance(event, model_events.Completed):
-                    await self._on_completed(event)
+        # Retries are announced by the client itself (stream_error through the session's notify hook); an
+        # AttemptDiscarded only voids deltas already shown, and final items arrive once, so nothing to undo.
+        try:
+            async with trio.open_nursery() as nursery, self.session.client.stream(prompt) as stream:
+                async for event in stream:
+                    if isinstance(event, model_events.OutputTextDelta):
+                        await self.emit(events.AgentMessageDelta(delta=event.delta))
+                    elif isinstance(event, model_events.ReasoningSummaryDelta):
+                        await self.emit(events.AgentReasoningDelta(delta=event.delta))
+                    elif isinstance(event, model_events.OutputItemDone):
+                        if await self._on_item_done(event.item, nursery, slots):
+                            follow_up = True
+                    elif isinstance(event, model_events.Completed):
+                        await self._on_completed(event)
+        except BaseExceptionGroup as group:
+            # A model failure or the turn budget, raised inside the tool nursery: surface it unwrapped.
+            leaf = unwrap_group(group)
+            if isinstance(leaf, (model_events.ModelError, TurnFailed)):
+                raise leaf from None
+            raise
         for slot in slots:
             assert slot.output is not None
             await self.session.record(slot.output)
@@ -291,7 +299,7 @@ class TurnRunner:
         if usage is None:
             return
         self.session.history.record_usage(usage.total_tokens)
-        total = self.session.token_totals = _add_usage(getattr(self.session, "token_totals", None), usage)
+        total = self.session.token_totals = _add_usage(self.session.token_totals, usage)
         await self.emit(events.TokenCount(info={
             "total_token_usage": total.to_json(),
             "last_token_usage": usage.to_json(),
@@ -336,12 +344,12 @@ class TurnRunner:
 
     async def _collect_text(self, prompt: Prompt) -> str:
         text = ""
-        async for event in self.session.client.stream(prompt):
-            if isinstance(event, model_events.OutputItemDone) and isinstance(event.item, items.Message):
-                text = event.item.text() or text
-            elif isinstance(event, model_events.Completed) and event.token_usage is not None:
-                self.session.token_totals = _add_usage(getattr(self.session, "token_totals", None),
-                                                       event.token_usage)
+        async with self.session.client.stream(prompt) as stream:
+            async for event in stream:
+                if isinstance(event, model_events.OutputItemDone) and isinstance(event.item, items.Message):
+                    text = event.item.text() or text
+                elif isinstance(event, model_events.Completed) and event.token_usage is not None:
+                    self.session.token_totals = _add_usage(self.session.token_totals, event.token_usage)
         return text
 
 
