@@ -238,7 +238,9 @@ def decide_patch(
 
     `paths`: every file the patch touches (sources and move destinations), absolute or relative to `cwd`.
     `writable_roots`: the effective roots of a workspace-write sandbox, each with its protected subpaths
-    (ignored in other modes). "allow" with `run_unsandboxed=True` under danger-full-access/external-sandbox.
+    (ignored in other modes): `WritableRoot`s or anything with `root` and `read_only_subpaths`, such as
+    `exec.policy.SandboxPolicy.effective_writable_roots(cwd)`. Paths and roots are compared after resolving
+    `..` and symlinks (`os.path.realpath`), so a symlink inside a root that points outside counts as outside. "allow" with `run_unsandboxed=True` under danger-full-access/external-sandbox.
     Raises ValueError for an unknown policy or mode.
     """
     check_approval_policy(approval_policy)
@@ -251,10 +253,10 @@ def decide_patch(
     rejects_prompt = approval_policy == NEVER or (granular is not None and not granular.sandbox_approval)
     if sandbox_mode in UNRESTRICTED_MODES:
         return Decision("allow", run_unsandboxed=True)
-    normalized = [normalize_patch_path(p, cwd) for p in paths]
-    constrained = sandbox_mode != READ_ONLY and all(
-        any(root.allows(p) for root in writable_roots) for p in normalized
-    )
+    roots = [WritableRoot(os.path.realpath(r.root), [os.path.realpath(p) for p in r.read_only_subpaths])
+             for r in writable_roots]
+    resolved = [os.path.realpath(normalize_patch_path(p, cwd)) for p in paths]
+    constrained = sandbox_mode != READ_ONLY and all(any(root.allows(p) for root in roots) for p in resolved)
     if constrained or approval_policy == ON_FAILURE:
         if platform_sandbox_available:
             return Decision("allow")

@@ -1,10 +1,15 @@
-"""Writable roots of a workspace-write sandbox and their protected subpaths (spec agent-core 5.1)."""
+"""A writable root as the patch decision sees it (spec agent-core 5.1).
+
+Only the value: computing the effective roots and their protected subpaths from a sandbox policy is
+`codex_actors.exec.policy.SandboxPolicy.effective_writable_roots`; pass its roots (or these) to `decide_patch`.
+"""
 
 from __future__ import annotations
 
 import os
 
 import attrs
+
 
 @attrs.frozen
 class WritableRoot:
@@ -17,54 +22,9 @@ class WritableRoot:
 
     def allows(self, path: str) -> bool:
         """True when normalised absolute `path` is inside the root and outside every read-only subpath."""
-        return _is_within(path, self.root) and not any(_is_within(path, p) for p in self.read_only_subpaths)
-
-    @classmethod
-    def for_directory(cls, root: str | os.PathLike[str], *, is_cwd: bool = False) -> "WritableRoot":
-        """The root with its protected subpaths as found on disk (spec 5.1).
-
-        Protected: a top-level `.git` (directory, or worktree pointer file plus the `gitdir:` target it
-        names), a top-level `.agents` directory, a top-level `.codex` directory. For the cwd root
-        (`is_cwd=True`) `.codex` is protected even before it exists. Reads the filesystem; never raises for
-        missing entries.
-        """
-        root = os.path.normpath(os.path.abspath(os.fspath(root)))
-        protected: list[str] = []
-        git = os.path.join(root, ".git")
-        if os.path.isdir(git):
-            protected.append(git)
-        elif os.path.isfile(git):
-            protected.append(git)
-            target = _gitdir_target(git)
-            if target is not None:
-                protected.append(target)
-        agents = os.path.join(root, ".agents")
-        if os.path.isdir(agents):
-            protected.append(agents)
-        codex = os.path.join(root, ".codex")
-        if is_cwd or os.path.isdir(codex):
-            protected.append(codex)
-        return cls(root, tuple(protected))
+        return is_within(path, self.root) and not any(is_within(path, p) for p in self.read_only_subpaths)
 
 
-def _is_within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _gitdir_target(pointer_file: str) -> str | None:
-    """The directory a worktree `.git` file points to (`gitdir: <path>`, relative to the file), or None."""
-    try:
-        with open(pointer_file, encoding="utf-8") as f:
-            first = f.readline().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not first.startswith("gitdir:"):
-        return None
-    target = first[len("gitdir:"):].strip()
-    if not target:
-        return None
-    return os.path.normpath(os.path.join(os.path.dirname(pointer_file), target))
-
-
-def _is_within(path: str, root: str) -> bool:
+def is_within(path: str, root: str) -> bool:
+    """`path` equals `root` or lies below it (both absolute and normalised; compared as strings)."""
     return path == root or path.startswith(root.rstrip("/") + "/")

@@ -215,18 +215,11 @@ def test_patch_without_a_platform_sandbox_asks_or_is_rejected():
     assert decide_patch(INSIDE, approval_policy="never", **kwargs) == Decision("forbidden", PATCH_OUTSIDE_PROJECT_REASON)
 
 
-def test_writable_root_protects_git_agents_and_codex(tmp_path):
-    (tmp_path / ".agents").mkdir()
-    (tmp_path / ".git").write_text("gitdir: ../main/.git/worktrees/wt\n")
-    root = WritableRoot.for_directory(tmp_path, is_cwd=True)
-    assert set(root.read_only_subpaths) == {
-        str(tmp_path / ".git"),
-        str(tmp_path.parent / "main/.git/worktrees/wt"),
-        str(tmp_path / ".agents"),
-        str(tmp_path / ".codex"),
-    }
-    assert root.allows(str(tmp_path / "src/a.py"))
-    assert not root.allows(str(tmp_path / ".codex/config.toml"))
-    assert not root.allows(str(tmp_path) + "-sibling/a.py")
-    other = WritableRoot.for_directory(tmp_path / "missing")
-    assert other.read_only_subpaths == ()
+def test_symlink_inside_a_root_pointing_outside_counts_as_outside(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "escape").symlink_to(tmp_path / "outside", target_is_directory=True)
+    roots = [WritableRoot(root)]
+    kwargs = dict(approval_policy="never", sandbox_mode=WW, writable_roots=roots, cwd=root)
+    assert decide_patch(["src/new.py"], **kwargs) == ALLOW
+    assert decide_patch(["escape/new.py"], **kwargs) == Decision("forbidden", PATCH_OUTSIDE_PROJECT_REASON)
