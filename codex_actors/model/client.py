@@ -31,6 +31,7 @@ import trio
 from codex_actors.model import events as ev
 from codex_actors.model.chat_http import run_chat_http
 from codex_actors.model.http_sse import backoff_s
+from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.responses_http import run_responses_http
@@ -112,14 +113,13 @@ class ModelClient:
         env: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ModelClient]:
         """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit."""
-        async with httpx.AsyncClient() as http, trio.open_nursery() as nursery:
+        async with httpx.AsyncClient() as http, background_nursery() as nursery:
             client = cls(provider, model, http=http, nursery=nursery, notify=notify,
                          extra_headers=extra_headers, env=env)
             try:
                 yield client
             finally:
                 await client.aclose()
-                nursery.cancel_scope.cancel()
 
     @property
     def transport(self) -> str:
@@ -138,16 +138,9 @@ class ModelClient:
         """Send `prompt` and yield a `ModelStream` of response events (semantics in the module docstring).
         Leaving the block early cancels the request."""
         send, receive = trio.open_memory_channel(0)
-        body_error: BaseException | None = None
-        async with trio.open_nursery() as nursery:
+        async with background_nursery() as nursery:
             nursery.start_soon(self._produce, prompt, send)
-            try:
-                yield ModelStream(receive)
-            except BaseException as exc:  # re-raised below, outside the nursery, so it is not wrapped in a group
-                body_error = exc
-            nursery.cancel_scope.cancel()
-        if body_error is not None:
-            raise body_error
+            yield ModelStream(receive)
 
     async def _produce(self, prompt: Prompt, send: trio.MemorySendChannel) -> None:
         async with send:
@@ -215,6 +208,8 @@ class ModelClient:
                             await deliver(ev.AttemptDiscarded(FALLBACK_WARNING, exc.message))
                         retries = 0
                         continue
+                    if max_retries == 0:
+                        raise
                     raise ev.ModelError(
                         f"exceeded retry limit ({max_retries} retries), last error: {exc.message}",
                         codex_error_info="response_too_many_failed_attempts",

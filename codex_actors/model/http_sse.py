@@ -32,15 +32,20 @@ async def _send_with_request_retries(
     request: httpx.Request,
     *,
     request_max_retries: int,
+    idle_timeout_s: float,
     key_hint: str | None,
 ) -> httpx.Response:
     """Send and return the streaming response once it has a 2xx status. Connect / transport errors and 5xx are
     retried silently up to `request_max_retries` times (not 429, which the stream layer handles); other
-    statuses raise the mapped ModelError."""
+    statuses raise the mapped ModelError. Waiting longer than `idle_timeout_s` for the status line raises the
+    idle-timeout error."""
     attempt = 0
     while True:
         try:
-            response = await http.send(request, stream=True)
+            with trio.move_on_after(idle_timeout_s) as idle:
+                response = await http.send(request, stream=True)
+            if idle.cancelled_caught:
+                raise idle_timeout_error()
         except httpx.TransportError as exc:
             error = connection_error(exc, str(request.url))
         else:
@@ -83,7 +88,7 @@ async def stream_sse_post(
         "POST", url, json=body, headers={**headers, "Accept": "text/event-stream"}, timeout=httpx.Timeout(None)
     )
     response = await _send_with_request_retries(
-        http, request, request_max_retries=request_max_retries, key_hint=key_hint
+        http, request, request_max_retries=request_max_retries, idle_timeout_s=idle_timeout_s, key_hint=key_hint
     )
     try:
         await on_headers(response.headers)

@@ -1,9 +1,9 @@
 """A scripted model server: real HTTP/1.1 + WebSocket on 127.0.0.1, answering each request with the next scripted
 response (format in `codex_actors.testing.script`), recording every request, injecting faults.
 
-Endpoints (any path prefix, e.g. `/v1`): `POST …/responses` (SSE), WebSocket upgrade on `…/responses`
-(`response.create` frames, spec agent-core 3.3), `POST …/chat/completions` (SSE chunks, spec 3.4). Each HTTP
-connection serves one request and closes. When the script runs out, requests get HTTP 400 (or a WebSocket error
+Endpoints: `POST /v1/responses` (SSE), WebSocket upgrade on `/v1/responses` (`response.create` frames, spec
+agent-core 3.3), `POST /v1/chat/completions` (SSE chunks, spec 3.4); other paths get 404. Each HTTP connection
+serves one request and closes. When the script runs out, requests get HTTP 400 (or a WebSocket error
 frame) saying so.
 
 In tests:
@@ -35,6 +35,7 @@ import h11
 import trio
 import trio_websocket
 
+from codex_actors.model.nursery import background_nursery
 from codex_actors.testing.script import chat_chunks, responses_events
 
 _UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket", re.IGNORECASE)
@@ -202,9 +203,9 @@ class ScriptedModelServer:
             await send(h11.EndOfMessage())
 
         route = path.split("?", 1)[0].rstrip("/")
-        if route.endswith("/responses"):
+        if route == "/v1/responses":
             wire = "responses"
-        elif route.endswith("/chat/completions"):
+        elif route == "/v1/chat/completions":
             wire = "chat"
         else:
             await send_json(404, {"error": {"code": "not_found", "message": f"no such endpoint: {path}"}})
@@ -243,6 +244,10 @@ class ScriptedModelServer:
     async def _serve_websocket(self, stream: _ReplayStream) -> None:
         async with trio.open_nursery() as nursery:
             request = await trio_websocket.wrap_server_stream(nursery, stream)
+            if request.path.split("?", 1)[0] != "/v1/responses":
+                await request.reject(404, body=f"no such endpoint: {request.path}".encode())
+                nursery.cancel_scope.cancel()
+                return
             if not self.websocket:
                 await request.reject(426, body=b"websocket transport disabled on this scripted server")
                 nursery.cancel_scope.cancel()
@@ -298,16 +303,9 @@ async def serve_scripted_model(
 ) -> AsyncIterator[ScriptedModelServer]:
     """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block."""
     server = ScriptedModelServer(script, websocket=websocket, log_path=log_path)
-    body_error: BaseException | None = None
-    async with trio.open_nursery() as nursery:
+    async with background_nursery() as nursery:
         await nursery.start(server.run)
-        try:
-            yield server
-        except BaseException as exc:  # re-raised below, outside the nursery, so it is not wrapped in a group
-            body_error = exc
-        nursery.cancel_scope.cancel()
-    if body_error is not None:
-        raise body_error
+        yield server
 
 
 def main(argv: list[str] | None = None) -> int:
