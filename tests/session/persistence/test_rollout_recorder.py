@@ -12,7 +12,7 @@ import textwrap
 import pytest
 import trio
 
-from codex_actors.actors import ActorCrashed, start_actor
+from codex_actors.actors import ActorCrashed, ActorDied, start_actor
 from codex_actors.session.persistence import (
     Flush,
     Record,
@@ -200,3 +200,27 @@ async def test_sigkilled_writer_loses_no_flushed_line_and_a_torn_tail_is_skipped
     texts = [item["content"][0]["text"] for item in resumed.history]
     assert texts[: acked + 1] == [f"item {i}" for i in range(acked + 1)]
     assert texts == [f"item {i}" for i in range(len(texts))]
+
+
+async def test_stopped_recorder_has_closed_its_file_and_refuses_more_items(tmp_path):
+    async with trio.open_nursery() as nursery:
+        recorder = await start(nursery, tmp_path)
+        path = await recorder.ask(Record([response_item(user("kept"))]))
+        recorder_actor_file_lines = len(lines_of(path))
+        await recorder.stop()
+        assert recorder.stopped
+        with pytest.raises(ActorDied):
+            await recorder.send(Record([response_item(user("too late"))]))
+    assert len(lines_of(path)) == recorder_actor_file_lines == 2
+
+
+async def test_cancelling_the_owner_mid_stream_keeps_every_handled_line(tmp_path):
+    handled = []
+    with trio.move_on_after(0.2):
+        async with trio.open_nursery() as nursery:
+            recorder = await start(nursery, tmp_path)
+            for i in range(100_000):
+                handled.append(await recorder.ask(Record([response_item(user(f"m{i}"))])))
+    path = handled[0]
+    texts = [line["payload"]["content"][0]["text"] for line in lines_of(path)[1:]]
+    assert texts[: len(handled)] == [f"m{i}" for i in range(len(handled))]
