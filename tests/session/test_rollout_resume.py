@@ -1,0 +1,125 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import trio
+
+from codex_actors.config import load_config
+from codex_actors.protocol import events, ops
+from codex_actors.runtime import RunOptions, open_configured_session
+from codex_actors.session.persistence import find_rollout, read_rollout
+from codex_actors.testing import custom_tool_call, response, serve_scripted_model, text_message, usage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def config_for(tmp_path, url, *extra):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    provider = f'model_providers.x={{name="x",base_url="{url}",wire_api="responses",stream_max_retries=1}}'
+    return load_config(cwd=work, environ={"CODEX_ACTORS_HOME": str(home)},
+                       overrides=["model_provider=x", provider, *extra])
+
+
+def user_turn(text, cwd):
+    return ops.UserTurn(items=[ops.TextInput(text)], cwd=str(cwd), approval_policy="never",
+                        sandbox_policy={"type": "read-only"}, model="m")
+
+
+async def test_rollout_records_the_turn_and_resume_continues_it(tmp_path):
+    script = [response(text_message("first answer"), usage=usage(5, 2)), response(text_message("second answer"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config) as session:
+            await session.submit(user_turn("remember 42", config.cwd))
+            await session.wait_for(events.TaskComplete)
+            thread_id = session.session_id
+        path = find_rollout(config.home, None)
+        assert path is not None and thread_id in path.name
+        lines = [json.loads(l) for l in path.read_text().splitlines()]
+        assert lines[0]["type"] == "session_meta" and lines[0]["payload"]["id"] == thread_id
+        kinds = [(l["type"], l["payload"].get("type")) for l in lines]
+        assert ("response_item", "message") in kinds and ("turn_context", None) in kinds
+        assert ("event_msg", "task_complete") in kinds
+        assert ("event_msg", "agent_message_delta") not in kinds
+
+        async with open_configured_session(config, RunOptions(resume=path)) as session:
+            assert session.session_id == thread_id
+            await session.submit(user_turn("what was it?", config.cwd))
+            await session.wait_for(events.TaskComplete)
+    second = json.dumps(server.requests[1].body["input"])
+    assert "remember 42" in second and "first answer" in second
+    assert sum(1 for l in path.read_text().splitlines() if '"session_meta"' in l) == 1
+
+
+async def test_ephemeral_session_writes_no_rollout(tmp_path):
+    async with serve_scripted_model([response(text_message("hi"))]) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            await session.submit(user_turn("hello", config.cwd))
+            await session.wait_for(events.TaskComplete)
+    assert find_rollout(config.home, None) is None
+
+
+CHILD = textwrap.dedent("""
+    import sys, trio
+    from codex_actors.config import load_config
+    from codex_actors.protocol import events, ops
+    from codex_actors.runtime import open_configured_session
+
+    async def main():
+        home, work, url = sys.argv[1:4]
+        provider = f'model_providers.x={{name="x",base_url="{url}",wire_api="responses"}}'
+        config = load_config(cwd=work, environ={"CODEX_ACTORS_HOME": home},
+                             overrides=["model_provider=x", provider, "approval_policy=untrusted"])
+        async with open_configured_session(config) as session:
+            await session.submit(ops.UserTurn(items=[ops.TextInput("make a file")], cwd=work,
+                                              approval_policy="untrusted", sandbox_policy={"type": "read-only"},
+                                              model="m"))
+            await session.wait_for(events.ApplyPatchApprovalRequest)
+            print("waiting-for-approval", flush=True)
+            await trio.sleep_forever()
+
+    trio.run(main)
+""")
+
+
+async def test_sigkilled_session_leaves_a_rollout_that_resumes_with_every_recorded_item(tmp_path):
+    patch = "*** Begin Patch\n*** Add File: f.txt\n+x\n*** End Patch"
+    script = [response(custom_tool_call("apply_patch", patch, "p1"), usage=usage(3, 1)),
+              response(text_message("resumed fine"))]
+    async with serve_scripted_model(script) as server:
+        home, work = tmp_path / "home", tmp_path / "work"
+        home.mkdir()
+        work.mkdir()
+        child = await trio.lowlevel.open_process(
+            [sys.executable, "-c", CHILD, str(home), str(work), server.url],
+            stdout=subprocess.PIPE, cwd=ROOT)
+        try:
+            with trio.fail_after(30):
+                line = await child.stdout.receive_some(100)
+            assert b"waiting-for-approval" in line
+        finally:
+            child.send_signal(signal.SIGKILL)
+            await child.wait()
+            await child.stdout.aclose()
+        path = find_rollout(home, None)
+        resumed = read_rollout(path)
+        texts = json.dumps(resumed.history)
+        assert "make a file" in texts
+        assert any(i.get("type") == "custom_tool_call" and i.get("call_id") == "p1" for i in resumed.history)
+        assert not (work / "f.txt").exists()
+
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config, RunOptions(resume=path)) as session:
+            await session.submit(user_turn("go on", work))
+            seen = await session.wait_for(events.TaskComplete)
+            assert seen[-1].msg.last_agent_message == "resumed fine"
+    request = server.requests[1].body["input"]
+    # the call that never got an answer is given an "aborted" output, so the model sees a consistent history
+    assert {"type": "custom_tool_call_output", "call_id": "p1", "output": "aborted"} in request
