@@ -1,0 +1,49 @@
+"""FAIL CLOSED: when the kernel cannot enforce the policy, the launcher refuses to run the command."""
+
+import subprocess
+import sys
+
+import pytest
+
+from codex_actors.exec.policy import SandboxPolicy
+from codex_actors.exec.spawn import launcher_argv
+
+# Runs the launcher in a process where landlock_create_ruleset (444) fails with ENOSYS, as on a kernel
+# built without Landlock. The filter is installed with our own seccomp structures.
+HIDE_LANDLOCK = r"""
+import ctypes, os, sys
+from codex_actors.exec._libc import prctl, set_no_new_privs
+program = [(0x20, 0, 0, 0), (0x15, 0, 1, 444), (0x06, 0, 0, 0x00050000 | 38), (0x06, 0, 0, 0x7FFF0000)]
+array = (seccomp._SockFilter * 4)(*[seccomp._SockFilter(*insn) for insn in program])
+set_no_new_privs()
+prctl(seccomp.PR_SET_SECCOMP, seccomp.SECCOMP_MODE_FILTER, ctypes.addressof(seccomp._SockFprog(4, array)))
+os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux launcher")
+@pytest.mark.parametrize("mode", ["read-only", "workspace-write"])
+def test_launcher_refuses_to_run_without_landlock(tmp_path, mode):
+    argv = launcher_argv(["touch", "ran"], cwd=str(tmp_path), policy=SandboxPolicy(mode), tty=False)
+    proc = subprocess.run([sys.executable, "-I", "-c", HIDE_LANDLOCK, *argv[1:]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr == ("codex-actors sandbox: refusing to run: this kernel does not support Landlock, so file "
+                           "access cannot be restricted\n")
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux launcher")
+def test_danger_full_access_needs_no_landlock(tmp_path):
+    argv = launcher_argv(["touch", "ran"], cwd=str(tmp_path), policy=SandboxPolicy("danger-full-access"), tty=False)
+    proc = subprocess.run([sys.executable, "-I", "-c", HIDE_LANDLOCK, *argv[1:]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "ran").exists()
+
+
+def test_launcher_rejects_bad_arguments():
+    proc = subprocess.run([sys.executable, "-I", "-m", "codex_actors.exec.sandbox", "--policy", "{bad", "--", "true"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("codex-actors sandbox: bad launcher arguments:")
