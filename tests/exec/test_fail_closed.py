@@ -12,6 +12,7 @@ from codex_actors.exec.spawn import launcher_argv
 # built without Landlock. The filter is installed with our own seccomp structures.
 HIDE_LANDLOCK = r"""
 import ctypes, os, sys
+from codex_actors.exec import seccomp
 from codex_actors.exec._libc import prctl, set_no_new_privs
 program = [(0x20, 0, 0, 0), (0x15, 0, 1, 444), (0x06, 0, 0, 0x00050000 | 38), (0x06, 0, 0, 0x7FFF0000)]
 array = (seccomp._SockFilter * 4)(*[seccomp._SockFilter(*insn) for insn in program])
