@@ -54,9 +54,33 @@ class ResponsesWebSocket:
         self._provider = provider
         self._headers = {**headers, "OpenAI-Beta": OPENAI_BETA}
         self._conn: trio_websocket.WebSocketConnection | None = None
+        self._scope: trio.CancelScope | None = None
         self._previous_body: dict[str, Any] | None = None
         self._previous_response_id: str | None = None
         self._returned: list[dict[str, Any]] = []
+
+    async def _hold(
+        self, url: str, extra: list[tuple[bytes, bytes]], *, task_status=trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Own one connection in the client's nursery until `_reset` cancels it. Errors before the handshake
+        completes go to the caller of `nursery.start`; a connection that breaks later simply ends (the next
+        request sees it closed and reconnects)."""
+        started = False
+        try:
+            with trio.CancelScope() as scope:
+                async with trio_websocket.open_websocket_url(
+                    url,
+                    extra_headers=extra,
+                    max_message_size=64 * 1024 * 1024,
+                    connect_timeout=self._provider.websocket_connect_timeout_ms / 1000,
+                    disconnect_timeout=1,
+                ) as conn:
+                    started = True
+                    task_status.started((conn, scope))
+                    await trio.sleep_forever()
+        except Exception:
+            if not started:
+                raise
 
     async def _connect(self) -> trio_websocket.WebSocketConnection:
         if self._conn is not None and not self._conn.closed:
@@ -64,10 +88,7 @@ class ResponsesWebSocket:
         url = self._provider.url("responses", websocket=True)
         extra = [(k.encode(), v.encode()) for k, v in self._headers.items()]
         try:
-            with trio.fail_after(self._provider.websocket_connect_timeout_ms / 1000):
-                self._conn = await trio_websocket.connect_websocket_url(
-                    self._nursery, url, extra_headers=extra, max_message_size=64 * 1024 * 1024
-                )
+            self._conn, self._scope = await self._nursery.start(self._hold, url, extra)
         except trio_websocket.ConnectionRejected as exc:
             raise WebSocketUnavailable(
                 f"WebSocket upgrade to {url} refused (HTTP {exc.status_code})",
@@ -87,9 +108,12 @@ class ResponsesWebSocket:
         self._previous_response_id = None
         self._returned = []
         conn, self._conn = self._conn, None
+        scope, self._scope = self._scope, None
         if conn is not None:
-            with trio.CancelScope(shield=True):
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
                 await conn.aclose()
+        if scope is not None:
+            scope.cancel()
 
     async def run(self, body: dict[str, Any], emit: Emit) -> ev.Completed:
         """Send one `response.create` frame and stream its events to `emit`. Returns Completed; raises
