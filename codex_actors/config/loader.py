@@ -136,11 +136,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
-def find_project_root(cwd: Path, markers: Iterable[str]) -> Path:
-    """The nearest ancestor of `cwd` (inclusive) holding one of `markers`; `cwd` itself when none does."""
+def find_project_root(cwd: str | os.PathLike[str], markers: Iterable[str] = (".git",)) -> Path:
+    """The nearest directory at or above `cwd` holding any marker entry (file, dir or link); else `cwd`
+    itself (also when `markers` is empty). Spec agent-core 7.4."""
+    cwd = Path(os.path.abspath(cwd))
     markers = list(markers)
-    for directory in (cwd, *cwd.parents):
-        if any((directory / marker).exists() for marker in markers):
+    for directory in (cwd, *cwd.parents) if markers else ():
+        if any(os.path.lexists(directory / marker) for marker in markers):
             return directory
     return cwd
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from codex_actors.protocol import items
 from codex_actors.session.history import estimate_tokens
+from codex_actors.session.persistence.resume import CONTEXT_MESSAGE_PREFIXES
 
 COMPACT_PROMPT = """You are performing a CONTEXT CHECKPOINT COMPACTION. Create a handoff summary for another LLM \
 that will resume the task.
@@ -26,7 +27,6 @@ language model, use the information in this summary to assist with your own anal
 USER_MESSAGE_BUDGET_TOKENS = 20_000
 DEFAULT_CONTEXT_WINDOW = 272_000
 
-_CONTEXT_PREFIXES = ("<environment_context>", "# AGENTS.md instructions", "<turn_aborted>", "<user_instructions>")
 
 
 def auto_compact_limit(context_window: int | None, configured_limit: int | None) -> int:
@@ -41,7 +41,7 @@ def is_real_user_message(item: items.ResponseItem) -> bool:
     if not isinstance(item, items.Message) or item.role != "user":
         return False
     text = item.text()
-    return not text.startswith(_CONTEXT_PREFIXES) and not text.startswith(SUMMARY_PREFIX)
+    return not text.lstrip().startswith(CONTEXT_MESSAGE_PREFIXES) and not text.startswith(SUMMARY_PREFIX)
 
 
 def compaction_request_input(history: list[items.ResponseItem]) -> list[items.ResponseItem]:

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from codex_actors.protocol import items
+from codex_actors.session.persistence.agents_md import agents_md_message_text
 
 _SANDBOX_TEXT = {
     "read-only": "The sandbox only permits reading files. Commands cannot write anywhere.",
@@ -82,11 +83,6 @@ def _timezone_name() -> str:
         return "UTC"
 
 
-def agents_md_text(cwd: str, instructions: str) -> str:
-    """The AGENTS.md user block of spec 7.4."""
-    return f"# AGENTS.md instructions for {cwd}\n\n<INSTRUCTIONS>\n{instructions}\n</INSTRUCTIONS>"
-
-
 def initial_context(
     *,
     cwd: str,
@@ -102,7 +98,7 @@ def initial_context(
         developer_parts.append(items.InputText(developer_instructions))
     user_parts = []
     if user_instructions:
-        user_parts.append(items.InputText(agents_md_text(cwd, user_instructions)))
+        user_parts.append(items.InputText(agents_md_message_text(cwd, user_instructions)))
     user_parts.append(items.InputText(environment_context(cwd)))
     return [
         items.Message(role="developer", content=developer_parts),

@@ -9,7 +9,7 @@ from typing import Any
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.protocol import events
 from codex_actors.tools.apply_patch import apply_patch_call, freeform_tool_spec, json_tool_spec
-from codex_actors.tools.approvals import ApprovalCache, WritableRoot, decide_patch
+from codex_actors.tools.approvals import ApprovalCache, decide_patch
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult
 
 
@@ -18,7 +18,7 @@ def patch_assessor(ctx: ToolContext, call_id: str):
     settings = ctx.services["settings"]
     cache: ApprovalCache = ctx.services["approval_cache"]
     policy = SandboxPolicy.from_json(settings.sandbox_policy)
-    roots = [WritableRoot(r.root, r.read_only_subpaths) for r in policy.effective_writable_roots(ctx.cwd)]
+    roots = policy.effective_writable_roots(ctx.cwd)
 
     async def assess(changes: dict[str, Any]) -> str:
         paths = _touched_paths(changes)

@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from codex_actors.config.loader import find_project_root
+
 DEFAULT_PROJECT_DOC_MAX_BYTES = 32 * 1024
 DEFAULT_PROJECT_ROOT_MARKERS = (".git",)
 OVERRIDE_FILENAME = "AGENTS.override.md"
@@ -38,17 +40,6 @@ def load_global_instructions(home: str | os.PathLike[str]) -> str | None:
         if text:
             return text
     return None
-
-
-def find_project_root(cwd: str | os.PathLike[str], markers: Sequence[str] = DEFAULT_PROJECT_ROOT_MARKERS) -> Path:
-    """The nearest directory at or above `cwd` holding any marker entry (file or dir); else `cwd` itself."""
-    cwd = Path(os.path.abspath(cwd))
-    if not markers:
-        return cwd
-    for directory in (cwd, *cwd.parents):
-        if any(os.path.lexists(directory / marker) for marker in markers):
-            return directory
-    return cwd
 
 
 def discover_project_docs(
