@@ -227,3 +227,16 @@ async def test_leaving_a_stream_early_cancels_it_and_the_client_stays_usable():
                         break
             events = await collect(client, PROMPT)
     assert done_items(events) == [Message("assistant", [OutputText("next")])]
+
+
+async def test_cancelling_while_waiting_for_the_status_line_returns_promptly():
+    script = [response(text_message("too late"), delay=30), response(text_message("next"))]
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(provider(server.url), "m") as client:
+            start = trio.current_time()
+            with trio.move_on_after(0.2) as scope:
+                await collect(client, PROMPT)
+            assert scope.cancelled_caught
+            assert trio.current_time() - start < 5
+            events = await collect(client, PROMPT)
+    assert done_items(events) == [Message("assistant", [OutputText("next")])]

@@ -87,3 +87,18 @@ async def test_error_frames_are_mapped_like_http_statuses():
     assert notes.messages[0].additional_details == "Rate limited (HTTP 429): busy"
     assert [r.transport for r in server.requests] == ["websocket", "websocket"]
     assert done_items(events) == [Message("assistant", [OutputText("ok")])]
+
+
+async def test_cancelled_websocket_request_resets_the_connection_and_the_next_one_is_whole():
+    script = [response(text_message("slow " * 10), silence_after=3), response(text_message("fresh"))]
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(provider(server.url, supports_websockets=True), "m") as client:
+            async with client.stream(Prompt(input=[user("one")])) as stream:
+                async for event in stream:
+                    if isinstance(event, ev.OutputTextDelta):
+                        break
+            events = await collect(client, Prompt(input=[user("one"), user("two")]))
+            assert client.transport == "websocket"
+    assert done_items(events) == [Message("assistant", [OutputText("fresh")])]
+    second = server.requests[1].body
+    assert "previous_response_id" not in second and len(second["input"]) == 2
