@@ -36,15 +36,11 @@ REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 TERM_GRACE_S = 0.5
 KILL_ROUND_S = 1.0
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
-                  "SIGXFSZ", "SIGALRM")
+                  "SIGXFSZ")
 
 
 class _Stop(Exception):
     """SIGTERM/SIGHUP reached the reaper: stop the command's tree now."""
-
-
-class _Alarm(Exception):
-    """A reaping deadline passed."""
 
 
 def usage_error(message: str) -> int:
@@ -157,35 +153,46 @@ def _child(command: list[str], policy: SandboxPolicy | None, cwd: str, env: dict
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
 
 
+_stop_requested = False
+
+
 def _raise_stop(signum, frame) -> None:
-    raise _Stop()
+    """Interrupt the blocking wait for the command, once; later signals are no-ops."""
+    global _stop_requested
+    if not _stop_requested:
+        _stop_requested = True
+        raise _Stop()
 
 
-def _raise_alarm(signum, frame) -> None:
-    raise _Alarm()
+def _reap_until(statuses: dict[int, int], *, stop_when: int) -> None:
+    """Reap children (blocking) until `stop_when` is reaped or no child is left."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        statuses[pid] = status
+        if pid == stop_when:
+            return
 
 
-def _reap_until(statuses: dict[int, int], *, stop_when: int | None = None, timeout: float | None = None) -> bool:
-    """Reap children (blocking) until `stop_when` is reaped, no child is left, or `timeout` seconds pass.
+def _reap_for(statuses: dict[int, int], timeout: float) -> bool:
+    """Reap whatever has exited, for up to `timeout` seconds; True as soon as no child is left.
 
-    Returns True when no child is left."""
-    if timeout is not None:
-        signal.signal(signal.SIGALRM, _raise_alarm)
-        signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
-    try:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                return True
+    Polls every 10 ms: this runs only while a tree is being torn down, in the launcher (never on trio's
+    thread), and a timed blocking wait would need an alarm signal that can fire at any bytecode."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if pid:
             statuses[pid] = status
-            if pid == stop_when:
-                return False
-    except _Alarm:
-        return False
-    finally:
-        if timeout is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            continue
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
 
 
 def _terminate_tree(statuses: dict[int, int]) -> None:
@@ -193,18 +200,18 @@ def _terminate_tree(statuses: dict[int, int]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     targets = _tree_pids()
-    if not targets and _reap_until(statuses, timeout=0.001):
+    if not targets and _reap_for(statuses, 0):
         return
     for pid in targets:
         _signal(pid, signal.SIGTERM)
         _signal(pid, signal.SIGCONT)
-    if _reap_until(statuses, timeout=TERM_GRACE_S) and not _tree_pids():
+    if _reap_for(statuses, TERM_GRACE_S) and not _tree_pids():
         return
     deadline = time.monotonic() + 10 * KILL_ROUND_S
     while time.monotonic() < deadline:
         for pid in _tree_pids():
             _signal(pid, signal.SIGKILL)
-        if _reap_until(statuses, timeout=KILL_ROUND_S) and not _tree_pids():
+        if _reap_for(statuses, KILL_ROUND_S) and not _tree_pids():
             return
 
 
