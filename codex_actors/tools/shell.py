@@ -107,21 +107,22 @@ class ShellTool:
             final.append(summary)
 
         spec = ProcessSpec(command, workdir, env={**self._env, **self.policy.env_overrides()}, policy=self.policy)
+        completed = False
         try:
             result = await run_command(spec, timeout_s=timeout_ms / 1000, on_output=on_output, on_exit=on_exit)
+            completed = True
         except SpawnError as exc:
             text = str(exc)
             await ctx.emit(exec_command_end(begin, stdout=b"", stderr=text.encode(), aggregated=text.encode(),
                                             exit_code=-1, duration_s=0.0, formatted_output=text))
             return ExecToolOutput(text, success=False)
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                if final:
+        finally:
+            if not completed and final:  # cancelled (possibly wrapped in a group): report what we have
+                with trio.CancelScope(shield=True):
                     s = final[0]
                     await ctx.emit(exec_command_end(
                         begin, stdout=s.stdout, stderr=s.stderr, aggregated=s.aggregated, exit_code=-1,
                         duration_s=s.duration_s, formatted_output=decode(s.aggregated), status="failed"))
-            raise
         output = decode(result.aggregated)
         if result.timed_out:
             output = f"command timed out after {timeout_ms} milliseconds\n{output}"

@@ -291,14 +291,15 @@ class UnifiedExec:
     # -- internals ---------------------------------------------------------------------------------------
     async def _collect(self, session: _Session, deadline: float, started: float, max_tokens: int) -> ExecToolOutput:
         session.busy += 1
+        collected = False
         try:
             chunk = await session.ref.ask(Collect(deadline))
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await self._discard(session.process_id)
-            raise
+            collected = True
         finally:
             session.busy -= 1
+            if not collected:  # cancelled: kill the tree, report the output so far in exec_command_end
+                with trio.CancelScope(shield=True):
+                    await self._discard(session.process_id)
         text = decode(chunk.output)
         lines = [f"Chunk ID: {secrets.token_hex(3)}", f"Wall time: {trio.current_time() - started:.4f} seconds"]
         if chunk.exit_code is None:

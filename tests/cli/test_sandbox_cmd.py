@@ -1,0 +1,69 @@
+"""`codex-actors sandbox linux` as a user runs it: a real subprocess, the real kernel."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from codex_actors.exec import landlock
+
+needs_landlock = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or landlock.abi_version() < 1,
+    reason="kernel without Landlock: the sandbox refuses to run here",
+)
+
+
+def cli(*args, cwd, home):
+    env = {**os.environ, "CODEX_ACTORS_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "codex_actors", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def home(tmp_path):
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def work(tmp_path):
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@needs_landlock
+def test_full_auto_writes_the_workspace_but_not_etc(work, home):
+    proc = cli("sandbox", "linux", "--full-auto", "--", "bash", "-c",
+               "echo ok > here.txt && cat here.txt; echo x > /etc/codex-actors-cli-probe; "
+               "echo net=$CODEX_SANDBOX_NETWORK_DISABLED; exit 5", cwd=work, home=home)
+    assert proc.returncode == 5
+    assert proc.stdout == "ok\nnet=1\n"
+    assert "/etc/codex-actors-cli-probe: Permission denied" in proc.stderr
+    assert not os.path.exists("/etc/codex-actors-cli-probe")
+
+
+@needs_landlock
+def test_config_override_selects_read_only(work, home):
+    proc = cli("sandbox", "linux", "-c", "sandbox_mode=read-only", "--", "touch", "nope", cwd=work, home=home)
+    assert proc.returncode == 1
+    assert "Permission denied" in proc.stderr
+    assert not (work / "nope").exists()
+
+
+def test_danger_full_access_runs_unrestricted_and_passes_the_exit_code(work, home):
+    proc = cli("sandbox", "linux", "-c", "sandbox_mode=danger-full-access", "--", "bash", "-c",
+               "touch made && exit 7", cwd=work, home=home)
+    assert proc.returncode == 7, proc.stderr
+    assert (work / "made").exists()
+
+
+def test_missing_command_and_bad_config_are_one_line_errors(work, home):
+    proc = cli("sandbox", "linux", "--full-auto", cwd=work, home=home)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("codex-actors sandbox: no command given; usage: codex-actors sandbox linux")
+    proc = cli("sandbox", "linux", "-c", "sandbox_mode=sideways", "--", "true", cwd=work, home=home)
+    assert proc.returncode == 2
+    assert "sandbox_mode" in proc.stderr and "Traceback" not in proc.stderr
