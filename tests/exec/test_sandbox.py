@@ -145,3 +145,20 @@ async def test_sandboxed_leftovers_are_reaped_too(repo):
     code, out = await sh(f"sleep {m} & echo bye", repo, WORKSPACE)
     assert (code, out) == (0, "bye\n")
     assert_nothing_left(m)
+
+
+async def test_tty_session_works_inside_the_sandbox(repo):
+    import trio
+
+    from codex_actors.actors import start_actor
+    from codex_actors.exec.process import Collect, ProcessActor, WriteStdin
+
+    spec = ProcessSpec(["bash", "-c", "read line; echo got:$line; echo x > $HOME/codex-actors-tty-probe"],
+                       str(repo), tty=True, policy=WORKSPACE)
+    async with trio.open_nursery() as nursery:
+        ref = await start_actor(nursery, ProcessActor(spec))
+        await ref.ask(WriteStdin(b"hello\n"))
+        chunk = await ref.ask(Collect(trio.current_time() + 20))
+        await ref.stop()
+    assert chunk.exit_code == 1
+    assert b"got:hello" in chunk.output and b"Permission denied" in chunk.output

@@ -258,3 +258,28 @@ def test_store_prunes_exited_sessions_first_then_the_oldest_outside_the_recent_e
     store.add(ids[30])
     store.touch(ids[0])
     assert store.prune_candidate() == ids[1]
+
+
+async def test_full_store_prunes_the_oldest_session_and_warns_near_the_limit(monkeypatch):
+    import codex_actors.tools.unified_exec as ue
+
+    monkeypatch.setattr(ue, "MAX_SESSIONS", 3)
+    monkeypatch.setattr(ue, "WARN_SESSIONS", 3)
+    monkeypatch.setattr(ue, "PROTECTED_RECENT", 1)
+    rec = Recorder()
+    m_ = marker()
+    async with trio.open_nursery() as nursery:
+        ux = UnifiedExec(nursery, policy=FULL)
+        ids = []
+        for i in range(4):
+            out = await ux.exec_command({"cmd": f"sleep {m_}", "yield_time_ms": 250, "login": False},
+                                        ctx(rec, f"call-{i}"))
+            ids.append(int(parse(out.text)["status"].rsplit(" ", 1)[1]))
+        assert sorted(ux.live_session_ids) == sorted(ids[1:])
+        pruned = [e for e in rec.of("exec_command_end") if e["call_id"] == "call-0"]
+        assert len(pruned) == 1 and pruned[0]["status"] == "failed"
+        assert rec.of("warning")[0]["message"].startswith(
+            "The maximum number of unified exec processes you can keep open is 3")
+        await ux.aclose()
+        assert len(rec.of("exec_command_end")) == 4
+    assert_nothing_left(m_)
