@@ -15,6 +15,7 @@ from codex_actors.cli.errors import UsageError
 # (name, module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("config", "codex_actors.cli.config_cmd", "show the resolved configuration and where each key came from"),
+    ("mcp", "codex_actors.cli.mcp_cmd", "manage MCP servers in config.toml (list | get | add | remove)"),
     ("sandbox", "codex_actors.cli.sandbox_cmd", "run a command under the configured sandbox (linux | landlock)"),
 ]
 
