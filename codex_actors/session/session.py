@@ -191,9 +191,11 @@ class Session(Actor):
     async def _shutdown(self, sub_id: str) -> None:
         await self._abort_task("interrupted")
         # Stop every tool-owned actor (cells, processes, MCP connections) before saying we are done.
-        for name, service in list(self.services.items()):
+        for service in list(self.services.values()):
             if isinstance(service, ActorRef):
                 await service.stop()
+            elif hasattr(service, "aclose"):
+                await service.aclose()
         if self.recorder is not None:
             await self.recorder.flush()
         await self.emit(sub_id, events.ShutdownComplete())

@@ -65,8 +65,12 @@ class ApplyPatchTool:
         patch = call.payload if call.kind == "custom" else call.arguments().get("input")
         if not isinstance(patch, str):
             raise ToolError("failed to parse function arguments: missing field `input`")
-        assess, ask = patch_assessor(ctx, call.call_id)
-        output, success = await apply_patch_call(patch, os.path.abspath(ctx.cwd), emit=ctx.emit,
-                                                 call_id=call.call_id, turn_id=ctx.turn_id,
-                                                 assess=assess, ask=ask)
-        return ToolResult(output, success)
+        return await run_patch(patch, ctx.cwd, call.call_id, ctx)
+
+
+async def run_patch(patch: str, cwd: str, call_id: str, ctx: ToolContext) -> ToolResult:
+    """Verify, approve and apply `patch` relative to `cwd` (also used for patches sent through a shell tool)."""
+    assess, ask = patch_assessor(ctx, call_id)
+    output, success = await apply_patch_call(patch, os.path.abspath(cwd), emit=ctx.emit, call_id=call_id,
+                                             turn_id=ctx.turn_id, assess=assess, ask=ask)
+    return ToolResult(output, success)

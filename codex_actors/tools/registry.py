@@ -1,33 +1,45 @@
 """Which tools a session offers, from config (spec agent-core 4.1 with this project's choices).
 
+Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
+argv `shell` tool is registered but not offered (any of these names works when a model calls it).
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
-`features.code_mode_only` offers only `exec`/`wait`, with every other tool reachable as `tools.*` from a cell.
+`features.code_mode_only` offers only `exec`/`wait`, every other tool reachable as `tools.*` from a cell.
 On the Chat Completions wire apply_patch is the JSON-function variant (that wire has no freeform tools).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import trio
 
 from codex_actors.config import Config
+from codex_actors.exec.environment import build_env
+from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
+from codex_actors.tools.command_approval import GuardedShellTool
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
+from codex_actors.tools.shell import ShellTool
+from codex_actors.tools.unified_exec import ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
 
-def direct_tools(wire_api: str) -> list[ToolHandler]:
-    """The built-in tools every session has, before code mode and MCP."""
-    return [
+async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any]) -> ToolRouter:
+    """Start the tool-owned services in `nursery` (registering them in `services`, so the session stops them)
+    and return the router for this session."""
+    policy = SandboxPolicy.from_json(services["settings"].sandbox_policy)
+    env = build_env(config.get("shell_environment_policy"), os.environ)
+    processes = UnifiedExec(nursery, policy=policy, env=env,
+                            background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
+    services["processes"] = processes
+    handlers: list[ToolHandler] = [
+        GuardedShellTool(ExecCommandTool(processes)),
+        WriteStdinTool(processes),
         ApplyPatchTool(freeform=wire_api == "responses"),
         UpdatePlanTool(),
         ViewImageTool(),
+        GuardedShellTool(ShellTool(policy=policy, env=env)),
     ]
-
-
-async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any]) -> ToolRouter:
-    """Start the tool-owned actors in `nursery` (registering them in `services`) and return the router."""
-    handlers = direct_tools(wire_api)
-    return ToolRouter(handlers)
+    return ToolRouter(handlers, hidden=frozenset({"shell"}))
