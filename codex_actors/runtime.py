@@ -43,7 +43,8 @@ class RunOptions:
 
     `ephemeral`: write no rollout. `resume`: path of a rollout to continue. `output_schema`: JSON schema for the
     final answer. `originator`: "codex_exec" or "codex_cli_py" (rollout session_meta, request header).
-    `add_dirs`: extra writable roots (`--add-dir`)."""
+    `add_dirs`: extra writable roots (`--add-dir`). `thread_source`: `--thread-source`, recorded in the rollout's
+    session_meta as `thread_source`."""
 
     ephemeral: bool = False
     resume: Path | None = None
@@ -51,6 +52,7 @@ class RunOptions:
     originator: str = "codex_exec"
     source: str = "exec"
     add_dirs: tuple[str, ...] = ()
+    thread_source: str | None = None
 
 
 def sandbox_policy(config: Config, add_dirs: tuple[str, ...] = ()) -> SandboxPolicy:
@@ -156,6 +158,8 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
             meta = {"cwd": settings.cwd, "originator": options.originator, "cli_version": CLI_VERSION,
                     "source": options.source, "model_provider": settings.provider_id,
                     "base_instructions": {"text": settings.instructions}}
+            if options.thread_source is not None:
+                meta["thread_source"] = options.thread_source
             git = _git_info(settings.cwd)
             if git:
                 meta["git"] = git

@@ -14,6 +14,10 @@ from codex_actors.cli.errors import UsageError
 
 # (name, module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("exec", "codex_actors.cli.exec_cmd", "run one turn headless (human output or --json JSONL events)"),
+    ("run", "codex_actors.cli.run_cmd", "start an interactive session in the terminal"),
+    ("resume", "codex_actors.cli.sessions_cmd", "continue a recorded session interactively (--last | ID)"),
+    ("sessions", "codex_actors.cli.sessions_cmd", "list recorded sessions (id, date, first prompt)"),
     ("config", "codex_actors.cli.config_cmd", "show the resolved configuration and where each key came from"),
     ("mcp", "codex_actors.cli.mcp_cmd", "manage MCP servers in config.toml (list | get | add | remove)"),
     ("sandbox", "codex_actors.cli.sandbox_cmd", "run a command under the configured sandbox (linux | landlock)"),

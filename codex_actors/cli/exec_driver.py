@@ -1,0 +1,259 @@
+"""The trio side of `codex-actors exec`: open the session, submit one turn, print its events, pick the exit code.
+
+Spec agent-core 6: approvals are `never` (any approval request that still arrives is declined); Ctrl-C sends
+`interrupt` and the run ends once `turn_aborted` arrives; a second Ctrl-C (or SIGTERM) leaves at once, after
+the session has shut down its processes. Output goes through `JsonlTranslator` (`--json`) or `HumanRenderer`.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+import trio
+
+from codex_actors.cli.errors import UsageError
+from codex_actors.cli.human import HumanRenderer, make_console
+from codex_actors.cli.jsonl import JsonlTranslator
+from codex_actors.config import Config, ConfigError
+from codex_actors.protocol import events, ops
+
+STATUS_REFRESH_S = 0.1
+
+
+@attrs.frozen
+class ExecRequest:
+    """Everything `exec` decided before the session starts. Paths are absolute; `output_schema` is parsed JSON."""
+
+    prompt: str
+    images: tuple[str, ...] = ()
+    output_schema: dict[str, Any] | None = None
+    json: bool = False
+    color: str = "auto"
+    output_last_message: str | None = None
+    ephemeral: bool = False
+    resume: Path | None = None
+    add_dirs: tuple[str, ...] = ()
+    thread_source: str | None = None
+    originator: str = "codex_exec"
+
+
+@attrs.define
+class TurnOutcome:
+    """How the turn ended: `status` "completed" | "failed" | "interrupted" | None (never ended);
+    `error` the last turn error message; `last_agent_message` the final answer, if any."""
+
+    status: str | None = None
+    error: str | None = None
+    last_agent_message: str | None = None
+
+
+class _Exit(Exception):
+    """Raised inside the driver to leave at once (second Ctrl-C, SIGTERM)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def run_exec(config: Config, request: ExecRequest) -> int:
+    """Run the turn; returns the exit code (0 completed, 1 failed or interrupted, 130 on a forced exit).
+    Raises UsageError for config problems found while starting (e.g. a missing API key)."""
+    try:
+        return trio.run(_main, config, request)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _main(config: Config, request: ExecRequest) -> int:
+    from codex_actors.actors import unwrap_group
+    from codex_actors.runtime import RunOptions, open_configured_session
+    from codex_actors.session.persistence import RolloutError
+
+    options = RunOptions(ephemeral=request.ephemeral, resume=request.resume, output_schema=request.output_schema,
+                         originator=request.originator, source="exec", add_dirs=request.add_dirs,
+                         thread_source=request.thread_source)
+    try:
+        async with open_configured_session(config, options) as handle:
+            try:
+                outcome = await _drive(handle, config, request)
+            except _Exit as exit_:
+                return exit_.code
+    except BaseExceptionGroup as group:
+        leaf = unwrap_group(group)
+        if isinstance(leaf, _Exit):
+            return leaf.code
+        if isinstance(leaf, (ConfigError, RolloutError)):
+            raise UsageError(str(leaf)) from None
+        raise
+    except (ConfigError, RolloutError) as exc:
+        raise UsageError(str(exc)) from None
+    return _finish(outcome, request)
+
+
+def _finish(outcome: TurnOutcome, request: ExecRequest) -> int:
+    if request.output_last_message:
+        text = outcome.last_agent_message
+        if text is None:
+            print(f"Warning: no last agent message; wrote empty content to {request.output_last_message}",
+                  file=sys.stderr)
+        try:
+            Path(request.output_last_message).write_text(text or "", encoding="utf-8")
+        except OSError as exc:
+            print(f"Failed to write last message file {request.output_last_message}: {exc.strerror}",
+                  file=sys.stderr)
+    if outcome.status == "completed":
+        return 0
+    if request.json:
+        reason = outcome.error if outcome.status == "failed" else "turn interrupted"
+        print(f"ERROR: {reason}", file=sys.stderr)
+    return 1
+
+
+async def _drive(handle: Any, config: Config, request: ExecRequest) -> TurnOutcome:
+    outcome = TurnOutcome()
+    printer = _JsonPrinter(sys.stdout) if request.json else _HumanPrinter(config, request)
+    turn_id: str | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_signals, handle)
+        printer.start(nursery)
+        async for event in handle.events:
+            msg = event.msg
+            printer.feed(msg)
+            if isinstance(msg, events.SessionConfigured) and turn_id is None:
+                turn_id = await handle.submit(_user_turn(config, request))
+                continue
+            if isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
+                await _decline(handle, msg)
+            elif isinstance(msg, events.Error) and event.id == turn_id:
+                outcome.error = msg.message
+            elif isinstance(msg, events.AgentMessage):
+                outcome.last_agent_message = msg.message
+            elif isinstance(msg, events.TaskComplete) and event.id == turn_id:
+                if msg.last_agent_message is not None:
+                    outcome.last_agent_message = msg.last_agent_message
+                outcome.status = "failed" if outcome.error is not None else "completed"
+                break
+            elif isinstance(msg, events.TurnAborted) and event.id == turn_id:
+                outcome.status = "interrupted"
+                break
+        printer.finish(outcome)
+        nursery.cancel_scope.cancel()
+    return outcome
+
+
+def _user_turn(config: Config, request: ExecRequest) -> ops.UserTurn:
+    from codex_actors.runtime import sandbox_policy
+
+    inputs: list[ops.UserInput] = [ops.TextInput(request.prompt)]
+    inputs += [ops.LocalImageInput(path) for path in request.images]
+    return ops.UserTurn(items=inputs, cwd=str(config.cwd), approval_policy="never",
+                        sandbox_policy=sandbox_policy(config, request.add_dirs).to_json(),
+                        model=config.get("model"), final_output_json_schema=request.output_schema)
+
+
+async def _decline(handle: Any, msg: Any) -> None:
+    if isinstance(msg, events.ExecApprovalRequest):
+        await handle.submit(ops.ExecApproval(id=msg.approval_id or msg.call_id, decision="denied"))
+    else:
+        await handle.submit(ops.PatchApproval(id=msg.call_id, decision="denied"))
+
+
+async def _watch_signals(handle: Any) -> None:
+    """First Ctrl-C: interrupt the turn. Second Ctrl-C or SIGTERM: leave now (exit 130 / 143)."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        interrupted = False
+        async for signum in signals:
+            if signum == signal.SIGTERM:
+                raise _Exit(143)
+            if interrupted:
+                raise _Exit(130)
+            interrupted = True
+            print("^C interrupting the turn (press Ctrl-C again to exit)", file=sys.stderr)
+            await handle.submit(ops.Interrupt())
+
+
+class _JsonPrinter:
+    """`--json`: one JSONL line per translated event, flushed at once; nothing else on stdout."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.translator = JsonlTranslator()
+        self.out = out
+
+    def start(self, nursery: trio.Nursery) -> None:
+        pass
+
+    def feed(self, msg: events.EventMsg) -> None:
+        for line in self.translator.feed(msg):
+            self.out.write(JsonlTranslator.dumps(line) + "\n")
+        self.out.flush()
+
+    def finish(self, outcome: TurnOutcome) -> None:
+        pass
+
+
+class _HumanPrinter:
+    """Human mode: everything on stderr, the final message on stdout unless both are terminals (spec 6.3)."""
+
+    def __init__(self, config: Config, request: ExecRequest) -> None:
+        self.console = make_console(request.color, stderr=True)
+        self.renderer = HumanRenderer(self.console)
+        self.config = config
+        self.request = request
+        self.live: Any = None
+
+    def start(self, nursery: trio.Nursery) -> None:
+        if sys.stderr.isatty():
+            nursery.start_soon(self._tick)
+
+    async def _tick(self) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner
+
+        spinner = Spinner("dots")
+        with Live(console=self.console, transient=True, auto_refresh=False, redirect_stdout=False,
+                  redirect_stderr=False) as live:
+            self.live = live
+            try:
+                while True:
+                    status = self.renderer.status()
+                    spinner.text = status or ""
+                    live.update(spinner if status else "", refresh=True)
+                    await trio.sleep(STATUS_REFRESH_S)
+            finally:
+                self.live = None
+
+    def feed(self, msg: events.EventMsg) -> None:
+        if isinstance(msg, events.SessionConfigured):
+            self.renderer.header(_version(), _header_rows(self.config, msg), self.request.prompt)
+            return
+        self.renderer.feed(msg)
+
+    def finish(self, outcome: TurnOutcome) -> None:
+        if self.live is not None:
+            self.live.update("", refresh=True)
+        if outcome.status == "completed" and outcome.last_agent_message is not None:
+            if not (sys.stdout.isatty() and sys.stderr.isatty()):
+                sys.stdout.write(outcome.last_agent_message.rstrip("\n") + "\n")
+                sys.stdout.flush()
+
+
+def _version() -> str:
+    from codex_actors.runtime import CLI_VERSION
+
+    return CLI_VERSION
+
+
+def _header_rows(config: Config, msg: events.SessionConfigured) -> list[tuple[str, str]]:
+    return [
+        ("workdir", msg.cwd),
+        ("model", msg.model),
+        ("provider", msg.model_provider_id),
+        ("approval", msg.approval_policy),
+        ("sandbox", str(msg.sandbox_policy.get("type", ""))),
+        ("reasoning effort", str(config.get("model_reasoning_effort") or "none")),
+        ("reasoning summaries", str(config.get("model_reasoning_summary") or "auto")),
+        ("session id", msg.session_id),
+    ]

@@ -1,0 +1,331 @@
+"""`codex-actors exec` as a user runs it: the real CLI in a subprocess against the scripted model server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from codex_actors.testing import serve_scripted_model
+from codex_actors.testing.script import custom_tool_call, error_response, reasoning, response, text_message, usage
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+# -- helpers shared by the CLI tests ------------------------------------------------------------------------
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI run: its own CODEX_ACTORS_HOME, a dummy API key, no inherited base URL."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACTORS_HOME")}
+    env.update({"CODEX_ACTORS_HOME": str(home), "OPENAI_API_KEY": "test-key", "NO_COLOR": "1",
+                "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def provider_args(url: str, *, retries: int = 1) -> list[str]:
+    """`-c` overrides pointing the CLI at `url` through a provider `x` (HTTP SSE Responses wire)."""
+    table = (f'{{name="x",base_url="{url}",env_key="OPENAI_API_KEY",wire_api="responses",'
+             f'request_max_retries={retries},stream_max_retries={retries}}}')
+    return ["-c", "model_provider=x", "-c", f"model_providers.x={table}"]
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "codex_actors", *args]
+
+
+async def run_cli(args: list[str], *, cwd: Path, env: dict[str, str], stdin: bytes | None = b"",
+                  timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the CLI to completion; `stdin=None` gives it /dev/null, bytes are piped."""
+    with trio.fail_after(timeout):
+        return await trio.run_process(cli_command(*args), cwd=cwd, env=env, stdin=stdin, capture_stdout=True,
+                                      capture_stderr=True, check=False)
+
+
+def jsonl(stdout: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+def rollouts(home: Path) -> list[Path]:
+    return sorted((home / "sessions").rglob("rollout-*.jsonl"))
+
+
+def user_texts(request_body: dict[str, Any]) -> list[str]:
+    """The text of every user message in a Responses request body's `input`."""
+    out = []
+    for item in request_body["input"]:
+        if item.get("type") == "message" and item.get("role") == "user":
+            out.append("".join(p.get("text", "") for p in item["content"] if p.get("type") == "input_text"))
+    return out
+
+
+def assistant_texts(request_body: dict[str, Any]) -> list[str]:
+    out = []
+    for item in request_body["input"]:
+        if item.get("type") == "message" and item.get("role") == "assistant":
+            out.append("".join(p.get("text", "") for p in item["content"]))
+    return out
+
+
+async def exec_json(tmp_path: Path, script: list[dict[str, Any]], *extra: str, stdin: bytes | None = b"",
+                    retries: int = 1):
+    """Run `exec --json --skip-git-repo-check` against a fresh scripted server; returns (process, server)."""
+    home = tmp_path / "home"
+    async with serve_scripted_model(script, websocket=False) as server:
+        proc = await run_cli(["exec", "--json", "--skip-git-repo-check", *provider_args(server.url, retries=retries),
+                              *extra], cwd=tmp_path, env=cli_env(home), stdin=stdin)
+    return proc, server
+
+
+def without_thread_id(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert lines[0]["type"] == "thread.started" and UUID.match(lines[0]["thread_id"]), lines[0]
+    return lines[1:]
+
+
+# -- JSONL ------------------------------------------------------------------------------------------------
+
+
+async def test_plain_answer_prints_exactly_the_jsonl_events(tmp_path):
+    script = [response(reasoning("**Reading the question**"), text_message("Four."), usage=usage(12, 5, cached=3,
+                                                                                             reasoning=2))]
+    proc, server = await exec_json(tmp_path, script, "what is 2+2?")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert without_thread_id(jsonl(proc.stdout)) == [
+        {"type": "turn.started"},
+        {"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "**Reading the question**"}},
+        {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Four."}},
+        {"type": "turn.completed", "usage": {"input_tokens": 12, "cached_input_tokens": 3, "output_tokens": 5,
+                                             "reasoning_output_tokens": 2}},
+    ]
+    first_line = proc.stdout.decode().splitlines()[1]
+    assert first_line == '{"type":"turn.started"}'
+    assert user_texts(server.requests[0].body)[-1] == "what is 2+2?"
+
+
+async def test_apply_patch_turn_reports_a_file_change_and_writes_the_file(tmp_path):
+    patch = "*** Begin Patch\n*** Add File: hello.txt\n+hello from the model\n*** End Patch\n"
+    script = [response(custom_tool_call("apply_patch", patch, "call_1"), usage=usage(20, 4)),
+              response(text_message("Created hello.txt."), usage=usage(30, 3))]
+    proc, server = await exec_json(tmp_path, script, "--full-auto", "create hello.txt")
+    assert proc.returncode == 0, proc.stderr.decode()
+    path = str(tmp_path / "hello.txt")
+    assert without_thread_id(jsonl(proc.stdout)) == [
+        {"type": "turn.started"},
+        {"type": "item.started", "item": {"id": "item_0", "type": "file_change",
+                                          "changes": [{"path": path, "kind": "add"}], "status": "in_progress"}},
+        {"type": "item.completed", "item": {"id": "item_0", "type": "file_change",
+                                            "changes": [{"path": path, "kind": "add"}], "status": "completed"}},
+        {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Created hello.txt."}},
+        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 0, "output_tokens": 7,
+                                             "reasoning_output_tokens": 0}},
+    ]
+    assert (tmp_path / "hello.txt").read_text() == "hello from the model\n"
+    outputs = [i for i in server.requests[1].body["input"] if i.get("type") == "custom_tool_call_output"]
+    assert outputs and outputs[0]["call_id"] == "call_1"
+
+
+async def test_server_errors_until_retries_run_out_fail_the_turn_with_exit_code_1(tmp_path):
+    script = [error_response(500, message="upstream exploded")] * 6
+    proc, server = await exec_json(tmp_path, script, "hi", retries=1)
+    assert proc.returncode == 1
+    failure = "exceeded retry limit (1 retries), last error: Server error (HTTP 500): upstream exploded"
+    assert without_thread_id(jsonl(proc.stdout)) == [
+        {"type": "turn.started"},
+        {"type": "error", "message": "Reconnecting... 1/1 (Server error (HTTP 500): upstream exploded)"},
+        {"type": "error", "message": failure},
+        {"type": "turn.failed", "error": {"message": failure}},
+    ]
+    # One retry of the request inside each of the two stream attempts.
+    assert len(server.requests) == 4
+    stderr = proc.stderr.decode().strip().splitlines()
+    assert stderr[-1] == f"ERROR: {failure}"
+    assert "Traceback" not in proc.stderr.decode()
+
+
+# -- prompt, output files, schema, rollouts ---------------------------------------------------------------
+
+
+async def test_prompt_is_read_from_stdin_when_no_argument_is_given(tmp_path):
+    proc, server = await exec_json(tmp_path, [response(text_message("ok"))], stdin="from the pipe\n".encode())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert user_texts(server.requests[0].body)[-1] == "from the pipe\n"
+
+
+async def test_piped_stdin_is_appended_to_the_prompt_as_a_stdin_block(tmp_path):
+    proc, server = await exec_json(tmp_path, [response(text_message("ok"))], "summarise this",
+                                   stdin=b"\xef\xbb\xbfline one\nline two\n")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert user_texts(server.requests[0].body)[-1] == "summarise this\n\n<stdin>\nline one\nline two\n\n</stdin>"
+    assert "Reading additional input from stdin..." in proc.stderr.decode()
+
+
+async def test_output_last_message_file_holds_the_final_answer(tmp_path):
+    out = tmp_path / "answer.txt"
+    script = [response(text_message("first thought"), text_message("The final answer."))]
+    proc, _ = await exec_json(tmp_path, script, "-o", str(out), "answer")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert out.read_text() == "The final answer."
+
+
+async def test_output_schema_is_sent_as_strict_json_schema_text_format(tmp_path):
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
+              "additionalProperties": False}
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    proc, server = await exec_json(tmp_path, [response(text_message('{"answer":"4"}'))],
+                                   "--output-schema", "schema.json", "2+2")
+    assert proc.returncode == 0, proc.stderr.decode()
+    fmt = server.requests[0].body["text"]["format"]
+    assert fmt["type"] == "json_schema" and fmt["strict"] is True and fmt["schema"] == schema
+    assert jsonl(proc.stdout)[-2]["item"]["text"] == '{"answer":"4"}'
+
+
+async def test_ephemeral_run_writes_no_rollout_and_a_normal_run_does(tmp_path):
+    proc, _ = await exec_json(tmp_path, [response(text_message("ok"))], "--ephemeral", "hi")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert rollouts(tmp_path / "home") == []
+    proc, _ = await exec_json(tmp_path, [response(text_message("ok"))], "hi")
+    assert proc.returncode == 0
+    assert len(rollouts(tmp_path / "home")) == 1
+
+
+async def test_exec_resume_last_sends_the_earlier_history_and_keeps_the_thread_id(tmp_path):
+    first, _ = await exec_json(tmp_path, [response(text_message("The secret is 42."))], "remember the secret")
+    assert first.returncode == 0, first.stderr.decode()
+    thread_id = jsonl(first.stdout)[0]["thread_id"]
+    second, server = await exec_json(tmp_path, [response(text_message("It was 42."))], "resume", "--last",
+                                     "what was the secret?")
+    assert second.returncode == 0, second.stderr.decode()
+    assert jsonl(second.stdout)[0] == {"type": "thread.started", "thread_id": thread_id}
+    body = server.requests[0].body
+    assert user_texts(body)[-2:] == ["remember the secret", "what was the secret?"] or \
+        [t for t in user_texts(body) if t in ("remember the secret", "what was the secret?")] == \
+        ["remember the secret", "what was the secret?"]
+    assert "The secret is 42." in assistant_texts(body)
+    assert len(rollouts(tmp_path / "home")) == 1  # appended to the same rollout
+
+
+async def test_exec_resume_by_id_with_flags_after_it(tmp_path):
+    first, _ = await exec_json(tmp_path, [response(text_message("noted"))], "note A")
+    thread_id = jsonl(first.stdout)[0]["thread_id"]
+    second, server = await exec_json(tmp_path, [response(text_message("done"))], "resume", thread_id, "--ephemeral",
+                                     stdin=b"and now B")
+    assert second.returncode == 0, second.stderr.decode()
+    assert [t for t in user_texts(server.requests[0].body) if t in ("note A", "and now B")] == ["note A", "and now B"]
+
+
+# -- human output -----------------------------------------------------------------------------------------
+
+
+async def test_human_mode_prints_the_run_on_stderr_and_only_the_answer_on_stdout(tmp_path):
+    patch = "*** Begin Patch\n*** Add File: notes.md\n+# Notes\n*** End Patch\n"
+    script = [response(custom_tool_call("apply_patch", patch, "c1")),
+              response(text_message("Wrote notes.md."), usage=usage(40, 2))]
+    home = tmp_path / "home"
+    async with serve_scripted_model(script, websocket=False) as server:
+        proc = await run_cli(["exec", "--skip-git-repo-check", "--full-auto", "--color", "never",
+                              *provider_args(server.url), "write notes"], cwd=tmp_path, env=cli_env(home))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode() == "Wrote notes.md.\n"
+    err = proc.stderr.decode()
+    assert "\x1b[" not in err
+    for expected in ("codex-actors v", "workdir: " + str(tmp_path), "approval: never",
+                     "sandbox: workspace-write", "write notes", "apply patch", "patch: completed",
+                     "A " + str(tmp_path / "notes.md"), "+# Notes", "codex\nWrote notes.md.", "tokens used\n42"):
+        assert expected in err, (expected, err)
+
+
+# -- bad input --------------------------------------------------------------------------------------------
+
+
+def _one_line(proc: subprocess.CompletedProcess) -> str:
+    err = proc.stderr.decode()
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip() and "Reading additional input" not in line]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+async def test_unknown_flag_is_a_one_line_usage_error(tmp_path):
+    proc = await run_cli(["exec", "--frobnicate", "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 2
+    assert _one_line(proc) == "codex-actors exec: unrecognized arguments: --frobnicate"
+
+
+async def test_unreadable_or_invalid_schema_file_is_a_one_line_error(tmp_path):
+    env = cli_env(tmp_path / "home")
+    proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "missing.json", "hi"], cwd=tmp_path,
+                         env=env)
+    assert proc.returncode == 2
+    assert _one_line(proc) == ("codex-actors exec: --output-schema missing.json: cannot read: "
+                               "No such file or directory")
+    (tmp_path / "bad.json").write_text("{not json")
+    proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "bad.json", "hi"], cwd=tmp_path,
+                         env=env)
+    assert proc.returncode == 2
+    assert _one_line(proc).startswith("codex-actors exec: --output-schema bad.json: invalid JSON")
+
+
+async def test_missing_api_key_names_the_variable(tmp_path):
+    env = cli_env(tmp_path / "home")
+    del env["OPENAI_API_KEY"]
+    proc = await run_cli(["exec", "--skip-git-repo-check", "hi"], cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    line = _one_line(proc)
+    assert line.startswith("codex-actors exec: Missing environment variable: `OPENAI_API_KEY`."), line
+
+
+async def test_codex_api_key_is_accepted_instead_of_openai_api_key(tmp_path):
+    async with serve_scripted_model([response(text_message("ok"))], websocket=False) as server:
+        env = cli_env(tmp_path / "home", OPENAI_BASE_URL=server.url, CODEX_API_KEY="sk-codex")
+        del env["OPENAI_API_KEY"]
+        proc = await run_cli(["exec", "--json", "--skip-git-repo-check", "-c",
+                              "model_providers.openai.supports_websockets=false", "hi"], cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert server.requests[0].headers["authorization"] == "Bearer sk-codex"
+
+
+async def test_unreachable_base_url_fails_the_turn_with_one_line(tmp_path):
+    with trio.socket.socket() as sock:  # a port nobody listens on
+        await sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = await run_cli(["exec", "--skip-git-repo-check", *provider_args(f"http://127.0.0.1:{port}/v1", retries=0),
+                          "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 1
+    err = proc.stderr.decode()
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0], err
+
+
+async def test_outside_a_git_repository_exec_refuses_without_skip_flag(tmp_path):
+    proc = await run_cli(["exec", "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 1
+    assert _one_line(proc) == "Not inside a trusted directory and --skip-git-repo-check was not specified."
+
+
+async def test_whitespace_only_stdin_is_no_prompt(tmp_path):
+    proc = await run_cli(["exec", "--skip-git-repo-check"], cwd=tmp_path, env=cli_env(tmp_path / "home"),
+                         stdin=b"  \n")
+    assert proc.returncode == 2
+    assert _one_line(proc) == "codex-actors exec: No prompt provided via stdin."
+
+
+async def test_full_auto_and_yolo_conflict(tmp_path):
+    proc = await run_cli(["exec", "--full-auto", "--yolo", "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 2
+    assert "conflicts" in _one_line(proc)
+
+
+async def test_missing_image_file_is_a_one_line_error(tmp_path):
+    proc = await run_cli(["exec", "--skip-git-repo-check", "-i", "nope.png", "look"], cwd=tmp_path,
+                         env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 2
+    assert _one_line(proc) == "codex-actors exec: --image nope.png: no such file"
