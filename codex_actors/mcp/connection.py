@@ -3,9 +3,11 @@
 State it owns: the current link (one live SDK client, held open by a task in the actor's nursery), the
 server's filtered tool list and the number of restarts used. Messages:
 - `ListTools()` -> `list[mcp_types.Tool]` (after `enabled_tools` / `disabled_tools`);
-- `CallTool(tool, arguments)` -> a one-shot receive channel that later yields the CallToolResult dict or an
-  `McpCallError`. The call itself runs in its own task, so calls overlap and the mailbox stays free; use
-  `call_tool(ref, ...)` rather than asking directly.
+- `CallTool(tool, arguments)` -> a `CallTicket` whose one-shot `reply` channel later yields the
+  CallToolResult dict or an `McpCallError`. The call itself runs in its own task, so calls overlap and the
+  mailbox stays free;
+- `CancelCall(call_no)`: the caller gave up (it was cancelled); the call's task is cancelled, which makes
+  the SDK tell the server. Use `call_tool(ref, ...)` rather than these messages directly.
 
 A server found gone (its output ended, or a call saw the connection close) is restarted by the next call,
 at most `max_restarts` times over the actor's life; after that calls fail with a clear error.
@@ -14,6 +16,7 @@ Stopping the actor cancels the link task, whose SDK shutdown (shielded) stops an
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Mapping
 
 import anyio
@@ -47,6 +50,21 @@ class CallTool:
 
     tool: str
     arguments: dict[str, Any] | None
+
+
+@attrs.frozen
+class CancelCall:
+    """Cancel the call that `CallTicket.call_no` numbers, if it still runs."""
+
+    call_no: int
+
+
+@attrs.frozen
+class CallTicket:
+    """The answer to `CallTool`: the call's number and the channel its outcome will arrive on."""
+
+    call_no: int
+    reply: trio.MemoryReceiveChannel[Any]
 
 
 @attrs.define
@@ -85,6 +103,8 @@ class McpConnection(Actor[Any]):
         self._link: _Link | None = None
         self._tools: list[mcp_types.Tool] = []
         self._restarts = 0
+        self._calls: dict[int, trio.CancelScope] = {}
+        self._next_call_no = 0
 
     async def background(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -94,16 +114,24 @@ class McpConnection(Actor[Any]):
         if isinstance(message, ListTools):
             return list(self._tools)
         if isinstance(message, CallTool):
+            self._next_call_no += 1
+            ticket_no = self._next_call_no
             send, recv = trio.open_memory_channel[Any](1)
             try:
                 link = await self._live_link()
             except McpCallError as exc:
                 send.send_nowait(exc)
                 send.close()
-                return recv
+                return CallTicket(ticket_no, recv)
             assert self._nursery is not None
-            self._nursery.start_soon(self._call, link, message, send)
-            return recv
+            self._calls[ticket_no] = scope = trio.CancelScope()
+            self._nursery.start_soon(self._call, ticket_no, scope, link, message, send)
+            return CallTicket(ticket_no, recv)
+        if isinstance(message, CancelCall):
+            scope = self._calls.get(message.call_no)
+            if scope is not None:
+                scope.cancel()
+            return None
         raise TypeError(f"{self.name}: unexpected message {message!r}")
 
     async def _connect(self) -> None:
@@ -169,9 +197,19 @@ class McpConnection(Actor[Any]):
         assert self._link is not None
         return self._link
 
-    async def _call(self, link: _Link, message: CallTool, send: trio.MemorySendChannel[Any]) -> None:
-        async with send:
-            send.send_nowait(await self._outcome(link, message))
+    async def _call(
+        self, call_no: int, scope: trio.CancelScope, link: _Link, message: CallTool, send: trio.MemorySendChannel[Any]
+    ) -> None:
+        try:
+            async with send:
+                with scope:
+                    outcome = await self._outcome(link, message)
+                    try:
+                        send.send_nowait(outcome)
+                    except trio.BrokenResourceError:
+                        pass  # the caller is gone; nobody waits for this outcome
+        finally:
+            del self._calls[call_no]
 
     async def _outcome(self, link: _Link, message: CallTool) -> dict[str, Any] | McpCallError:
         assert link.opened is not None
@@ -222,17 +260,22 @@ async def call_tool(ref: ActorRef[Any], tool: str, arguments: dict[str, Any] | N
     """Call `tool` through connection actor `ref` and return the CallToolResult dict
     (see `results.call_result_to_dict`). Raises McpCallError for anything that is not a result:
     timeout, server gone, restart limit reached, connection actor stopped."""
+    server = ref.name.removeprefix("mcp:")
     try:
-        reply = await ref.ask(CallTool(tool, arguments))
+        ticket: CallTicket = await ref.ask(CallTool(tool, arguments))
     except ActorDied:
-        raise McpCallError(f"MCP server `{ref.name.removeprefix('mcp:')}` is not running") from None
-    async with reply:
-        try:
-            outcome = await reply.receive()
-        except trio.EndOfChannel:
-            raise McpCallError(
-                f"MCP server `{ref.name.removeprefix('mcp:')}` stopped before answering `{tool}`"
-            ) from None
+        raise McpCallError(f"MCP server `{server}` is not running") from None
+    answered = False
+    try:
+        async with ticket.reply:
+            outcome = await ticket.reply.receive()
+            answered = True
+    except trio.EndOfChannel:
+        raise McpCallError(f"MCP server `{server}` stopped before answering `{tool}`") from None
+    finally:
+        if not answered:
+            with contextlib.suppress(ActorDied, trio.WouldBlock):
+                ref.send_nowait(CancelCall(ticket.call_no))
     if isinstance(outcome, McpCallError):
         raise outcome
     return outcome

@@ -39,6 +39,8 @@ async def test_echo_over_stdio_and_http_reaches_the_model_with_begin_and_end_eve
             assert spec["type"] == "function" and spec["strict"] is False
             assert spec["description"] == "Echo the message back."
             assert spec["parameters"]["required"] == ["message"]
+            structured = handlers["mcp__echo__echo"].output_schema["properties"]["structuredContent"]
+            assert structured["required"] == ["echo", "env"]
 
             for name in ("mcp__echo__echo", "mcp__web__echo"):
                 recorder = Events()
@@ -117,6 +119,15 @@ async def test_a_hanging_tool_times_out_with_a_clear_message_and_the_server_stay
         assert json.loads(again.output)["echo"] == "ECHOING: hi"
 
 
+async def test_a_call_cancelled_by_its_caller_leaves_the_server_usable():
+    async with running_manager({"slow": stdio_server()}) as (_, handlers):
+        with trio.move_on_after(1) as scope:
+            await handlers["mcp__slow__hang"].handle(call("mcp__slow__hang", ""), Events().ctx)
+        assert scope.cancelled_caught
+        again = await handlers["mcp__slow__echo"].handle(call("mcp__slow__echo", {"message": "hi"}), Events().ctx)
+        assert json.loads(again.output)["echo"] == "ECHOING: hi"
+
+
 async def test_a_crashing_server_is_restarted_once_then_reported():
     async with running_manager({"crashy": stdio_server(max_restarts=1)}) as (_, handlers):
         async def run(tool, arguments=""):
@@ -143,12 +154,14 @@ async def test_a_crashing_server_is_restarted_once_then_reported():
         )
 
 
-async def test_startup_failures_become_warnings_and_the_other_servers_still_work():
+async def test_startup_failures_become_warnings_and_the_other_servers_still_work(tmp_path):
+    pidfile = tmp_path / "slow.pid"
+    sleeper = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
     servers = {
         "echo": stdio_server(),
         "exits": {"command": "python3", "args": ["-c", "import sys; sys.stderr.write('no config found'); sys.exit(3)"]},
         "missing": {"command": "/nonexistent/mcp-server"},
-        "slow": {"command": "python3", "args": ["-c", "import time; time.sleep(60)"], "startup_timeout_sec": 1},
+        "slow": {"command": "python3", "args": ["-c", sleeper], "startup_timeout_sec": 1},
         "both": {"command": "x", "url": "http://127.0.0.1:1/mcp"},
         "off": {"command": "/nonexistent/never-started", "enabled": False},
     }
@@ -160,6 +173,7 @@ async def test_startup_failures_become_warnings_and_the_other_servers_still_work
             assert "no config found" in failed["exits"]
             assert "/nonexistent/mcp-server" in failed["missing"]
             assert failed["slow"].startswith("timed out after 1 seconds")
+            assert process_gone(int(pidfile.read_text())), "a server that timed out must be stopped"
             assert failed["both"] == "mcp_servers.both: set either command (stdio) or url (streamable HTTP), not both"
             assert listing.warnings[0] == f"MCP client for `both` failed to start: {failed['both']}"
             assert len(listing.warnings) == 4
