@@ -4,8 +4,11 @@ the router handlers the session uses (spec agent-core 4.8, code-mode 7 items 39 
 import json
 import os
 
+import pytest
 import trio
 
+from codex_actors.actors import ActorCrashed, start_actor
+from codex_actors.mcp import McpManager, McpStartupError
 from codex_actors.protocol.events import McpToolCallBegin, McpToolCallEnd
 from codex_actors.protocol.items import InputImage, InputText
 from codex_actors.tools.mcp import code_mode_call
@@ -19,7 +22,17 @@ def call(name, arguments, call_id="call-1"):
     return ToolCall(call_id=call_id, name=name, kind="function", payload=payload)
 
 
+def process_exited(pid):
+    """True once `pid` has exited, reaped or not (a zombie counts)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def process_gone(pid):
+    """True once `pid` has exited and been reaped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -226,3 +239,47 @@ async def test_http_bearer_token_and_env_headers_are_sent():
                 "MCP client for `web` failed to start: mcp_servers.web: environment variable MCP_TOKEN "
                 "(bearer_token_env_var) is not set",
             )
+
+
+async def test_a_server_that_exited_while_idle_is_restarted_by_the_next_call():
+    async with running_manager({"idle": stdio_server()}) as (_, handlers):
+        async def run(tool, arguments=""):
+            return await handlers[f"mcp__idle__{tool}"].handle(call(f"mcp__idle__{tool}", arguments), Events().ctx)
+
+        first_pid = json.loads((await run("pid")).output)["result"]
+        assert json.loads((await run("exit_soon")).output) == {"result": "exiting"}
+        with trio.fail_after(10):
+            while not process_exited(first_pid):
+                await trio.sleep(0.05)
+        result = await run("echo", {"message": "still here"})
+        assert result.success and json.loads(result.output)["echo"] == "ECHOING: still here"
+        assert process_gone(first_pid), "the restart must reap the exited server"
+
+
+async def test_cancelling_the_manager_start_stops_servers_that_are_still_starting(tmp_path):
+    pidfile = tmp_path / "starting.pid"
+    sleeper = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    servers = {"starting": {"command": "python3", "args": ["-c", sleeper]}}
+    cancel = trio.CancelScope()
+    async with trio.open_nursery() as nursery:
+
+        async def start():
+            with cancel:
+                await start_actor(nursery, McpManager(servers))
+            assert cancel.cancelled_caught
+
+        nursery.start_soon(start)
+        with trio.fail_after(20):
+            while not pidfile.exists() or not pidfile.read_text():
+                await trio.sleep(0.05)
+        cancel.cancel()
+    assert process_gone(int(pidfile.read_text()))
+
+
+async def test_a_required_server_that_fails_to_start_fails_the_manager():
+    servers = {"must": {"command": "/nonexistent/mcp-server", "required": True}}
+    async with trio.open_nursery() as nursery:
+        with pytest.raises(ActorCrashed) as info:
+            await start_actor(nursery, McpManager(servers))
+    assert isinstance(info.value.cause, McpStartupError)
+    assert str(info.value.cause).startswith("required MCP server `must` failed to start: ")

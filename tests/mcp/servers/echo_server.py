@@ -5,7 +5,8 @@ Usage: `python echo_server.py stdio` (stdio transport) or `python echo_server.py
 
 Tools: `echo{message, env_var?}` -> structured `{echo: "ECHOING: <message>", env: <value of env_var or null>}`;
 `echo-tool` (an illegal character in its name), `image` (one PNG block), `cwd` (the process's working
-directory), `pid` (its process id), `header{name}` (an HTTP request header; HTTP only), `hang` (never answers), `crash` (exits).
+directory), `pid` (its process id), `header{name}` (an HTTP request header; HTTP only), `hang` (never answers), `crash` (exits),
+`exit_soon` (answers, then exits).
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ async def hang() -> str:
 
     await anyio.sleep_forever()
     return "unreachable"
+
+
+@server.tool(description="Answer, then exit the server process a moment later.")
+async def exit_soon() -> str:
+    import threading
+
+    threading.Timer(0.2, os._exit, args=(4,)).start()
+    return "exiting"
 
 
 @server.tool(description="Exit the server process.")
