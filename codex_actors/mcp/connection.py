@@ -193,7 +193,7 @@ class McpConnection(Actor[Any]):
         try:
             await self._connect()
         except McpStartupError as exc:
-            raise McpCallError(f"MCP server `{server}` exited and could not be restarted: {exc}") from None
+            raise McpCallError(f"MCP server `{server}` went away and could not be restarted: {exc}") from None
         assert self._link is not None
         return self._link
 

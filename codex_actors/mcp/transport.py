@@ -8,6 +8,7 @@ and completes the MCP handshake; leaving it closes the session and, for stdio, s
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from contextlib import asynccontextmanager
@@ -22,6 +23,12 @@ from mcp.client.streamable_http import streamable_http_client
 
 from codex_actors.mcp.config import HttpTransport, McpServerConfig, http_headers, stdio_env
 from codex_actors.mcp.errors import McpStartupError, describe
+
+# The SDK logs transport trouble (e.g. a non-JSON line on a server's stdout) with tracebacks; without a
+# handler Python's last-resort handler would print them over the user's terminal. The failures reach the
+# user anyway, as startup warnings or call errors; an application that wants the SDK's log configures the
+# "mcp" logger itself.
+logging.getLogger("mcp").addHandler(logging.NullHandler())
 
 # Tail of a stdio server's stderr quoted in startup and crash errors (bytes).
 STDERR_TAIL_BYTES = 2000
