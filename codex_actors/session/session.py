@@ -90,6 +90,7 @@ class Session(Actor):
         self.services = {"approvals": self.approvals, "approval_cache": ApprovalCache(), "settings": self.settings,
                          "session_id": self.session_id}
         self.router = await self._build_tools(nursery, self.services)
+        self.startup_warnings: list[str] = self.services.pop("startup_warnings", [])
 
     async def on_start(self) -> None:
         pass
@@ -274,6 +275,8 @@ async def open_session(
             history_log_id=0,
             history_entry_count=0,
         ))
+        for message in session.startup_warnings:
+            await session.emit("", events.Warning(message=message))
         try:
             yield handle
         finally:

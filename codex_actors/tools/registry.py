@@ -1,6 +1,7 @@
 """Which tools a session offers, from config (spec agent-core 4.1 with this project's choices).
 
-Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
+MCP servers from `[mcp_servers]` start in parallel; their tools join as `mcp__<server>__<tool>`, and a server that
+fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
 argv `shell` tool is registered but not offered (any of these names works when a model calls it).
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
 `features.code_mode_only` offers only `exec`/`wait`, every other tool reachable as `tools.*` from a cell.
@@ -14,11 +15,15 @@ from typing import Any
 
 import trio
 
+from codex_actors.actors import start_actor
+
 from codex_actors.config import Config
 from codex_actors.exec.environment import build_env
 from codex_actors.exec.policy import SandboxPolicy
+from codex_actors.mcp import ListMcpTools, McpManager
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
 from codex_actors.tools.command_approval import GuardedShellTool
+from codex_actors.tools.mcp import mcp_tool_handlers
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
 from codex_actors.tools.shell import ShellTool
@@ -42,4 +47,11 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         ViewImageTool(),
         GuardedShellTool(ShellTool(policy=policy, env=env)),
     ]
+    servers = config.get("mcp_servers") or {}
+    if servers:
+        manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
+        services["mcp"] = manager
+        listing = await manager.ask(ListMcpTools())
+        services.setdefault("startup_warnings", []).extend(listing.warnings)
+        handlers += mcp_tool_handlers(listing)
     return ToolRouter(handlers, hidden=frozenset({"shell"}))

@@ -1,0 +1,47 @@
+"""MCP servers from config reach the model as `mcp__server__tool` tools in a real session."""
+
+import json
+import sys
+from pathlib import Path
+
+from codex_actors.protocol import events, ops
+from codex_actors.runtime import RunOptions, open_configured_session
+from codex_actors.testing import function_call, response, serve_scripted_model, text_message
+
+from tests.session.test_rollout_resume import config_for
+
+ECHO_SERVER = Path(__file__).parent.parent / "mcp" / "servers" / "echo_server.py"
+
+
+def write_user_config(tmp_path, text):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(text)
+
+
+async def test_model_calls_an_mcp_tool_and_a_broken_server_is_a_warning(tmp_path):
+    write_user_config(tmp_path, f"""
+[mcp_servers.echo]
+command = {json.dumps(sys.executable)}
+args = [{json.dumps(str(ECHO_SERVER))}, "stdio"]
+
+[mcp_servers.broken]
+command = {json.dumps(str(tmp_path / "no-such-server"))}
+""")
+    script = [response(function_call("mcp__echo__echo", {"message": "ping"}, "m1")), response(text_message("ok"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            first = [await session.next_event(), await session.next_event()]
+            assert isinstance(first[0].msg, events.SessionConfigured)
+            assert isinstance(first[1].msg, events.Warning) and "broken" in first[1].msg.message
+            await session.submit(ops.UserTurn(items=[ops.TextInput("echo")], cwd=str(config.cwd),
+                                              approval_policy="never", sandbox_policy={"type": "read-only"},
+                                              model="m"))
+            seen = await session.wait_for(events.TaskComplete)
+    kinds = [type(e.msg).TYPE for e in seen]
+    assert kinds.index("mcp_tool_call_begin") < kinds.index("mcp_tool_call_end")
+    tools = [t["name"] for t in server.requests[0].body["tools"]]
+    assert "mcp__echo__echo" in tools
+    [output] = [i for i in server.requests[1].body["input"] if i["type"] == "function_call_output"]
+    assert "ping" in json.dumps(output["output"])
