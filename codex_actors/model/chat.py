@@ -135,6 +135,16 @@ def _usage(usage: dict[str, Any]) -> ev.TokenUsage:
     )
 
 
+def _choice_as_delta(choice: dict[str, Any]) -> dict[str, Any]:
+    """A non-streaming choice (`message`) as a streaming one (`delta`, tool calls numbered by `index`)."""
+    message = choice.get("message") or {}
+    delta = {key: message[key] for key in ("content", "reasoning", "reasoning_content") if key in message}
+    calls = message.get("tool_calls") or []
+    if calls:
+        delta["tool_calls"] = [{**call, "index": position} for position, call in enumerate(calls)]
+    return {"delta": delta, "finish_reason": choice.get("finish_reason") or "stop"}
+
+
 class ChatStreamParser:
     """Sans-I/O state of one chat stream. `feed_text(data)` per SSE data payload → events; `finish()` at close →
     the remaining events ending with Completed, or raises ModelError. `freeform_tools` names the tools whose
@@ -214,6 +224,23 @@ class ChatStreamParser:
             if reason:
                 out.extend(self._flush())
         return out
+
+    def feed_completion(self, completion: Any) -> list[ev.ResponseEvent]:
+        """A whole non-streaming answer (`{"object":"chat.completion","choices":[{"message":...}]}`) → the same
+        events its stream would have produced, as if it were one chunk followed by `[DONE]`. Raises the
+        retryable ModelError for an answer that is not such an object."""
+        choices = completion.get("choices") if isinstance(completion, dict) else None
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise ev.ModelError(
+                f"malformed chat completion: expected an object with a choices list, got {str(completion)[:200]!r}",
+                codex_error_info="response_stream_disconnected",
+                retryable=True,
+            )
+        chunk = {key: completion[key] for key in ("id", "usage", "error") if key in completion}
+        chunk["choices"] = [_choice_as_delta(choice) for choice in choices]
+        events = self.feed(chunk)
+        self.done = True
+        return events
 
     def _call_item(self, position: int, call: _PartialCall) -> it.ResponseItem:
         call_id = call.call_id or f"call_{position}"

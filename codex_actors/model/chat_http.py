@@ -8,6 +8,7 @@ import httpx
 
 from codex_actors.model import events as ev
 from codex_actors.model.chat import ChatStreamParser, build_chat_body
+from codex_actors.model.http_errors import no_local_server_error
 from codex_actors.model.http_sse import stream_sse_post
 from codex_actors.model.prompt import Prompt
 from codex_actors.model.provider import ProviderInfo
@@ -47,6 +48,7 @@ async def run_chat_http(
         on_headers=on_headers,
         on_data=on_data,
         key_hint=provider.env_key,
+        refused_error=no_local_server_error(provider),
     )
     completed = None
     for event in parser.finish():

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 
 from codex_actors.model.events import ModelError
+from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.sse import CONTEXT_WINDOW_MESSAGE, QUOTA_MESSAGE, retry_delay_from_message
 
 
@@ -105,3 +106,13 @@ def connection_error(exc: BaseException, url: str) -> ModelError:
         codex_error_info="http_connection_failed",
         retryable=True,
     )
+
+
+def no_local_server_error(provider: ProviderInfo) -> ModelError | None:
+    """For the local-server providers (`oss`, `ollama`, `lmstudio`): the one-line, non-retryable error that a
+    refused connection raises, "no local model server at {base_url}: {how to start one}". Retrying cannot help
+    when nothing listens on the user's own machine, so the user sees at once what to do. None for others."""
+    hint = provider.local_server_hint
+    if hint is None:
+        return None
+    return ModelError(f"no local model server at {provider.base_url}: {hint}", codex_error_info="http_connection_failed")

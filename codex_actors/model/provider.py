@@ -20,7 +20,9 @@ DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS = 15_000
 MAX_RETRIES = 100
 
 # Built-in providers as plain config tables (spec 3.5). `openai`'s base_url yields to $OPENAI_BASE_URL and its
-# key may also come from $CODEX_API_KEY; both are applied by `ProviderInfo.from_table`.
+# key may also come from $CODEX_API_KEY; `oss`'s base_url yields to $CODEX_ACTORS_OSS_BASE_URL. Both overrides are
+# applied by `ProviderInfo.from_table`. `oss` is what `--oss` picks: any local OpenAI-compatible chat server
+# (Ollama's port by default; llama-cpp-python's or vLLM's server with the base URL set).
 BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
     "openai": {
         "name": "OpenAI",
@@ -33,6 +35,18 @@ BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
     },
     "ollama": {"name": "Ollama", "base_url": "http://localhost:11434/v1", "wire_api": "chat"},
     "lmstudio": {"name": "LM Studio", "base_url": "http://localhost:1234/v1", "wire_api": "chat"},
+    "oss": {"name": "Local model server", "base_url": "http://localhost:11434/v1", "wire_api": "chat"},
+}
+
+OSS_PROVIDER = "oss"
+OSS_BASE_URL_ENV = "CODEX_ACTORS_OSS_BASE_URL"
+
+# Providers that are a server on the user's own machine, and how to start each: a refused connection to one of
+# them is reported with this advice instead of being retried (see `ProviderInfo.local_server_hint`).
+_LOCAL_SERVER_HINTS = {
+    "oss": f"start one with `ollama serve` (or set {OSS_BASE_URL_ENV})",
+    "ollama": "start one with `ollama serve`",
+    "lmstudio": "start one with `lms server start` (LM Studio)",
 }
 
 _OPENAI_KEY_FALLBACK = "CODEX_API_KEY"
@@ -82,13 +96,17 @@ class ProviderInfo:
         cls, provider_id: str, table: Mapping[str, Any], env: Mapping[str, str] | None = None
     ) -> ProviderInfo:
         """Build from a config table (plain dict, spec 3.5). `env` defaults to `os.environ` and is read only for
-        the built-in `openai` override `OPENAI_BASE_URL`. Retries are capped at 100. Raises ProviderError."""
+        the base URL overrides `OPENAI_BASE_URL` (provider `openai`) and `CODEX_ACTORS_OSS_BASE_URL` (provider
+        `oss`), which beat the table's `base_url` when set and non-empty. Retries are capped at 100.
+        Raises ProviderError."""
         env = os.environ if env is None else env
         if not isinstance(table, Mapping):
             raise ProviderError(f"model_providers.{provider_id} must be a table")
         base_url = table.get("base_url")
         if provider_id == "openai" and env.get("OPENAI_BASE_URL"):
             base_url = env["OPENAI_BASE_URL"]
+        if provider_id == OSS_PROVIDER and env.get(OSS_BASE_URL_ENV):
+            base_url = env[OSS_BASE_URL_ENV]
         if not isinstance(base_url, str) or not base_url:
             raise ProviderError(f"model_providers.{provider_id}.base_url is required (e.g. http://localhost:11434/v1)")
         wire_api = table.get("wire_api", "responses")
@@ -121,6 +139,12 @@ class ProviderInfo:
                 provider_id, table, "websocket_connect_timeout_ms", DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
             ),
         )
+
+    @property
+    def local_server_hint(self) -> str | None:
+        """For the built-in local-server providers (`oss`, `ollama`, `lmstudio`): how to start the server, as a
+        clause for the one-line "no local model server at {base_url}: {hint}" error. None for other providers."""
+        return _LOCAL_SERVER_HINTS.get(self.id)
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
         """The bearer token: `experimental_bearer_token`, else `$env_key` (for `openai` also `$CODEX_API_KEY`).

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from codex_actors.model import events as ev
+from codex_actors.model.http_errors import no_local_server_error
 from codex_actors.model.http_sse import stream_sse_post
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.sse import ResponsesStreamParser, rate_limits_from_headers
@@ -45,5 +46,6 @@ async def run_responses_http(
         on_headers=on_headers,
         on_data=on_data,
         key_hint=provider.env_key,
+        refused_error=no_local_server_error(provider),
     )
     return parser.finish()

@@ -142,6 +142,16 @@ def responses_events(entry: dict[str, Any], response_id: str) -> list[dict[str, 
     return events
 
 
+def _chat_usage(u: dict[str, Any]) -> dict[str, Any]:
+    """A Responses usage object as the Chat Completions `usage` object."""
+    return {
+        "prompt_tokens": u.get("input_tokens", 0),
+        "completion_tokens": u.get("output_tokens", 0),
+        "total_tokens": u.get("total_tokens", 0),
+        "prompt_tokens_details": {"cached_tokens": (u.get("input_tokens_details") or {}).get("cached_tokens", 0)},
+    }
+
+
 def chat_chunks(entry: dict[str, Any], response_id: str) -> list[str]:
     """The Chat Completions SSE data payloads (JSON chunks, then "[DONE]") of one scripted response. Tool-call
     arguments are split across several chunks; custom tool calls travel as `{"input": ...}` JSON arguments."""
@@ -172,12 +182,36 @@ def chat_chunks(entry: dict[str, Any], response_id: str) -> list[str]:
             calls += 1
     out.append(chunk({}, "tool_calls" if calls else "stop"))
     if entry.get("usage"):
-        u = entry["usage"]
-        out.append(json.dumps({"id": response_id, "object": "chat.completion.chunk", "choices": [], "usage": {
-            "prompt_tokens": u.get("input_tokens", 0),
-            "completion_tokens": u.get("output_tokens", 0),
-            "total_tokens": u.get("total_tokens", 0),
-            "prompt_tokens_details": {"cached_tokens": (u.get("input_tokens_details") or {}).get("cached_tokens", 0)},
-        }}))
+        out.append(json.dumps({"id": response_id, "object": "chat.completion.chunk", "choices": [],
+                               "usage": _chat_usage(entry["usage"])}))
     out.append("[DONE]")
     return out
+
+
+def chat_completion(entry: dict[str, Any], response_id: str) -> dict[str, Any]:
+    """The non-streaming Chat Completions answer (`"object": "chat.completion"`, spec 3.4) of one scripted
+    response: one choice whose message has the text (`content: null` when there is none, as llama-cpp-python's
+    server sends with tool calls), `reasoning_content`, and `tool_calls`; usage when scripted."""
+    text: list[str] = []
+    reasoning_text: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for item in entry.get("items", []):
+        kind = item.get("type")
+        if kind == "message":
+            text.extend(part.get("text", "") for part in item.get("content", []))
+        elif kind == "reasoning":
+            reasoning_text.extend(part.get("text", "") for part in item.get("summary", []))
+        elif kind in ("function_call", "custom_tool_call"):
+            args = item["arguments"] if kind == "function_call" else json.dumps({"input": item["input"]})
+            calls.append({"id": item["call_id"], "type": "function",
+                          "function": {"name": item["name"], "arguments": args}})
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
+    if reasoning_text:
+        message["reasoning_content"] = "".join(reasoning_text)
+    if calls:
+        message["tool_calls"] = calls
+    answer: dict[str, Any] = {"id": response_id, "object": "chat.completion", "choices": [
+        {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]}
+    if entry.get("usage"):
+        answer["usage"] = _chat_usage(entry["usage"])
+    return answer
