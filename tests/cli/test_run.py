@@ -1,0 +1,167 @@
+"""`codex-actors run` driven through a pseudo-terminal (pexpect), against the scripted model server."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from codex_actors.testing.script import custom_tool_call, function_call, response, text_message
+from tests.cli.test_exec import cli_env, provider_args
+
+PROMPT = "›"
+
+
+class ScriptedServerProcess:
+    """The scripted model server as a subprocess (the pty test itself is synchronous)."""
+
+    def __init__(self, tmp_path: Path, script: list) -> None:
+        import subprocess
+
+        script_file = tmp_path / "script.json"
+        script_file.write_text(json.dumps(script))
+        self.log = tmp_path / "requests.jsonl"
+        self.proc = subprocess.Popen([sys.executable, "-m", "codex_actors.testing.server", "--no-websocket",
+                                      "--script", str(script_file), "--log", str(self.log)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.proc.stdout.readline().strip()
+
+    def requests(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def scripted(tmp_path):
+    servers = []
+
+    def start(script):
+        server = ScriptedServerProcess(tmp_path, script)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def spawn_run(tmp_path: Path, url: str, *args: str, command: str = "run") -> pexpect.spawn:
+    """`codex-actors run` (or `resume`) in a pty in `tmp_path/work`, pointed at `url`; returns once it prompts."""
+    env = cli_env(tmp_path / "home", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    argv = ["-m", "codex_actors", command, "--color", "never", *provider_args(url, retries=0), *args]
+    child = pexpect.spawn(sys.executable, argv, env=env, cwd=str(work), encoding="utf-8", timeout=20,
+                          dimensions=(50, 160))
+    child.logfile_read = open(tmp_path / f"pty-{command}.log", "a")  # what the terminal showed, for failures
+    child.expect(PROMPT)
+    return child
+
+
+def finish(child: pexpect.spawn) -> int:
+    """Wait for the CLI to exit; returns its exit status."""
+    child.expect(pexpect.EOF)
+    child.close()
+    child.logfile_read.close()
+    return child.exitstatus
+
+
+def test_prompt_streams_the_answer_approves_a_patch_interrupts_a_command_and_quits(tmp_path, scripted):
+    patch = "*** Begin Patch\n*** Add File: greeting.txt\n+hi there\n*** End Patch\n"
+    server = scripted([
+        response(text_message("Hello from the model.")),
+        response(custom_tool_call("apply_patch", patch, "p1")),
+        response(text_message("Patched greeting.txt.")),
+        response(function_call("exec_command", {"cmd": "sleep 30", "yield_time_ms": 30000}, "c1")),
+        response(text_message("after the interrupt")),
+    ])
+    child = spawn_run(tmp_path, server.url, "-a", "untrusted", "-s", "workspace-write")
+    child.sendline("hello there")
+    child.expect("Hello from the model.")
+    child.expect(PROMPT)
+
+    child.sendline("write a greeting")
+    child.expect("approval needed: apply this patch")
+    child.expect(r"\+hi there")
+    child.expect(r"\[y\]es")
+    child.sendline("y")
+    child.expect("patch: completed")
+    child.expect("Patched greeting.txt.")
+    assert (tmp_path / "work" / "greeting.txt").read_text() == "hi there\n"
+    child.expect(PROMPT)
+
+    child.sendline("wait a while")
+    child.expect("approval needed:")
+    child.expect("sleep 30")
+    child.expect(r"\[y\]es")
+    child.sendline("y")
+    child.expect("exec")  # the exec line of the running command
+    child.expect("sleep 30")
+    started = time.monotonic()
+    child.sendcontrol("c")
+    child.expect("turn interrupted")
+    assert time.monotonic() - started < 15
+    child.expect(PROMPT)
+
+    child.sendline("/quit")
+    assert finish(child) == 0
+    bodies = [r["body"] for r in server.requests()]
+    assert len(bodies) == 4
+    history = (tmp_path / "home" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["text"] for line in history] == ["hello there", "write a greeting", "wait a while"]
+
+
+def test_status_and_unknown_slash_commands_and_ctrl_d(tmp_path, scripted):
+    server = scripted([])
+    child = spawn_run(tmp_path, server.url, "-m", "my-model")
+    child.sendline("/status")
+    child.expect("model: my-model")
+    child.expect("approvals: on-request")
+    child.expect(PROMPT)
+    child.sendline("/nope")
+    child.expect("unknown command /nope")
+    child.expect(PROMPT)
+    child.sendline("/approvals sometimes")
+    child.expect("expected one of untrusted, on-failure, on-request, never")
+    child.expect(PROMPT)
+    child.sendcontrol("d")
+    assert finish(child) == 0
+    assert not server.log.exists() or server.requests() == []
+
+
+def test_model_switch_keeps_the_conversation(tmp_path, scripted):
+    server = scripted([response(text_message("first answer")), response(text_message("second answer"))])
+    child = spawn_run(tmp_path, server.url)
+    child.sendline("first question")
+    child.expect("first answer")
+    child.expect(PROMPT)
+    child.sendline("/model other-model")
+    child.expect("other-model")
+    child.expect(PROMPT)
+    child.sendline("second question")
+    child.expect("second answer")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    second = server.requests()[1]["body"]
+    assert second["model"] == "other-model"
+    texts = json.dumps(second["input"])
+    assert "first question" in texts and "first answer" in texts and "second question" in texts
+
+
+def test_run_refuses_piped_stdin_with_one_line(tmp_path):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "codex_actors", "run"], input=b"hi", capture_output=True,
+                          env=cli_env(tmp_path / "home"), cwd=tmp_path, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == ("codex-actors run: run needs a terminal on stdin; use `codex-actors exec` "
+                                            "for piped input")
