@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from typing import Any, Callable
 
 import attrs
 import trio
-from py_mini_racer import JSEvalException, JSOOMException
+from py_mini_racer import JSEvalException, JSOOMException, init_mini_racer
 from py_mini_racer._exc import JSTerminatedException
 from py_mini_racer._mini_racer import _make_context
 
@@ -84,9 +85,21 @@ class Job:
     sink: trio.MemorySendChannel
 
 
+_STATIC_IMPORT = re.compile(r"""^[ \t]*import(?:\s*[\w$*{}\s,]+?\s*from)?\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def find_static_import(code: str) -> str | None:
+    """The specifier of the first static `import` statement in `code`, if any (spec 2.5)."""
+    match = _STATIC_IMPORT.search(code)
+    return None if match is None else match.group(1)
+
+
 def wrap_source(code: str) -> str:
     """Wrap user code as the body of an async function (no ES modules in mini-racer), keeping line numbers,
-    and name it `exec_main.mjs` in stacks."""
+    and name it `exec_main.mjs` in stacks. A static import fails the cell with `Unsupported import in exec: <s>`."""
+    specifier = find_static_import(code)
+    if specifier is not None:
+        code = f"throw {json.dumps('Unsupported import in exec: ' + specifier)};"
     return f"{HOST_KEY}.run(async function () {{{code}\n}});\n//# sourceURL={ENTRY_NAME}\n"
 
 
@@ -164,6 +177,7 @@ class V8Runtime:
     def start(self, token: trio.lowlevel.TrioToken) -> None:
         """Start the OS thread; call once, from the trio thread."""
         self._token = token
+        init_mini_racer(ignore_duplicate_init=True)  # load V8 once, before any thread races to do it
         self._thread.start()
 
     def submit(self, job: Job) -> None:

@@ -1,0 +1,363 @@
+"""The cell actor: a trio task that owns one CellCore, its runtime, the yield timer and the nested-call set.
+
+Everything reaches the cell through one unbounded inbox, processed in order: requests from the service
+(observe, detach, terminate) and the runtime's events (the runtime's sink *is* this inbox). Nested tool calls and
+notifications run as tasks in the cell's nursery; terminate and completion cancel them with a grace of
+`CALLBACK_CANCELLATION_GRACE_S` (spec code-mode.md 3.2 step 3, 3.5 step 4).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Awaitable, Callable, Hashable, Sequence
+
+import attrs
+import trio
+
+from codex_actors.codemode import runtime as rt
+from codex_actors.codemode.core import CellCore, CellError, CellOutcome
+from codex_actors.codemode.tools_spec import FREEFORM, NestedToolCall, NestedToolError, NestedToolSpec
+
+CALLBACK_CANCELLATION_GRACE_S = 0.1
+TOOL_CANCELLED = "code mode nested tool call cancelled"
+
+Dispatcher = Callable[[NestedToolCall], Awaitable[Any]]
+Notifier = Callable[[str, str, str], Awaitable[None]]
+
+
+@attrs.frozen
+class Observe:
+    target: Hashable
+    yield_time_ms: int
+    reply: trio.MemorySendChannel
+
+
+@attrs.frozen
+class Detach:
+    target: Hashable
+    unread: CellOutcome | None = None
+
+
+@attrs.frozen
+class Terminate:
+    target: Hashable
+    reply: trio.MemorySendChannel | None
+
+
+@attrs.frozen
+class _TimerFired:
+    target: Hashable
+
+
+@attrs.frozen
+class _CompletionReady:
+    pass
+
+
+@attrs.frozen
+class _TerminationDone:
+    pass
+
+
+class Cell:
+    """One `exec` invocation (spec 3.1). Start with `await nursery.start(cell.run)`; talk to it with `post(msg)`.
+
+    `commit(writes)` merges stored-value writes on natural completion (spec 5.2); `on_closed(cell_id)` is called
+    once the outcome that closes the cell has been handed out.
+    """
+
+    def __init__(
+        self,
+        cell_id: str,
+        runtime: rt.V8Runtime,
+        *,
+        code: str,
+        tools: Sequence[NestedToolSpec],
+        stored: dict[str, str],
+        dispatcher: Dispatcher,
+        notifier: Notifier | None,
+        exec_call_id: str,
+        commit: Callable[[dict[str, str]], None],
+        on_closed: Callable[[str], None],
+    ):
+        self.cell_id = cell_id
+        self.runtime = runtime
+        self._code = code
+        self._tools = list(tools)
+        self._stored = stored
+        self._dispatcher = dispatcher
+        self._notifier = notifier
+        self._exec_call_id = exec_call_id
+        self._commit = commit
+        self._on_closed = on_closed
+        self._core = CellCore(cell_id)
+        self._inbox_send, self._inbox = trio.open_memory_channel(math.inf)
+        self._replies: dict[Hashable, trio.MemorySendChannel] = {}
+        self._timer_scope: trio.CancelScope | None = None
+        self._timer_target: Hashable | None = None
+        self._tools_running = _CallbackSet()
+        self._notifies = _CallbackSet()
+        self._nursery: trio.Nursery | None = None
+        self.stopped = trio.Event()
+        self.stopped_callback: Callable[["Cell"], None] | None = None
+
+    def post(self, message: Any) -> None:
+        """Deliver a request to the cell without waiting (never blocks; a closed cell drops it)."""
+        try:
+            self._inbox_send.send_nowait(message)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            if isinstance(message, (Observe, Terminate)) and message.reply is not None:
+                from codex_actors.codemode.core import missing_cell
+
+                message.reply.send_nowait(missing_cell(self.cell_id))
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self.runtime.submit(
+                    rt.Job(
+                        rt.wrap_source(self._code),
+                        [{"name": t.global_name, "description": _sample(t)} for t in self._tools],
+                        self._stored,
+                        self._inbox_send,
+                    )
+                )
+                nursery.start_soon(self._watch_runtime)
+                task_status.started()
+                async for message in self._inbox:
+                    self._handle(message)
+                    if self._core.closed:
+                        break
+                self._cancel_timer()
+                await self._tools_running.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
+                await self._notifies.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
+                nursery.cancel_scope.cancel()
+        finally:
+            self._inbox_send.close()
+            for message in _pending(self._inbox):
+                self.post(message)
+            with trio.CancelScope(shield=True):
+                await self.runtime.close()
+            self.stopped.set()
+            if self.stopped_callback is not None:
+                self.stopped_callback(self)
+
+    # ---- message handling (one at a time) -----------------------------------------------------------------
+
+    def _handle(self, message: Any) -> None:
+        now = trio.current_time()
+        core = self._core
+        if isinstance(message, Observe):
+            self._replies[message.target] = message.reply
+            try:
+                self._answer(core.attach(message.target, message.yield_time_ms, now))
+            except CellError as exc:
+                self._reply(message.target, exc)
+        elif isinstance(message, Detach):
+            core.detach(message.target)
+            if message.unread is not None:
+                core.restore(message.unread)
+            self._replies.pop(message.target, None)
+        elif isinstance(message, Terminate):
+            if message.reply is not None:
+                self._replies[message.target] = message.reply
+            try:
+                answers = core.request_terminate(message.target)
+            except CellError as exc:
+                self._reply(message.target, exc)
+                return
+            if answers:
+                self._answer(answers)
+            else:
+                assert self._nursery is not None
+                self._nursery.start_soon(self._terminate)
+        elif isinstance(message, _TimerFired):
+            self._answer(core.timer_fired(message.target, now))
+        elif isinstance(message, rt.Started):
+            self._answer(core.started(now))
+        elif isinstance(message, rt.ItemProduced):
+            self._answer(core.item(message.item, now))
+        elif isinstance(message, rt.YieldRequested):
+            self._answer(core.yield_requested(now))
+        elif isinstance(message, rt.NotifyRequested):
+            self._start_callback(self._notify(message.text), self._notifies)
+        elif isinstance(message, rt.ToolRequested):
+            self._start_callback(self._call_tool(message), self._tools_running)
+        elif isinstance(message, rt.ScriptFinished):
+            if message.error_text is None or not self.runtime.heap_limit_reached():
+                error_text = message.error_text
+            else:
+                error_text = rt.heap_limit_message(self.runtime.max_heap_bytes)
+            self._answer(core.finished(error_text, message.writes, now))
+            assert self._nursery is not None
+            self._nursery.start_soon(self._settle_callbacks)
+        elif isinstance(message, _CompletionReady):
+            answers, writes = core.complete()
+            if writes:
+                self._commit(writes)
+            self._answer(answers)
+        elif isinstance(message, _TerminationDone):
+            self._answer(core.terminated())
+        elif isinstance(message, _RuntimeGone):
+            if self._core.phase.value == "running":
+                self._answer(core.runtime_lost(now))
+                assert self._nursery is not None
+                self._nursery.start_soon(self._settle_callbacks)
+        self._arm_timer()
+
+    def _answer(self, answers: list) -> None:
+        for target, outcome in answers:
+            self._reply(target, outcome)
+        if self._core.closed:
+            self._on_closed(self.cell_id)
+
+    def _reply(self, target: Hashable, outcome: Any) -> None:
+        reply = self._replies.pop(target, None)
+        if reply is not None:
+            try:
+                reply.send_nowait(outcome)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, trio.WouldBlock):
+                pass
+
+    # ---- yield timer --------------------------------------------------------------------------------------
+
+    def _arm_timer(self) -> None:
+        deadline = self._core.deadline
+        target = self._core.observer_target
+        if deadline is None:
+            self._cancel_timer()
+            return
+        if self._timer_scope is not None and self._timer_target == target:
+            return
+        self._cancel_timer()
+        scope = trio.CancelScope(deadline=deadline)
+        self._timer_scope, self._timer_target = scope, target
+        assert self._nursery is not None
+        self._nursery.start_soon(self._timer, scope, target)
+
+    def _cancel_timer(self) -> None:
+        if self._timer_scope is not None:
+            self._timer_scope.cancel()
+        self._timer_scope = self._timer_target = None
+
+    async def _timer(self, scope: trio.CancelScope, target: Hashable) -> None:
+        with scope:
+            await trio.sleep_forever()
+        if scope.cancelled_caught and trio.current_time() >= scope.deadline:
+            self.post(_TimerFired(target))
+
+    # ---- callbacks: nested tools and notifications ---------------------------------------------------------
+
+    def _start_callback(self, coro: Any, callbacks: "_CallbackSet") -> None:
+        assert self._nursery is not None
+        callbacks.start(self._nursery, coro)
+
+    async def _call_tool(self, request: rt.ToolRequested) -> None:
+        spec = self._tools[request.tool_index]
+        ok, payload = True, None
+        try:
+            call = self._build_call(spec, request)
+            result = await self._dispatcher(call)
+            payload = json.dumps(result)
+        except NestedToolError as exc:
+            ok, payload = False, json.dumps(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the JS side sees the message, never a traceback
+            ok, payload = False, json.dumps(str(exc) or type(exc).__name__)
+        self.runtime.deliver(request.call_id, ok, payload)
+
+    def _build_call(self, spec: NestedToolSpec, request: rt.ToolRequested) -> NestedToolCall:
+        if spec.namespace is None and spec.name == "exec":
+            raise NestedToolError("exec cannot invoke itself")
+        value = None if request.input_json is None else json.loads(request.input_json)
+        if spec.kind == FREEFORM:
+            if not isinstance(value, str):
+                raise NestedToolError(f"tool `{spec.name}` expects a string input")
+            text = value
+        elif request.input_json is None:
+            text = "{}"
+        elif isinstance(value, dict):
+            text = request.input_json
+        else:
+            raise NestedToolError(f"tool `{spec.name}` expects a JSON object for arguments")
+        return NestedToolCall(self.cell_id, request.call_id, spec.name, spec.namespace, spec.kind, text)
+
+    async def _notify(self, text: str) -> None:
+        if self._notifier is not None and text.strip():
+            await self._notifier(self.cell_id, self._exec_call_id, text)
+
+    async def _settle_callbacks(self) -> None:
+        """Natural completion: let notifications finish, cancel nested calls (grace), then commit (spec 3.2)."""
+        await self._notifies.wait_idle()
+        await self._tools_running.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
+        self.post(_CompletionReady())
+
+    async def _terminate(self) -> None:
+        self.runtime.terminate()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._tools_running.cancel_all, CALLBACK_CANCELLATION_GRACE_S)
+            nursery.start_soon(self._notifies.cancel_all, CALLBACK_CANCELLATION_GRACE_S)
+            await self.runtime.wait_exited()
+        self.post(_TerminationDone())
+
+    async def _watch_runtime(self) -> None:
+        await self.runtime.wait_exited()
+        self.post(_RuntimeGone())
+
+
+class _CallbackSet:
+    """Running callback tasks (nested tool calls or notifications), each under its own cancel scope."""
+
+    def __init__(self) -> None:
+        self._scopes: set[trio.CancelScope] = set()
+        self._idle = trio.Event()
+        self._idle.set()
+
+    def start(self, nursery: trio.Nursery, coro: Any) -> None:
+        scope = trio.CancelScope()
+        self._scopes.add(scope)
+        self._idle = trio.Event() if self._idle.is_set() else self._idle
+
+        async def body() -> None:
+            try:
+                with scope:
+                    await coro
+            finally:
+                self._scopes.discard(scope)
+                if not self._scopes:
+                    self._idle.set()
+
+        nursery.start_soon(body)
+
+    async def wait_idle(self) -> None:
+        """Wait until no callback of this set is running."""
+        while not self._idle.is_set():
+            await self._idle.wait()
+
+    async def cancel_all(self, grace_s: float) -> None:
+        """Cancel every callback, then wait at most `grace_s` seconds for them to unwind."""
+        for scope in self._scopes:
+            scope.cancel()
+        with trio.move_on_after(grace_s):
+            await self.wait_idle()
+
+
+@attrs.frozen
+class _RuntimeGone:
+    pass
+
+
+def _pending(channel: trio.MemoryReceiveChannel) -> list:
+    out = []
+    while True:
+        try:
+            out.append(channel.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return out
+
+
+def _sample(tool: NestedToolSpec) -> str:
+    from codex_actors.codemode.description import render_code_mode_sample
+
+    return render_code_mode_sample(tool)

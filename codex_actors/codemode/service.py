@@ -1,0 +1,200 @@
+"""The per-session code-mode service: cell registry, stored values, cell ids, shutdown (spec code-mode.md 3, 5).
+
+Use it as `async with open_code_mode_service(dispatcher, ...) as service:`; leaving the block shuts it down
+(spec 3.7). All methods are called from tasks of the same trio run; state changes happen between awaits only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Sequence
+
+import trio
+
+from codex_actors.codemode.cell import Cell, Detach, Dispatcher, Notifier, Observe, Terminate
+from codex_actors.codemode.core import CellError, CellOutcome, missing_cell
+from codex_actors.codemode.pool import RuntimePool
+from codex_actors.codemode.pragma import DEFAULT_EXEC_YIELD_TIME_MS
+from codex_actors.codemode.tools_spec import NestedToolSpec
+
+DEFAULT_MAX_HEAP_BYTES = 256 * 1024 * 1024
+SHUTTING_DOWN = "code mode session is shutting down"
+UNAVAILABLE = "code mode is unavailable"
+
+
+class CodeModeError(Exception):
+    """A refused request with an exact spec message (`code mode session is shutting down`, `exec cell 1 already
+    has an active observer`, `exec cell 1 is already terminating`)."""
+
+
+class CodeModeService:
+    """One session's code mode.
+
+    `dispatcher(call: NestedToolCall) -> Any` runs nested tools (return the code-mode result JSON value, raise
+    `NestedToolError(text)` to reject); `notifier(cell_id, exec_call_id, text)` delivers `notify()` texts (None:
+    dropped). `max_heap_bytes` is the hard V8 heap limit of each cell; `pool_size` warm runtimes are kept ready.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        notifier: Notifier | None = None,
+        max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES,
+        pool_size: int = 2,
+    ):
+        self._dispatcher = dispatcher
+        self._notifier = notifier
+        self.max_heap_bytes = max_heap_bytes
+        self._pool = RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
+        self._cells: dict[str, Cell] = {}
+        self._stored: dict[str, str] = {}
+        self._running: set[Cell] = set()
+        self._ids = itertools.count(1)
+        self._targets = itertools.count(1)
+        self._alive = False
+        self._nursery: trio.Nursery | None = None
+        self._cells_nursery: trio.Nursery | None = None
+
+    def is_alive(self) -> bool:
+        return self._alive
+
+    @property
+    def live_cell_ids(self) -> list[str]:
+        return list(self._cells)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the service until cancelled (cells and the warm pool live in here)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._pool.run)
+                async with trio.open_nursery() as cells:
+                    self._cells_nursery = cells
+                    self._alive = True
+                    task_status.started()
+                    await trio.sleep_forever()
+        finally:
+            self._alive = False
+
+    async def create_cell(
+        self,
+        code: str,
+        *,
+        tools: Sequence[NestedToolSpec] = (),
+        exec_call_id: str = "",
+    ) -> str:
+        """Start a cell running `code` and return its id ("1", "2", ...) before the script finishes (spec 3.2).
+
+        Raises `CodeModeError(SHUTTING_DOWN)` after shutdown began.
+        """
+        if not self._alive or self._cells_nursery is None:
+            raise CodeModeError(SHUTTING_DOWN)
+        cell_id = str(next(self._ids))
+        cell = Cell(
+            cell_id,
+            self._pool.take(),
+            code=code,
+            tools=tools,
+            stored=dict(self._stored),
+            dispatcher=self._dispatcher,
+            notifier=self._notifier,
+            exec_call_id=exec_call_id,
+            commit=self._commit,
+            on_closed=self._forget,
+        )
+        self._cells[cell_id] = cell
+        self._running.add(cell)
+        cell.stopped_callback = self._running.discard
+        await self._cells_nursery.start(cell.run)
+        return cell_id
+
+    async def observe(self, cell_id: str, yield_time_ms: int = DEFAULT_EXEC_YIELD_TIME_MS) -> CellOutcome:
+        """Wait for the cell's next outcome: `Yielded` after `yield_time_ms` (or `yield_control()`), `Completed`,
+        `Terminated`, or `MissingCell`. Raises `CodeModeError` when another observer is attached. If the caller is
+        cancelled before reading an answer, the output stays buffered for the next observer."""
+        cell = self._cells.get(cell_id)
+        if cell is None:
+            return missing_cell(cell_id)
+        target = next(self._targets)
+        send, recv = trio.open_memory_channel(1)
+        cell.post(Observe(target, max(0, int(yield_time_ms)), send))
+        try:
+            outcome = await recv.receive()
+        except trio.Cancelled:
+            try:
+                unread = recv.receive_nowait()
+            except trio.WouldBlock:
+                unread = None
+            cell.post(Detach(target, unread))
+            raise
+        return _raise_if_error(outcome)
+
+    async def terminate(self, cell_id: str) -> CellOutcome:
+        """Terminate a cell (spec 3.5): answers after its V8 thread is gone with `Terminated`, or with the buffered
+        natural completion, or `MissingCell`. Raises `CodeModeError` if a terminate is already in progress."""
+        cell = self._cells.get(cell_id)
+        if cell is None:
+            return missing_cell(cell_id)
+        send, recv = trio.open_memory_channel(1)
+        cell.post(Terminate(next(self._targets), send))
+        with trio.CancelScope(shield=True):
+            outcome = await recv.receive()
+        return _raise_if_error(outcome)
+
+    async def execute(
+        self,
+        code: str,
+        *,
+        yield_time_ms: int = DEFAULT_EXEC_YIELD_TIME_MS,
+        tools: Sequence[NestedToolSpec] = (),
+        exec_call_id: str = "",
+    ) -> CellOutcome:
+        """`create_cell` then the first observation: what `exec` returns (spec 1.1)."""
+        cell_id = await self.create_cell(code, tools=tools, exec_call_id=exec_call_id)
+        return await self.observe(cell_id, yield_time_ms)
+
+    async def shutdown(self) -> None:
+        """Spec 3.7: refuse new cells, terminate every live cell (busy loops included), wait for all cell tasks
+        and the warm pool to finish. Bounded by the 100 ms callback grace plus thread exit."""
+        self._alive = False
+        for cell in list(self._cells.values()):
+            cell.post(Terminate(next(self._targets), None))
+        with trio.CancelScope(shield=True):
+            for cell in list(self._running):
+                await cell.stopped.wait()
+        await self._pool.close()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    def _commit(self, writes: dict[str, str]) -> None:
+        self._stored.update(writes)
+
+    def _forget(self, cell_id: str) -> None:
+        self._cells.pop(cell_id, None)
+
+    def stored_value(self, key: str) -> Any:
+        """The committed stored value for `key` (JSON-decoded), or None; for hosts and tests."""
+        raw = self._stored.get(key)
+        return None if raw is None else json.loads(raw)
+
+
+def _raise_if_error(outcome: Any) -> CellOutcome:
+    if isinstance(outcome, CellError):
+        raise CodeModeError(str(outcome))
+    return outcome
+
+
+@asynccontextmanager
+async def open_code_mode_service(dispatcher: Dispatcher, **options: Any) -> AsyncIterator[CodeModeService]:
+    """Start a `CodeModeService(dispatcher, **options)` in its own nursery; shut it down on exit."""
+    service = CodeModeService(dispatcher, **options)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        try:
+            yield service
+        finally:
+            with trio.CancelScope(shield=True):
+                await service.shutdown()
