@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 
 from codex_actors.testing import serve_scripted_model
@@ -170,6 +172,39 @@ async def test_shell_command_and_patch_in_one_turn_report_both_items(tmp_path):
     ]
     outputs = [i for i in server.requests[1].body["input"] if i.get("type") == "function_call_output"]
     assert "hello from shell" in json.dumps(outputs)
+
+
+def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
+    # Synchronous on purpose: a skip raised inside pytest-trio's nursery loses its reason.
+    source = ('text("before");\n'
+              'await tools.exec_command({cmd: "echo from-the-cell"});\n'
+              'yield_control();\n'
+              'await new Promise((resolve) => setTimeout(resolve, 200));\n'
+              'text("after");\n')
+    script = [response(custom_tool_call("exec", source, "cell_call")),
+              response(function_call("wait", {"cell_id": "1", "yield_time_ms": 5000}, "wait_call")),
+              response(text_message("The cell finished."))]
+    proc, server = trio.run(functools.partial(exec_json, tmp_path, script, "--full-auto", "use code mode"))
+    offered = [tool.get("name") for tool in server.requests[0].body.get("tools", [])]
+    if "exec" not in offered:
+        pytest.skip(f"code mode is not wired into the tool registry yet (tools offered: {offered})")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = without_thread_id(jsonl(proc.stdout))
+    commands = [line["item"] for line in lines if line["type"] == "item.completed"
+                and line["item"]["type"] == "command_execution"]
+    assert len(commands) == 1 and commands[0]["command"].endswith("'echo from-the-cell'")
+    assert commands[0]["aggregated_output"].endswith("from-the-cell\n") and commands[0]["status"] == "completed"
+    assert lines[-2:] == [
+        {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "The cell finished."}},
+        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0,
+                                             "reasoning_output_tokens": 0}},
+    ]
+    exec_output = json.dumps([i for i in server.requests[1].body["input"] if i.get("call_id") == "cell_call"
+                              and i.get("type", "").endswith("_output")])
+    assert "before" in exec_output
+    wait_output = json.dumps([i for i in server.requests[2].body["input"] if i.get("call_id") == "wait_call"
+                              and i.get("type", "").endswith("_output")])
+    assert "after" in wait_output
 
 
 async def test_server_errors_until_retries_run_out_fail_the_turn_with_exit_code_1(tmp_path):
