@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -223,6 +224,48 @@ async def test_server_errors_until_retries_run_out_fail_the_turn_with_exit_code_
     stderr = proc.stderr.decode().strip().splitlines()
     assert stderr[-1] == f"ERROR: {failure}"
     assert "Traceback" not in proc.stderr.decode()
+
+
+async def test_ctrl_c_interrupts_a_long_command_and_exits_1_leaving_no_process(tmp_path):
+    marker = f"sleep 31.{os.getpid()}"  # unique argv to look for afterwards
+    script = [response(function_call("exec_command", {"cmd": marker, "yield_time_ms": 30000}, "c1")),
+              response(text_message("never reached"))]
+    async with serve_scripted_model(script, websocket=False) as server:
+        argv = cli_command("exec", "--json", "--skip-git-repo-check", *provider_args(server.url), "wait")
+        proc = await trio.lowlevel.open_process(argv, cwd=tmp_path, env=cli_env(tmp_path / "home"),
+                                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE)
+        try:
+            lines: list[dict] = []
+            buffer = b""
+            with trio.fail_after(30):
+                while not any(line.get("type") == "item.started" for line in lines):
+                    chunk = await proc.stdout.receive_some()
+                    assert chunk, "exec ended before the command started"
+                    buffer += chunk
+                    *complete, buffer = buffer.split(b"\n")
+                    lines += [json.loads(line) for line in complete]
+                proc.send_signal(signal.SIGINT)
+                rest = b""
+                async for chunk in proc.stdout:
+                    rest += chunk
+                err = b""
+                async for chunk in proc.stderr:
+                    err += chunk
+                code = await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                with trio.CancelScope(shield=True):
+                    await proc.wait()
+    assert code == 1, err.decode()
+    tail = [json.loads(line) for line in (buffer + rest).decode().splitlines()]
+    assert not any(line["type"] in ("turn.completed", "turn.failed") for line in tail)  # interrupted: neither
+    assert err.decode().strip().splitlines()[-1] == "ERROR: turn interrupted"
+    assert "Traceback" not in err.decode()
+    leftovers = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
+    assert len(server.requests) == 1
 
 
 # -- prompt, output files, schema, rollouts ---------------------------------------------------------------
