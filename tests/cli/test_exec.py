@@ -312,9 +312,12 @@ async def test_ephemeral_run_writes_no_rollout(tmp_path):
 
 
 async def test_exec_resume_sends_the_earlier_history_and_keeps_the_thread_id(tmp_path):
-    first, _ = await exec_json(tmp_path, [response(text_message("The secret is 42."))], "remember the secret")
+    first, _ = await exec_json(tmp_path, [response(text_message("The secret is 42."))], "--thread-source", "user",
+                               "remember the secret")
     assert first.returncode == 0, first.stderr.decode()
     assert len(rollouts(tmp_path / "home")) == 1
+    meta = json.loads(rollouts(tmp_path / "home")[0].read_text().splitlines()[0])
+    assert meta["type"] == "session_meta" and meta["payload"]["thread_source"] == "user"
     thread_id = jsonl(first.stdout)[0]["thread_id"]
 
     second, server = await exec_json(tmp_path, [response(text_message("It was 42."))], "resume", "--last",
@@ -331,6 +334,18 @@ async def test_exec_resume_sends_the_earlier_history_and_keeps_the_thread_id(tmp
                                     stdin=b"and now B")
     assert third.returncode == 0, third.stderr.decode()
     assert user_texts(server.requests[0].body)[-3:] == ["remember the secret", "what was the secret?", "and now B"]
+
+
+async def test_oss_uses_the_local_chat_wire_provider_with_the_default_oss_model(tmp_path):
+    async with serve_scripted_model([response(text_message("local hello"))], websocket=False) as server:
+        env = cli_env(tmp_path / "home", CODEX_ACTORS_OSS_BASE_URL=server.url)
+        del env["OPENAI_API_KEY"]  # a local provider needs no key
+        proc = await run_cli(["exec", "--json", "--skip-git-repo-check", "--oss", "hi"], cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert jsonl(proc.stdout)[-2]["item"]["text"] == "local hello"
+    request = server.requests[0]
+    assert request.path == "/v1/chat/completions"
+    assert request.body["model"] == "gpt-oss:20b"
 
 
 # -- human output -----------------------------------------------------------------------------------------
