@@ -73,4 +73,4 @@ async def run_patch(patch: str, cwd: str, call_id: str, ctx: ToolContext) -> Too
     assess, ask = patch_assessor(ctx, call_id)
     output, success = await apply_patch_call(patch, os.path.abspath(cwd), emit=ctx.emit, call_id=call_id,
                                              turn_id=ctx.turn_id, assess=assess, ask=ask)
-    return ToolResult(output, success)
+    return ToolResult(output, success, code_mode_value={} if success else None)

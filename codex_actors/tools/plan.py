@@ -73,4 +73,4 @@ class UpdatePlanTool:
         if sum(step["status"] == "in_progress" for step in steps) > 1:
             raise ToolError("at most one step can be in_progress at a time")
         await ctx.emit(events.PlanUpdate(plan=steps, explanation=explanation))
-        return ToolResult("Plan updated")
+        return ToolResult("Plan updated", code_mode_value={})

@@ -56,11 +56,14 @@ class ToolCall:
 
 @attrs.frozen
 class ToolResult:
-    """What a handler returns: model-facing `output` (text, or content items for images) and `success`
-    (kept internally, never serialised, as upstream)."""
+    """What a handler returns: model-facing `output` (text, or content items for images), `success` (kept
+    internally, never serialised, as upstream) and `code_mode_value`: the JSON value a code-mode cell's
+    `await tools.<name>(...)` resolves to when it differs from the plain text (spec code-mode 2.4: structured
+    built-ins such as exec_command's `{chunk_id, output, exit_code, wall_time_seconds, session_id?}`)."""
 
     output: str | list[items.ContentItem]
     success: bool = True
+    code_mode_value: Any = None
 
 
 class ToolError(Exception):

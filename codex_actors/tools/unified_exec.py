@@ -106,6 +106,7 @@ class ExecToolOutput:
 
     text: str
     success: bool = True
+    structured: dict[str, Any] | None = None
 
 
 class ToolArgumentError(Exception):
@@ -301,19 +302,26 @@ class UnifiedExec:
                 with trio.CancelScope(shield=True):
                     await self._discard(session.process_id)
         text = decode(chunk.output)
-        lines = [f"Chunk ID: {secrets.token_hex(3)}", f"Wall time: {trio.current_time() - started:.4f} seconds"]
+        chunk_id, wall_time = secrets.token_hex(3), trio.current_time() - started
+        truncated = formatted_truncate(text, max_tokens)
+        # What a code-mode cell's `await tools.exec_command(...)` resolves to (spec code-mode 2.4).
+        structured: dict[str, Any] = {"chunk_id": chunk_id, "wall_time_seconds": round(wall_time, 4),
+                                      "output": truncated}
+        lines = [f"Chunk ID: {chunk_id}", f"Wall time: {wall_time:.4f} seconds"]
         if chunk.exit_code is None:
             lines.append(f"Process running with session ID {session.process_id}")
+            structured["session_id"] = session.process_id
         else:
             lines.append(f"Process exited with code {chunk.exit_code}")
-        lines += [f"Original token count: {approx_token_count(text)}", "Output:", formatted_truncate(text, max_tokens)]
+            structured["exit_code"] = chunk.exit_code
+        lines += [f"Original token count: {approx_token_count(text)}", "Output:", truncated]
         formatted = "\n".join(lines)
         if chunk.exit_code is not None:
             summary = await session.ref.ask(Summarize())
             await self._emit_end(session, summary, formatted)
             self._forget(session.process_id)
             await session.ref.stop()
-        return ExecToolOutput(formatted)
+        return ExecToolOutput(formatted, structured=structured)
 
     async def _prune_for_new_session(self) -> None:
         victim = self._store.prune_candidate()
@@ -472,7 +480,7 @@ class ExecCommandTool(_UnifiedExecHandler):
         from codex_actors.tools.router import ToolResult
 
         out = await self._target(ctx).exec_command(call.arguments(), exec_context(call, ctx))
-        return ToolResult(out.text, success=out.success)
+        return ToolResult(out.text, success=out.success, code_mode_value=out.structured)
 
 
 class WriteStdinTool(_UnifiedExecHandler):
@@ -485,4 +493,4 @@ class WriteStdinTool(_UnifiedExecHandler):
         from codex_actors.tools.router import ToolResult
 
         out = await self._target(ctx).write_stdin(call.arguments(), exec_context(call, ctx))
-        return ToolResult(out.text, success=out.success)
+        return ToolResult(out.text, success=out.success, code_mode_value=out.structured)

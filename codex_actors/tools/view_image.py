@@ -88,4 +88,5 @@ class ViewImageTool:
         path = os.path.join(ctx.cwd, raw)
         url = await trio.to_thread.run_sync(image_data_url, path)
         await ctx.emit(events.ViewImageToolCall(call_id=call.call_id, path=path))
-        return ToolResult([items.InputImage(image_url=url, detail="high")])
+        return ToolResult([items.InputImage(image_url=url, detail="high")],
+                          code_mode_value={"image_url": url, "detail": "high"})

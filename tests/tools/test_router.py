@@ -119,7 +119,7 @@ async def test_update_plan_emits_plan_update_and_validates(tmp_path):
     plan = [{"step": "read", "status": "completed"}, {"step": "fix", "status": "in_progress"}]
     result = await tool.handle(ToolCall("c", "update_plan", "function",
                                         json.dumps({"plan": plan, "explanation": "why"})), ctx(tmp_path, emit))
-    assert result == ToolResult("Plan updated")
+    assert result == ToolResult("Plan updated", code_mode_value={})
     assert emit.events == [events.PlanUpdate(plan=plan, explanation="why")]
     two_in_progress = [{"step": "a", "status": "in_progress"}, {"step": "b", "status": "in_progress"}]
     with pytest.raises(ToolError, match="at most one step can be in_progress"):
