@@ -165,3 +165,21 @@ def test_run_refuses_piped_stdin_with_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.decode().strip() == ("codex-actors run: run needs a terminal on stdin; use `codex-actors exec` "
                                             "for piped input")
+
+
+def test_a_line_typed_while_the_turn_runs_steers_it(tmp_path, scripted):
+    server = scripted([response(text_message("working on it"), delay=2.0),
+                       response(text_message("did the extra thing too"))])
+    child = spawn_run(tmp_path, server.url)
+    child.sendline("do the main thing")
+    child.expect(PROMPT)
+    child.sendline("also do the extra thing")
+    child.expect(r"\(steering the running turn\)")
+    child.expect("did the extra thing too")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    requests = server.requests()
+    assert len(requests) == 2
+    texts = json.dumps(requests[1]["body"]["input"])
+    assert texts.index("do the main thing") < texts.index("working on it") < texts.index("also do the extra thing")
