@@ -1,0 +1,390 @@
+"""`python -m benchmarks.exec_overhead`: the code-mode exec overhead table of spec code-mode.md section 6.
+
+    python -m benchmarks.exec_overhead [--samples 30] [--warm-iterations 25] [--tool-counts 0,32,128]
+                                       [--json PATH] [--live-cells 100]
+
+Every scenario runs in a fresh child process (`--child SPEC`), which prints one JSON line: the per-exec durations
+(seconds) and the per-sample memory deltas (bytes: the process's VmHWM after the sample minus its RSS before it,
+with VmHWM reset before each sample). The parent prints the table, then ratios to `floor_eval` / `node_worker` and
+the issue-10 targets as met / missed.
+
+Each code-mode child first primes itself with one unmeasured exec in a throwaway service (V8 platform start-up and
+imports are process costs, see `benchmarks.startup`), so `warmups` counts warm-up execs of the measured session only.
+
+Scenarios (rows):
+- `cold_exec` N: a brand-new `CodeModeService` with N synthetic nested tools and one `text("ok")` exec through
+  `codex_actors.tools.code_mode.handle_exec` (the `exec` tool's own function); timed from opening the service to the
+  exec's output item (shutdown not timed). samples S, warmups 0, iters 1.
+- `warm_exec` N: one service per sample, one unmeasured warm-up exec, then `--warm-iterations` timed execs.
+- `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes).
+- `floor_eval`: `MiniRacer().eval("1")` on an already-created isolate; the floor for any exec.
+- `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
+  (`benchmarks/node_worker_host.js`); memory is the Node process's. Skipped with a note without `node`.
+- `live_cells`: `--live-cells` cells started on one service and kept alive (each `text()`s, yields, then awaits
+  forever); mean/exec is per cell started, rssΔ p50 is the live RSS growth, rssΔ max the peak growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.memory import peak_bytes, reset_peak, rss_bytes
+from benchmarks.report import fmt_bytes, fmt_duration, format_table, mean, percentile, write_json
+
+COLUMNS = ("scenario", "tools", "samples", "warmups", "iters", "mean/exec", "p95/exec", "rssΔ p50", "rssΔ max")
+CODE = 'text("ok")'
+NODE_HOST = Path(__file__).with_name("node_worker_host.js")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- child side: one scenario in this (fresh) process ----------------------------------------------------------
+
+
+def synthetic_tools(count: int) -> list[Any]:
+    """`tool_0..tool_{count-1}`: function tools with a short description and a small object schema (spec 6)."""
+    from codex_actors.codemode import NestedToolSpec
+
+    schema = {"type": "object", "properties": {"path": {"type": "string", "description": "A file path."},
+                                               "limit": {"type": "integer"}}, "required": ["path"]}
+    return [NestedToolSpec(name=f"tool_{i}", description=f"Synthetic tool number {i}.", input_schema=schema)
+            for i in range(count)]
+
+
+class Sampler:
+    """Collects per-exec durations and per-sample peak-RSS deltas in the current process."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.rss: list[int] = []
+        self.peak_resettable = True
+
+    def begin(self) -> int:
+        self.peak_resettable = reset_peak() and self.peak_resettable
+        return rss_bytes()
+
+    def end(self, before: int) -> None:
+        self.rss.append(peak_bytes() - before)
+
+
+async def _dispatch(call: Any) -> Any:
+    return {"ok": True}
+
+
+async def _exec_once(service: Any, tools: list[Any]) -> float:
+    from codex_actors.tools.code_mode import handle_exec, succeeded
+
+    started = time.perf_counter()
+    output = await handle_exec(service, "call_bench", CODE, tools=tools)
+    elapsed = time.perf_counter() - started
+    if not succeeded(output):
+        raise RuntimeError(f"benchmark exec failed: {output['output']!r}")
+    return elapsed
+
+
+async def prime_process() -> None:
+    """One unmeasured exec in a throwaway service: V8 platform start-up and first imports are process costs
+    (see `benchmarks.startup`), not per-session ones."""
+    from codex_actors.codemode import open_code_mode_service
+
+    async with open_code_mode_service(_dispatch, pool_size=0) as service:
+        await _exec_once(service, [])
+
+
+async def run_cold(spec: dict[str, Any], sampler: Sampler) -> None:
+    from codex_actors.codemode import open_code_mode_service
+    from codex_actors.tools.code_mode import handle_exec, succeeded
+
+    tools = synthetic_tools(spec["tools"])
+    await prime_process()
+    for _ in range(spec["samples"]):
+        before = sampler.begin()
+        started = time.perf_counter()
+        async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
+            output = await handle_exec(service, "call_bench", CODE, tools=tools)
+            sampler.times.append(time.perf_counter() - started)
+        sampler.end(before)
+        if not succeeded(output):
+            raise RuntimeError(f"benchmark exec failed: {output['output']!r}")
+
+
+async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
+    from codex_actors.codemode import open_code_mode_service
+
+    tools = synthetic_tools(spec["tools"])
+    await prime_process()
+    for _ in range(spec["samples"]):
+        async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
+            for _ in range(spec["warmups"]):
+                await _exec_once(service, tools)
+            before = sampler.begin()
+            for _ in range(spec["iters"]):
+                sampler.times.append(await _exec_once(service, tools))
+            sampler.end(before)
+
+
+def run_floor(spec: dict[str, Any], sampler: Sampler) -> None:
+    from py_mini_racer import MiniRacer
+
+    ctx = MiniRacer()
+    try:
+        for _ in range(spec["warmups"]):
+            ctx.eval("1")
+        for _ in range(spec["samples"]):
+            before = sampler.begin()
+            for _ in range(spec["iters"]):
+                started = time.perf_counter()
+                ctx.eval("1")
+                sampler.times.append(time.perf_counter() - started)
+            sampler.end(before)
+    finally:
+        ctx.close()
+
+
+def run_node(spec: dict[str, Any], sampler: Sampler) -> None:
+    node = shutil.which("node")
+    assert node is not None
+    proc = subprocess.Popen([node, str(NODE_HOST)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            bufsize=1)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        ready = json.loads(proc.stdout.readline())
+        pid = ready["pid"]
+        counter = 0
+
+        def one() -> float:
+            nonlocal counter
+            counter += 1
+            started = time.perf_counter()
+            proc.stdin.write(json.dumps({"id": counter, "code": CODE}) + "\n")
+            reply = json.loads(proc.stdout.readline())
+            elapsed = time.perf_counter() - started
+            if not reply.get("ok") or reply.get("id") != counter:
+                raise RuntimeError(f"node worker exec failed: {reply!r}")
+            return elapsed
+
+        for _ in range(spec["warmups"]):
+            one()
+        for _ in range(spec["samples"]):
+            sampler.peak_resettable = reset_peak(pid) and sampler.peak_resettable
+            before = rss_bytes(pid)
+            for _ in range(spec["iters"]):
+                sampler.times.append(one())
+            sampler.rss.append(peak_bytes(pid) - before)
+    finally:
+        proc.stdin.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def run_live_cells(spec: dict[str, Any], sampler: Sampler) -> dict[str, Any]:
+    from codex_actors.codemode import Yielded, open_code_mode_service
+
+    code = 'text("live"); yield_control(); await new Promise(() => {});'
+    async with open_code_mode_service(_dispatch) as service:
+        await _exec_once(service, [])  # warm the process: first-use costs are not per-cell costs
+        reset_peak()
+        before = rss_bytes()
+        for _ in range(spec["iters"]):
+            started = time.perf_counter()
+            cell_id = await service.create_cell(code)
+            outcome = await service.observe(cell_id, 10_000)
+            sampler.times.append(time.perf_counter() - started)
+            if not isinstance(outcome, Yielded):
+                raise RuntimeError(f"live cell did not stay alive: {outcome!r}")
+        live = rss_bytes()
+        peak = peak_bytes()
+        cells = len(service.live_cell_ids)
+    sampler.rss = [live - before, peak - before]
+    return {"live_cells": cells, "rss_total": live, "peak_total": peak}
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one scenario here and return `{"times": [s...], "rss": [bytes...], "extra": {...}}`."""
+    import trio
+
+    sampler = Sampler()
+    extra: dict[str, Any] = {}
+    kind = spec["kind"]
+    if kind == "cold":
+        trio.run(run_cold, spec, sampler)
+    elif kind == "warm":
+        trio.run(run_warm, spec, sampler)
+    elif kind == "floor":
+        run_floor(spec, sampler)
+    elif kind == "node":
+        run_node(spec, sampler)
+    elif kind == "live":
+        extra = trio.run(run_live_cells, spec, sampler)
+    else:
+        raise ValueError(f"unknown scenario kind {kind!r}")
+    extra["peak_resettable"] = sampler.peak_resettable
+    return {"times": sampler.times, "rss": sampler.rss, "extra": extra}
+
+
+# -- parent side -----------------------------------------------------------------------------------------------
+
+
+def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells: int) -> list[dict[str, Any]]:
+    """The scenarios of one run, in table order (each becomes one row and one child process)."""
+    specs: list[dict[str, Any]] = []
+    for tools in tool_counts:
+        specs.append(dict(name="cold_exec", kind="cold", tools=tools, samples=samples, warmups=0, iters=1,
+                          pool_size=2))
+        specs.append(dict(name="warm_exec", kind="warm", tools=tools, samples=samples, warmups=1,
+                          iters=warm_iterations, pool_size=2))
+    first = tool_counts[0] if tool_counts else 0
+    specs.append(dict(name="cold_exec_no_pool", kind="cold", tools=first, samples=samples, warmups=0, iters=1,
+                      pool_size=0))
+    specs.append(dict(name="warm_exec_no_pool", kind="warm", tools=first, samples=samples, warmups=1,
+                      iters=warm_iterations, pool_size=0))
+    specs.append(dict(name="floor_eval", kind="floor", tools=0, samples=samples, warmups=1, iters=warm_iterations))
+    specs.append(dict(name="node_worker", kind="node", tools=0, samples=samples, warmups=1, iters=1))
+    if live_cells > 0:
+        specs.append(dict(name="live_cells", kind="live", tools=0, samples=1, warmups=1, iters=live_cells))
+    return specs
+
+
+def run_scenario(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run `spec` in a fresh `python -m benchmarks.exec_overhead --child` process; returns its JSON result."""
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.exec_overhead", "--child", json.dumps(spec)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"scenario {spec['name']} (tools={spec['tools']}) failed:\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def build_row(spec: dict[str, Any], result: dict[str, Any] | None, note: str | None = None) -> dict[str, Any]:
+    """One table row as raw numbers (seconds, bytes); `result` None means skipped (`note` says why)."""
+    row = {key: spec[key] for key in ("name", "tools", "samples", "warmups", "iters")}
+    row["scenario"] = row.pop("name")
+    if result is None:
+        row.update(mean=None, p95=None, rss_p50=None, rss_max=None, note=note)
+        return row
+    times, rss = result["times"], result["rss"]
+    row.update(mean=mean(times), p95=percentile(times, 95), rss_p50=percentile(rss, 50) if rss else None,
+               rss_max=max(rss) if rss else None, times=times, rss=rss, extra=result.get("extra", {}))
+    return row
+
+
+def render_row(row: dict[str, Any]) -> list[str]:
+    return [row["scenario"], str(row["tools"]), str(row["samples"]), str(row["warmups"]), str(row["iters"]),
+            fmt_duration(row["mean"]), fmt_duration(row["p95"]), fmt_bytes(row["rss_p50"]), fmt_bytes(row["rss_max"])]
+
+
+def _find(rows: list[dict[str, Any]], scenario: str, tools: int | None = None) -> dict[str, Any] | None:
+    for row in rows:
+        if row["scenario"] == scenario and (tools is None or row["tools"] == tools) and row["mean"] is not None:
+            return row
+    return None
+
+
+def summary_lines(rows: list[dict[str, Any]], tool_counts: list[int]) -> list[str]:
+    """Ratio lines and the issue-10 targets (met / missed) under the table."""
+    lines = ["memory uses a fresh-process max RSS delta for each scenario"]
+    first = tool_counts[0] if tool_counts else 0
+    floor, node = _find(rows, "floor_eval"), _find(rows, "node_worker")
+    for row in rows:
+        if row["mean"] is None or row["scenario"] in ("floor_eval", "node_worker", "live_cells"):
+            continue
+        parts = [f"{row['scenario']}[{row['tools']}]:"]
+        if floor:
+            parts.append(f"{row['mean'] / floor['mean']:.1f}x floor_eval")
+        if node:
+            parts.append(f"node_worker is {node['mean'] / row['mean']:.1f}x slower")
+        lines.append("ratio " + " ".join(parts) if len(parts) > 1 else "")
+    for row in rows:
+        if row.get("note"):
+            lines.append(f"{row['scenario']}: skipped: {row['note']}")
+    lines.extend(text if text.startswith("(") else f"target {text}" for text in target_lines(rows, first, tool_counts))
+    return [line for line in lines if line]
+
+
+def target_lines(rows: list[dict[str, Any]], first: int, tool_counts: list[int]) -> list[str]:
+    """`<what> = <value> (target <t>): met|MISSED` for every issue-10 target this run can check."""
+    out = []
+
+    def check(what: str, value: float, limit: float, rendered: str, target: str, at_most: bool = True) -> None:
+        ok = value <= limit if at_most else value >= limit
+        out.append(f"{what} = {rendered} (target {target}): {'met' if ok else 'MISSED'}")
+
+    warm0, cold0 = _find(rows, "warm_exec", 0), _find(rows, "cold_exec", 0)
+    floor, node = _find(rows, "floor_eval"), _find(rows, "node_worker")
+    if warm0:
+        check("warm_exec[0] mean", warm0["mean"], 0.45e-3, fmt_duration(warm0["mean"]), "<= 450.00us")
+        check("warm_exec[0] rssΔ p50", warm0["rss_p50"], 1024 * 1024, fmt_bytes(warm0["rss_p50"]), "<= 1.00MiB")
+    if cold0:
+        check("cold_exec[0] mean", cold0["mean"], 1.1e-3, fmt_duration(cold0["mean"]), "<= 1.10ms")
+    if warm0 and floor:
+        ratio = warm0["mean"] / floor["mean"]
+        check("warm_exec[0] / floor_eval", ratio, 1.5, f"{ratio:.1f}x", "<= 1.5x")
+    if warm0 and node:
+        ratio = node["mean"] / warm0["mean"]
+        check("node_worker / warm_exec[0]", ratio, 10.0, f"{ratio:.1f}x", ">= 10x", at_most=False)
+    warm128 = _find(rows, "warm_exec", 128)
+    if warm0 and warm128:
+        added = warm128["mean"] - warm0["mean"]
+        check("warm_exec[128] - warm_exec[0]", added, 0.1e-3, fmt_duration(max(added, 0.0)), "<= 100.00us")
+    live = _find(rows, "live_cells")
+    if live:
+        extra = live["extra"]
+        out.append(f"(live_cells: {extra['live_cells']} cells alive, process RSS {fmt_bytes(extra['rss_total'])})")
+        if live["iters"] == 100:
+            check("100 live cells total RSS", extra["rss_total"], 400 * 1024 * 1024, fmt_bytes(extra["rss_total"]),
+                  "<= 400.00MiB")
+    return out
+
+
+def parse_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--tool-counts wants comma-separated integers, got {text!r}") from None
+    if not counts or any(c < 0 for c in counts):
+        raise argparse.ArgumentTypeError(f"--tool-counts wants non-negative integers, got {text!r}")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.exec_overhead", description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=30, help="samples per scenario (default 30)")
+    parser.add_argument("--warm-iterations", type=int, default=25, help="timed execs per warm sample (default 25)")
+    parser.add_argument("--tool-counts", type=parse_counts, default=[0, 32, 128],
+                        help="comma-separated nested tool counts (default 0,32,128)")
+    parser.add_argument("--live-cells", type=int, default=100, help="cells kept alive in the live_cells row "
+                        "(default 100; 0 skips the row)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON (seconds, bytes)")
+    parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(json.loads(args.child))))
+        return 0
+    if args.samples < 1 or args.warm_iterations < 1:
+        parser.error("--samples and --warm-iterations must be at least 1")
+
+    rows = []
+    for spec in plan(args.samples, args.warm_iterations, args.tool_counts, args.live_cells):
+        if spec["kind"] == "node" and shutil.which("node") is None:
+            rows.append(build_row(spec, None, "`node` not found on PATH"))
+            continue
+        rows.append(build_row(spec, run_scenario(spec)))
+        print(f"  ran {spec['name']} tools={spec['tools']}", file=sys.stderr, flush=True)
+    print(format_table(COLUMNS, [render_row(row) for row in rows]))
+    for line in summary_lines(rows, args.tool_counts):
+        print(line)
+    if args.json:
+        write_json(args.json, {"benchmark": "exec_overhead", "columns": list(COLUMNS), "rows": rows,
+                               "args": {"samples": args.samples, "warm_iterations": args.warm_iterations,
+                                        "tool_counts": args.tool_counts, "live_cells": args.live_cells}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
