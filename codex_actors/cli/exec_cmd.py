@@ -164,16 +164,16 @@ def read_prompt(prompt: str | None, stdin: Any = None) -> str:
     Prompt given: piped stdin is appended as a `<stdin>` block (notice on stderr); `-` or no prompt: stdin is the
     prompt. Raises UsageError when there is none."""
     stdin = sys.stdin if stdin is None else stdin
-    is_tty = stdin is None or (hasattr(stdin, "isatty") and stdin.isatty())
+    is_tty = stdin is None or stdin.isatty()  # sys.stdin is None when fd 0 is closed: nothing to read
     if prompt is not None and prompt != "-":
-        if is_tty or stdin is None:
+        if is_tty:
             return prompt
         print("Reading additional input from stdin...", file=sys.stderr)
         extra = decode_stdin(_read_all(stdin))
         if not extra.strip():
             return prompt
         return f"{prompt}\n\n<stdin>\n{extra}\n</stdin>"
-    if prompt is None and is_tty:
+    if stdin is None or (prompt is None and is_tty):
         raise UsageError(NO_PROMPT)
     text = decode_stdin(_read_all(stdin))
     if not text.strip():

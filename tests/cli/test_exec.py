@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import re
@@ -456,3 +457,30 @@ async def test_missing_image_file_is_a_one_line_error(tmp_path):
                          env=cli_env(tmp_path / "home"))
     assert proc.returncode == 2
     assert _one_line(proc) == "codex-actors exec: --image nope.png: no such file"
+
+
+# -- stdin decoding (spec 6.2), in-process ----------------------------------------------------------------
+
+
+class _Pipe(io.BytesIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_stdin_decoding_follows_the_byte_order_mark():
+    from codex_actors.cli.exec_cmd import read_prompt
+
+    assert read_prompt(None, _Pipe("héllo".encode("utf-8"))) == "héllo"
+    assert read_prompt(None, _Pipe(b"\xef\xbb\xbfbom")) == "bom"
+    assert read_prompt(None, _Pipe("utf16".encode("utf-16"))) == "utf16"
+    assert read_prompt("task", _Pipe(b"")) == "task"  # empty stdin adds nothing
+
+
+def test_undecodable_stdin_is_a_usage_error_naming_the_problem():
+    from codex_actors.cli.errors import UsageError
+    from codex_actors.cli.exec_cmd import read_prompt
+
+    with pytest.raises(UsageError, match="UTF-32"):
+        read_prompt(None, _Pipe(b"\xff\xfe\x00\x00a\x00\x00\x00"))
+    with pytest.raises(UsageError, match=r"not valid UTF-8 \(invalid continuation byte at byte 0\)"):
+        read_prompt("-", _Pipe(b"\xc3\x28"))
