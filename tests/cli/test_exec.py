@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -144,6 +145,25 @@ async def test_apply_patch_turn_reports_a_file_change_and_writes_the_file(tmp_pa
     assert outputs and outputs[0]["call_id"] == "call_1"
 
 
+async def test_add_dir_makes_another_directory_writable_for_patches(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    patch = f"*** Begin Patch\n*** Add File: {extra / 'note.txt'}\n+outside the workdir\n*** End Patch\n"
+    script = [response(custom_tool_call("apply_patch", patch, "p1")), response(text_message("ok"))]
+    # /tmp (where tmp_path lives) is writable under workspace-write unless excluded: exclude it.
+    no_tmp = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true",
+              "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"]
+    proc, _ = await exec_json(tmp_path, script, "--full-auto", *no_tmp, "-C", str(work), "--add-dir", str(extra),
+                              "write")
+    assert proc.returncode == 0, proc.stderr.decode()
+    changes = [line["item"] for line in jsonl(proc.stdout) if line["type"] == "item.completed"
+               and line["item"]["type"] == "file_change"]
+    assert changes[0]["status"] == "completed"
+    assert (extra / "note.txt").read_text() == "outside the workdir\n"
+
+
 async def test_shell_command_and_patch_in_one_turn_report_both_items(tmp_path):
     patch = "*** Begin Patch\n*** Add File: out.txt\n+patched\n*** End Patch\n"
     script = [response(function_call("exec_command", {"cmd": "echo hello from shell"}, "call_sh")),
@@ -272,10 +292,17 @@ async def test_ctrl_c_interrupts_a_long_command_and_exits_1_leaving_no_process(t
 # -- prompt, output files, schema, rollouts ---------------------------------------------------------------
 
 
-async def test_prompt_is_read_from_stdin_when_no_argument_is_given(tmp_path):
-    proc, server = await exec_json(tmp_path, [response(text_message("ok"))], stdin="from the pipe\n".encode())
+async def test_prompt_is_read_from_stdin_when_no_argument_is_given_and_images_are_attached(tmp_path):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+    (tmp_path / "shot.png").write_bytes(png)
+    proc, server = await exec_json(tmp_path, [response(text_message("ok"))], "-i", "shot.png",
+                                   stdin="from the pipe\n".encode())
     assert proc.returncode == 0, proc.stderr.decode()
-    assert user_texts(server.requests[0].body)[-1] == "from the pipe\n"
+    user = [i for i in server.requests[0].body["input"] if i.get("role") == "user"][-1]["content"]
+    assert [p["type"] for p in user] == ["input_text", "input_text", "input_image", "input_text"]
+    assert user[0]["text"] == "from the pipe\n"
+    assert user[1]["text"] == "<image name=[Image #1]>"
+    assert user[2]["image_url"] == "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 async def test_piped_stdin_is_appended_to_the_prompt_as_a_stdin_block(tmp_path):
