@@ -22,6 +22,7 @@ import attrs
 import trio
 from rich.text import Text
 
+from codex_actors.cli.errors import UsageError
 from codex_actors.cli.human import HumanRenderer, make_console, render_file_change
 from codex_actors.cli.jsonl import command_string
 from codex_actors.cli.prompt_thread import (
@@ -36,6 +37,7 @@ from codex_actors.cli.prompt_thread import (
 from codex_actors.cli.run_cmd import APPROVAL_POLICIES, SLASH_HELP, load_run_config
 from codex_actors.config import ConfigError
 from codex_actors.protocol import events, ops
+from codex_actors.session.persistence import RolloutError
 
 LINE_PROMPT = "› "
 APPROVAL_ANSWERS = {"y": "approved", "yes": "approved", "a": "approved_for_session", "always": "approved_for_session",
@@ -65,6 +67,7 @@ class InteractiveApp:
         self.resume = resume
         self.console = make_console(args.color, stderr=False)
         self.status = StatusBox("starting…")
+        self.failure: str | None = None
 
     async def main(self) -> int:
         send, receive = trio.open_memory_channel(math.inf)
@@ -78,8 +81,8 @@ class InteractiveApp:
                 try:
                     config = load_run_config(self.args, **changes) if changes else self.config
                     plan = await self._session(config, plan.resume, prompts, receive)
-                except ConfigError as exc:
-                    self.console.print(Text(f"error: {exc}", style="bold red"))
+                except (ConfigError, RolloutError, UsageError) as exc:
+                    self.failure = str(exc)  # reported by the caller as one line, exit code 2
                     plan = Next(quit=True)
             nursery.cancel_scope.cancel()
         return 0
@@ -324,7 +327,6 @@ class SessionLoop:
         return None
 
     def _resume(self, session_id: str | None) -> Next | None:
-        from codex_actors.cli.errors import UsageError
         from codex_actors.cli.exec_cmd import find_session
 
         try:

@@ -97,6 +97,9 @@ def run_interactive(config: Any, args: argparse.Namespace, *, resume: Path | Non
 
     app = InteractiveApp(args, config, first_prompt=args.prompt, images=images, resume=resume)
     try:
-        return trio.run(app.main)
+        code = trio.run(app.main)
     except KeyboardInterrupt:
         return 130
+    if app.failure is not None:
+        raise UsageError(app.failure)
+    return code
