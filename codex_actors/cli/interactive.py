@@ -26,7 +26,6 @@ from codex_actors.cli.errors import UsageError
 from codex_actors.cli.human import HumanRenderer, make_console, render_file_change
 from codex_actors.cli.jsonl import command_string
 from codex_actors.cli.prompt_thread import (
-    Answer,
     EndOfInput,
     Interrupted,
     LineRequest,
