@@ -20,10 +20,8 @@ from codex_actors.actors import start_actor
 from codex_actors.config import Config
 from codex_actors.exec.environment import build_env
 from codex_actors.exec.policy import SandboxPolicy
-from codex_actors.mcp import ListMcpTools, McpManager
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
 from codex_actors.tools.command_approval import GuardedShellTool
-from codex_actors.tools.mcp import mcp_tool_handlers
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
 from codex_actors.tools.shell import ShellTool
@@ -49,6 +47,10 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     ]
     servers = config.get("mcp_servers") or {}
     if servers:
+        # Imported only when configured: the MCP SDK costs about a second of start-up.
+        from codex_actors.mcp import ListMcpTools, McpManager
+        from codex_actors.tools.mcp import mcp_tool_handlers
+
         manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
         services["mcp"] = manager
         listing = await manager.ask(ListMcpTools())
