@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(build_row(spec, run_scenario(spec)))
         print(f"  ran {spec['name']} tools={spec['tools']}", file=sys.stderr, flush=True)
     print(format_table(COLUMNS, [render_row(row) for row in rows]))
+    print()
     for line in summary_lines(rows, args.tool_counts):
         print(line)
     if args.json:

@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [{"scenario": name, **summarize(values)} for name, values in data["results"].items()]
     print(format_table(COLUMNS, [[r["scenario"], r["n"], fmt_duration(r["mean"]), fmt_duration(r["p50"]),
                                   fmt_duration(r["p95"]), fmt_duration(r["max"])] for r in rows]))
+    print()
     print(f"(store rows: {args.store_size} rollout files in CODEX_ACTORS_HOME/sessions)")
     print()
     total = data["import_total"]

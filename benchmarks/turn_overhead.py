@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(COLUMNS, [[r["scenario"], r["calls"], r["samples"], r["requests"], fmt_duration(r["total"]),
                                   fmt_duration(r["model"]), fmt_duration(r["overhead"]),
                                   fmt_duration(r["per_call"]), fmt_duration(r["marginal"])] for r in rows]))
+    print()
     print("overhead = total - model server time (server in its own process); marginal/call is against the row "
           "with 0 calls (text_only for direct_*)")
     for line in notes + target_lines(rows):

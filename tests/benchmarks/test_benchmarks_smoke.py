@@ -1,0 +1,100 @@
+"""Smoke tests of `benchmarks/`: each benchmark runs with tiny counts and prints every column and row.
+
+No timing assertions: speeds are read from the benchmark output (see benchmarks/README.md), not tested.
+No `__init__.py` here on purpose: a `tests/benchmarks` package would shadow the top-level `benchmarks` package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_benchmark(module: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-X", "faulthandler", "-m", f"benchmarks.{module}", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True,
+                          text=True, timeout=240, env=env)
+
+
+def header_and_rows(stdout: str) -> tuple[list[str], list[list[str]]]:
+    lines = stdout.splitlines()
+    header = lines[0].split()
+    rows = []
+    for line in lines[1:]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return header, rows
+
+
+def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json(tmp_path):
+    out = tmp_path / "rows.json"
+    proc = run_benchmark("exec_overhead", "--samples", "1", "--warm-iterations", "2", "--tool-counts", "0,3",
+                         "--live-cells", "2", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert " ".join(header) == "scenario tools samples warmups iters mean/exec p95/exec rssΔ p50 rssΔ max"
+    assert [(r[0], r[1]) for r in rows] == [
+        ("cold_exec", "0"), ("warm_exec", "0"), ("cold_exec", "3"), ("warm_exec", "3"),
+        ("cold_exec_no_pool", "0"), ("warm_exec_no_pool", "0"), ("floor_eval", "0"), ("node_worker", "0"),
+        ("live_cells", "0")]
+    assert rows[1][2:5] == ["1", "1", "2"]  # warm_exec: samples, warmups, iters
+    for row in rows:
+        assert len(row) == 9 and row[5].endswith(("us", "ms", "s")) and row[7].endswith(("B", "KiB", "MiB")), row
+    assert "memory uses a fresh-process max RSS delta for each scenario" in proc.stdout
+    assert "ratio warm_exec[0]:" in proc.stdout and "x floor_eval" in proc.stdout and "node_worker is" in proc.stdout
+    assert "target warm_exec[0] mean = " in proc.stdout
+    data = json.loads(out.read_text())
+    assert [r["scenario"] for r in data["rows"]][:2] == ["cold_exec", "warm_exec"]
+    assert len(data["rows"][1]["times"]) == 2 and data["rows"][1]["mean"] > 0
+
+
+def test_exec_overhead_without_node_skips_the_node_worker_row_with_a_note():
+    env = dict(os.environ, PATH="/nonexistent")
+    proc = run_benchmark("exec_overhead", "--samples", "1", "--warm-iterations", "1", "--tool-counts", "0",
+                         "--live-cells", "0", env=env)
+    assert proc.returncode == 0, proc.stderr
+    _, rows = header_and_rows(proc.stdout)
+    assert ["node_worker", "0", "1", "1", "1", "-", "-", "-", "-"] in rows
+    assert "node_worker: skipped: `node` not found on PATH" in proc.stdout
+
+
+def test_exec_overhead_rejects_bad_tool_counts_with_a_clear_message():
+    proc = run_benchmark("exec_overhead", "--tool-counts", "0,many")
+    assert proc.returncode == 2
+    assert "--tool-counts wants comma-separated integers, got '0,many'" in proc.stderr
+
+
+def test_startup_prints_help_exec_store_rows_and_the_import_breakdown(tmp_path):
+    out = tmp_path / "startup.json"
+    proc = run_benchmark("startup", "--samples", "1", "--exec-samples", "1", "--store-size", "30", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["scenario", "samples", "mean", "p50", "p95", "max"]
+    assert [r[0] for r in rows] == ["help", "exec_first_request", "exec_total", "exec_first_request_store",
+                                    "exec_total_store", "resume_last_first_request_store"]
+    assert "(store rows: 30 rollout files in CODEX_ACTORS_HOME/sessions)" in proc.stdout
+    assert "package" in proc.stdout and "(all imports)" in proc.stdout and "codex_actors" in proc.stdout
+    assert "target exec_first_request p50 = " in proc.stdout
+    assert json.loads(out.read_text())["imports"]["total"] > 0
+
+
+def test_turn_overhead_prints_direct_and_nested_rows(tmp_path):
+    out = tmp_path / "turn.json"
+    proc = run_benchmark("turn_overhead", "--calls", "2", "--samples", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["scenario", "calls", "samples", "requests", "total/turn", "model/turn", "overhead/turn",
+                      "overhead/call", "marginal/call"]
+    names = [(r[0], r[1]) for r in rows]
+    assert names[:3] == [("text_only", "0"), ("direct_parallel", "2"), ("direct_serial", "2")]
+    assert ("nested_exec", "0") in names
+    assert names[-2:] == [("nested_service", "0"), ("nested_service", "2")]
+    assert rows[2][3] == "3"  # direct_serial with 2 calls: 2 tool-call responses + the final message
+    assert all(len(r) == 9 for r in rows)
+    assert json.loads(out.read_text())["rows"][1]["calls"] == 2
