@@ -27,6 +27,7 @@ Scenarios (rows):
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import shutil
@@ -363,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON (seconds, bytes)")
     parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    faulthandler.enable()  # a crash in native code (V8) prints the Python stacks of every thread
     if args.child:
         print(json.dumps(run_child(json.loads(args.child))))
         return 0

@@ -14,6 +14,7 @@ Then the import-time breakdown of one `exec` run (`python -X importtime`), self 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ from typing import Any
 
 import trio
 
-from benchmarks.report import fmt_duration, format_table, percentile, summarize, write_json
+from benchmarks.report import fmt_duration, format_table, summarize, write_json
 from benchmarks.timed_server import TimedServer
 from codex_actors.testing import response, text_message
 
@@ -101,15 +102,20 @@ def fill_store(home: Path, seed: Path, count: int) -> None:
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
-def import_breakdown(stderr: bytes) -> tuple[float, list[tuple[str, float]]]:
-    """Parse `-X importtime` output: (total self time s, [(top-level package, self time s)] largest first)."""
+def import_breakdown(stderr: bytes) -> tuple[float, list[tuple[str, float]], list[tuple[str, float]]]:
+    """Parse `-X importtime` output: (total self time s, [(top-level package, self s)], [(module, self s)]),
+    both lists largest first."""
     per_package: dict[str, float] = defaultdict(float)
+    per_module: dict[str, float] = {}
     for line in stderr.decode(errors="replace").splitlines():
         match = _IMPORT_LINE.match(line)
         if match:
-            per_package[match.group(4).split(".")[0]] += int(match.group(1)) / 1e6
+            seconds = int(match.group(1)) / 1e6
+            per_package[match.group(4).split(".")[0]] += seconds
+            per_module[match.group(4)] = per_module.get(match.group(4), 0.0) + seconds
     total = sum(per_package.values())
-    return total, sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)
+    return (total, sorted(per_package.items(), key=lambda kv: kv[1], reverse=True),
+            sorted(per_module.items(), key=lambda kv: kv[1], reverse=True))
 
 
 async def run_all(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -141,8 +147,8 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     results["resume_last_first_request_store"] = resume
     progress("resume")
     _, _, stderr = await time_exec(small, work, ["--ephemeral", "imports"], python_flags=("-X", "importtime"))
-    total_import, packages = import_breakdown(stderr)
-    return {"results": results, "import_total": total_import, "imports": packages}
+    total_import, packages, modules = import_breakdown(stderr)
+    return {"results": results, "import_total": total_import, "imports": packages, "modules": modules}
 
 
 def progress(name: str) -> None:
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=12, help="packages shown in the import breakdown (12)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON (seconds)")
     args = parser.parse_args(argv)
+    faulthandler.enable()  # a crash in native code (V8) prints the Python stacks of every thread
     if min(args.samples, args.exec_samples) < 1 or args.store_size < 0:
         parser.error("--samples and --exec-samples must be at least 1, --store-size at least 0")
 
@@ -173,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(IMPORT_COLUMNS, [[name, fmt_duration(sec), f"{100 * sec / total:.1f}%"] for name, sec in shown]
                        + [["(all imports)", fmt_duration(total), "100.0%"]]))
     print("import time of one `codex-actors exec` run (python -X importtime, self time per top-level package)")
+    print()
+    print(format_table(("module", "self", "share"), [[name, fmt_duration(sec), f"{100 * sec / total:.1f}%"]
+                                                     for name, sec in data["modules"][: args.top]]))
+    print("the slowest single modules of that run (self time)")
     by_name = {r["scenario"]: r for r in rows}
     for name, limit, target in (("help", 0.150, "<= 150.00ms"), ("exec_first_request", 0.400, "<= 400.00ms"),
                                 ("exec_first_request_store", 0.400, "<= 400.00ms")):
@@ -181,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         write_json(args.json, {"benchmark": "startup", "columns": list(COLUMNS), "rows": rows,
                                "store_size": args.store_size,
-                               "imports": {"total": total, "packages": dict(data["imports"])},
+                               "imports": {"total": total, "packages": dict(data["imports"]),
+                                           "modules": dict(data["modules"])},
                                "samples": data["results"]})
     return 0
 

@@ -21,6 +21,7 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import subprocess
 import sys
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=5, help="measured turns per row (default 5)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON (seconds)")
     args = parser.parse_args(argv)
+    faulthandler.enable()  # a crash in native code (V8) prints the Python stacks of every thread
     try:
         counts = [int(part) for part in args.calls.split(",") if part.strip()]
     except ValueError:
