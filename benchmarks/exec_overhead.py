@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -287,10 +286,9 @@ def _find(rows: list[dict[str, Any]], scenario: str, tools: int | None = None) -
     return None
 
 
-def summary_lines(rows: list[dict[str, Any]], tool_counts: list[int]) -> list[str]:
+def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
     """Ratio lines and the issue-10 targets (met / missed) under the table."""
     lines = ["memory uses a fresh-process max RSS delta for each scenario"]
-    first = tool_counts[0] if tool_counts else 0
     floor, node = _find(rows, "floor_eval"), _find(rows, "node_worker")
     for row in rows:
         if row["mean"] is None or row["scenario"] in ("floor_eval", "node_worker", "live_cells"):
@@ -304,11 +302,11 @@ def summary_lines(rows: list[dict[str, Any]], tool_counts: list[int]) -> list[st
     for row in rows:
         if row.get("note"):
             lines.append(f"{row['scenario']}: skipped: {row['note']}")
-    lines.extend(text if text.startswith("(") else f"target {text}" for text in target_lines(rows, first, tool_counts))
+    lines.extend(text if text.startswith("(") else f"target {text}" for text in target_lines(rows))
     return [line for line in lines if line]
 
 
-def target_lines(rows: list[dict[str, Any]], first: int, tool_counts: list[int]) -> list[str]:
+def target_lines(rows: list[dict[str, Any]]) -> list[str]:
     """`<what> = <value> (target <t>): met|MISSED` for every issue-10 target this run can check."""
     out = []
 
@@ -380,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ran {spec['name']} tools={spec['tools']}", file=sys.stderr, flush=True)
     print(format_table(COLUMNS, [render_row(row) for row in rows]))
     print()
-    for line in summary_lines(rows, args.tool_counts):
+    for line in summary_lines(rows):
         print(line)
     if args.json:
         write_json(args.json, {"benchmark": "exec_overhead", "columns": list(COLUMNS), "rows": rows,

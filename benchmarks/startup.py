@@ -18,6 +18,7 @@ import faulthandler
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,8 +76,7 @@ async def time_exec(home: Path, work: Path, args: list[str], *, python_flags: tu
 
 
 def time_help(samples: int) -> list[float]:
-    import subprocess
-
+    """Wall seconds of `codex-actors --help`, `samples` times."""
     times = []
     for _ in range(samples):
         started = time.perf_counter()

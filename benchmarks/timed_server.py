@@ -3,7 +3,8 @@
     python -m benchmarks.timed_server --script SCRIPT.json --log TIMES.jsonl
 
 Prints its base URL as the first stdout line, then serves `codex_actors.testing` scripts over HTTP (no WebSocket).
-Each answered request appends `{"arrived": s, "done": s, "tools": [offered tool names]}` (time.monotonic, which is
+Each answered request appends `{"arrived": s, "done": s, "tools": [offered tool names], "last_output": text}`
+(`last_output`: the output of the request's last `*_call_output` input item as JSON text, first 500 characters) (time.monotonic, which is
 system-wide on Linux, so the parent can compare it with its own clock): `arrived` when the request body is fully
 read, `done` after the last byte of the answer is written. A separate process keeps the server's CPU time out of the runtime's measurements.
 """
@@ -33,6 +34,7 @@ class TimedServer(ScriptedModelServer):
         self.arrivals: list[float] = []
         self._arrived: dict[Any, float] = {}
         self._offered: dict[Any, list[str]] = {}
+        self._last_output: dict[Any, str | None] = {}
 
     def _record(self, request: Any) -> None:
         now = time.monotonic()
@@ -40,6 +42,8 @@ class TimedServer(ScriptedModelServer):
         self._arrived[trio.lowlevel.current_task()] = now
         body = request.body if isinstance(request.body, dict) else {}
         self._offered[trio.lowlevel.current_task()] = [t.get("name", "") for t in body.get("tools") or []]
+        outputs = [i.get("output") for i in body.get("input") or [] if str(i.get("type", "")).endswith("_call_output")]
+        self._last_output[trio.lowlevel.current_task()] = json.dumps(outputs[-1])[:500] if outputs else None
         super()._record(request)
 
     async def _serve_http(self, stream: Any, head: bytes) -> None:
@@ -49,12 +53,14 @@ class TimedServer(ScriptedModelServer):
         finally:
             arrived = self._arrived.pop(task, None)
             offered = self._offered.pop(task, [])
+            last_output = self._last_output.pop(task, None)
             if arrived is not None:
                 interval = (arrived, time.monotonic())
                 self.intervals.append(interval)
                 if self.times_path is not None:
                     with self.times_path.open("a", encoding="utf-8") as f:
-                        f.write(json.dumps({"arrived": interval[0], "done": interval[1], "tools": offered}) + "\n")
+                        f.write(json.dumps({"arrived": interval[0], "done": interval[1], "tools": offered,
+                                            "last_output": last_output}) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

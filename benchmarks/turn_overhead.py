@@ -39,6 +39,12 @@ COLUMNS = ("scenario", "calls", "samples", "requests", "total/turn", "model/turn
            "marginal/call")
 PLAN = {"plan": [{"step": "bench", "status": "in_progress"}]}
 ROOT = Path(__file__).resolve().parent.parent
+# What the last tool output sent back to the model must contain, so a failing tool cannot pass for a fast one.
+EXPECTED_OUTPUT = {
+    "direct_parallel": lambda calls: "Plan updated",
+    "direct_serial": lambda calls: "Plan updated",
+    "nested_exec": lambda calls: f'"text": "{calls}"',
+}
 
 
 def nested_js(calls: int, tool: str = "update_plan") -> str:
@@ -136,10 +142,15 @@ def run_session_row(scenario: str, calls: int, samples: int, tmp: Path) -> dict[
     finally:
         server.close()
     totals, models = [], []
+    expected = EXPECTED_OUTPUT.get(scenario)
     for start, end in spans:
         inside = [r for r in records if start <= r["arrived"] <= end]
         if len(inside) != len(per_turn):
             raise RuntimeError(f"{scenario}: expected {len(per_turn)} requests in the turn, server saw {len(inside)}")
+        last = inside[-1].get("last_output") or ""
+        if expected is not None and expected(calls) not in last:
+            raise RuntimeError(f"{scenario} {calls}: the tool output sent back was {last!r}, "
+                               f"expected it to contain {expected(calls)!r}")
         totals.append(end - start)
         models.append(sum(r["done"] - r["arrived"] for r in inside))
     return {"scenario": scenario, "calls": calls, "samples": samples, "requests": len(per_turn),
