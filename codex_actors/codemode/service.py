@@ -144,6 +144,11 @@ class CodeModeService:
             outcome = await recv.receive()
         return _raise_if_error(outcome)
 
+    def cells_of_call(self, exec_call_id: str) -> list[str]:
+        """Ids of the live cells started by the `exec` call `exec_call_id` (for a host that stops them when that
+        call is interrupted)."""
+        return [cid for cid, cell in self._cells.items() if cell._exec_call_id == exec_call_id]
+
     async def execute(
         self,
         code: str,

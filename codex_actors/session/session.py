@@ -24,7 +24,7 @@ from codex_actors.session.history import History
 from codex_actors.session.settings import SessionSettings
 from codex_actors.session.turn import TurnRunner, user_message_item
 from codex_actors.tools.approvals import ApprovalCache
-from codex_actors.tools.router import ToolRouter
+from codex_actors.tools.router import ToolContext, ToolRouter
 
 
 class Recorder(Protocol):
@@ -88,7 +88,8 @@ class Session(Actor):
     async def background(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         self.services = {"approvals": self.approvals, "approval_cache": ApprovalCache(), "settings": self.settings,
-                         "session_id": self.session_id}
+                         "session_id": self.session_id, "tool_context": self.tool_context,
+                         "notify_from_cell": self.notify_from_cell}
         self.router = await self._build_tools(nursery, self.services)
         self.startup_warnings: list[str] = self.services.pop("startup_warnings", [])
 
@@ -114,6 +115,23 @@ class Session(Actor):
             pass  # the client stopped listening; the rollout still gets it
         if self.recorder is not None:
             await self.recorder.record_event(msg)
+
+    def tool_context(self, call_id: str = "") -> ToolContext:
+        """The ToolContext of the turn running now ("" turn id between turns): for tool calls that outlive the
+        turn that started them, such as nested calls of a code-mode cell."""
+        turn_id = self._turn.turn_id if self._turn is not None else ""
+
+        async def emit(msg: Any) -> None:
+            await self.emit(turn_id, msg)
+
+        return ToolContext(turn_id=turn_id, cwd=self.settings.cwd, emit=emit, services=self.services)
+
+    async def notify_from_cell(self, cell_id: str, exec_call_id: str, text: str) -> None:
+        """A cell's `notify(text)`: a `custom_tool_call_output` for its exec call, sent with the next request of
+        the active turn (spec code-mode 2.2)."""
+        if self._turn is None:
+            raise RuntimeError(f"failed to inject exec notify message for cell {cell_id}: no active turn")
+        self._turn.inject(items.CustomToolCallOutput(call_id=exec_call_id, output=text, name="exec"))
 
     async def notify_from_client(self, msg: events.EventMsg) -> None:
         """The model client's retry / fallback notices, attributed to the running turn."""
@@ -197,6 +215,8 @@ class Session(Actor):
                 await service.stop()
             elif hasattr(service, "aclose"):
                 await service.aclose()
+            elif hasattr(service, "shutdown"):
+                await service.shutdown()
         if self.recorder is not None:
             await self.recorder.flush()
         await self.emit(sub_id, events.ShutdownComplete())

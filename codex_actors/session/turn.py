@@ -108,6 +108,10 @@ class TurnRunner:
         self.pending.append(item)
         self.input_messages.append(item.text())
 
+    def inject(self, item: items.ResponseItem) -> None:
+        """Queue a non-user item (a code-mode notification) for the next sampling request."""
+        self.pending.append(item)
+
     async def emit(self, msg: events.EventMsg) -> None:
         await self.session.emit(self.turn_id, msg)
 

@@ -78,6 +78,10 @@ class McpToolHandler:
             "parameters": parameters,
         }
 
+    async def code_mode_result(self, call: ToolCall, ctx: ToolContext) -> dict[str, Any]:
+        """What a nested `tools.<name>(...)` call from a code-mode cell resolves to: see `code_mode_call`."""
+        return await code_mode_call(self, call, ctx)
+
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         """Direct call: invalid arguments -> `err: <reason>` (no events); a call that yields no result ->
         `err: <reason>`, failed; else the converted result, failed when `isError`."""

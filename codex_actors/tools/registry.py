@@ -20,7 +20,9 @@ from codex_actors.actors import start_actor
 from codex_actors.config import Config
 from codex_actors.exec.environment import build_env
 from codex_actors.exec.policy import SandboxPolicy
+from codex_actors.codemode import DEFAULT_MAX_HEAP_BYTES, CodeModeService, NestedToolSpec
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
+from codex_actors.tools.code_mode_host import ExecTool, WaitTool, make_dispatcher, nested_tool_specs
 from codex_actors.tools.command_approval import GuardedShellTool
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
@@ -56,4 +58,25 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         listing = await manager.ask(ListMcpTools())
         services.setdefault("startup_warnings", []).extend(listing.warnings)
         handlers += mcp_tool_handlers(listing)
-    return ToolRouter(handlers, hidden=frozenset({"shell"}))
+    hidden = {"shell"}
+    code_mode_only = bool(config.get("features.code_mode_only"))
+    if code_mode_only or config.get("features.code_mode"):
+        router_holder: list[ToolRouter] = []
+        service = CodeModeService(
+            make_dispatcher(lambda: router_holder[0], services["tool_context"]),
+            notifier=services["notify_from_cell"],
+            max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
+            pool_size=config.get("code_mode.pool_size", 2),
+        )
+        await nursery.start(service.run)
+        services["code_mode"] = service
+        nested: list[NestedToolSpec] = []
+        if code_mode_only:
+            hidden |= {h.name for h in handlers}
+        handlers += [ExecTool(lambda: service, lambda: nested, code_mode_only=code_mode_only),
+                     WaitTool(lambda: service)]
+        router = ToolRouter(handlers, hidden=frozenset(hidden))
+        router_holder.append(router)
+        nested.extend(nested_tool_specs(router))
+        return router
+    return ToolRouter(handlers, hidden=frozenset(hidden))

@@ -111,11 +111,18 @@ class ToolRouter:
     def handler(self, name: str) -> ToolHandler | None:
         return self.handlers.get(name)
 
-    async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
-        """Run one call under the per-router lock (read for parallel-safe tools, write otherwise)."""
+    async def run(self, call: ToolCall, ctx: ToolContext, *, exclusive: bool = True) -> ToolResult:
+        """Run one call under the per-router lock (read for parallel-safe tools, write otherwise).
+
+        `exclusive=False` skips the lock: for nested calls from a code-mode cell, whose `exec` call may hold it."""
         handler = self.handlers.get(call.name)
         if handler is None:
             return ToolResult(f"unsupported call: {call.name}", success=False)
+        if not exclusive:
+            try:
+                return await handler.handle(call, ctx)
+            except ToolError as exc:
+                return ToolResult(str(exc), success=False)
         hold = self._lock.read if handler.parallel else self._lock.write
         async with hold():
             try:
