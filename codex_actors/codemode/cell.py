@@ -149,6 +149,9 @@ class Cell:
     def _handle(self, message: Any) -> None:
         now = trio.current_time()
         core = self._core
+        if isinstance(message, (Observe, _TimerFired)) and self._check_heap():
+            if isinstance(message, _TimerFired):
+                return
         if isinstance(message, Observe):
             self._replies[message.target] = message.reply
             try:
@@ -206,6 +209,18 @@ class Cell:
                 assert self._nursery is not None
                 self._nursery.start_soon(self._settle_callbacks)
         self._arm_timer()
+
+    def _check_heap(self) -> bool:
+        """V8 stops a script that hits the heap limit without any callback, so look at observation points.
+
+        Returns True when the cell just failed that way; its completion then answers the observer (it happened
+        before the deadline that brought us here, so the yield timer does not fire)."""
+        if self._core.phase.value != "running" or not self.runtime.heap_limit_reached():
+            return False
+        self._answer(self._core.finished(rt.heap_limit_message(self.runtime.max_heap_bytes), {}, -math.inf))
+        assert self._nursery is not None
+        self._nursery.start_soon(self._settle_callbacks)
+        return True
 
     def _answer(self, answers: list) -> None:
         for target, outcome in answers:

@@ -159,6 +159,7 @@ class V8Runtime:
         self._stop: asyncio.Future | None = None
         self._job: asyncio.Future | None = None
         self._ctx: Any = None
+        self._ctx_lock = threading.Lock()
         self._ring: _Ring | None = None
         self._sink: trio.MemorySendChannel | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -195,9 +196,10 @@ class V8Runtime:
             self._call(self._on_terminate)
 
     def heap_limit_reached(self) -> bool:
-        """True once V8 hit the hard heap limit (a flag read; safe while JS runs)."""
-        ctx = self._ctx
-        return bool(ctx is not None and ctx.was_hard_memory_limit_reached())
+        """True once V8 hit the hard heap limit (a flag read; safe while JS runs, and after the context is gone)."""
+        with self._ctx_lock:
+            ctx = self._ctx
+            return bool(ctx is not None and ctx.was_hard_memory_limit_reached())
 
     async def wait_exited(self) -> None:
         """Return once the OS thread is joined. If cancelled, terminate first and still wait (shielded)."""
@@ -244,17 +246,23 @@ class V8Runtime:
         self._job = loop.create_future()
         try:
             with _make_context() as ctx:
-                self._ctx = ctx
-                ctx.set_hard_memory_limit(self.max_heap_bytes)
-                with ctx._register_js_notification(self._on_wake) as wake:
-                    self._ring = _Ring(ctx.call_function(ctx.eval(PRELUDE_JS), wake))
-                    await asyncio.wait({self._job, self._stop}, return_when=asyncio.FIRST_COMPLETED)
-                    if self._job.done() and not self._stop.done():
-                        await self._run(ctx, self._job.result())
-                    for task in list(self._tasks):
-                        task.cancel()
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
-                self._ctx = None
+                try:
+                    with self._ctx_lock:
+                        self._ctx = ctx
+                    ctx.set_hard_memory_limit(self.max_heap_bytes)
+                    with ctx._register_js_notification(self._on_wake) as wake:
+                        self._ring = _Ring(ctx.call_function(ctx.eval(PRELUDE_JS), wake))
+                        await asyncio.wait({self._job, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+                        if self._job.done() and not self._stop.done():
+                            await self._run(ctx, self._job.result())
+                        for task in list(self._tasks):
+                            task.cancel()
+                        await asyncio.gather(*self._tasks, return_exceptions=True)
+                finally:
+                    # Nothing may touch the context's memory (the ring lives in it) once it is freed.
+                    self._ring = None
+                    with self._ctx_lock:
+                        self._ctx = None
         except Exception:  # noqa: BLE001 - reported as a failed start, never as a traceback to JS
             if self._job.done() and not self._finished:
                 self._finish(RUNTIME_INIT_FAILED, {})

@@ -1,0 +1,223 @@
+"""Service-level lifecycle on real V8: terminate, shutdown, observers, heap limit, cancellation at each phase."""
+
+import os
+import threading
+
+import pytest
+import trio
+from py_mini_racer._context import context_count
+
+from codex_actors.codemode import (
+    CodeModeError,
+    Completed,
+    MissingCell,
+    Terminated,
+    TextItem,
+    Yielded,
+    open_code_mode_service,
+)
+from codex_actors.codemode.service import CodeModeService
+
+from tests.codemode.helpers import Tools
+
+
+def v8_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("codemode-v8")]
+
+
+@pytest.fixture
+async def env():
+    tools = Tools()
+    async with open_code_mode_service(tools, pool_size=1) as service:
+        yield service, tools
+
+
+async def test_terminate_answers_only_after_v8_thread_exits(env):
+    service, _ = env
+    cell_id = await service.create_cell("while (true) {}")
+    thread = service._cells[cell_id].runtime.thread
+    assert thread.is_alive()
+    outcome = await service.terminate(cell_id)
+    assert outcome == Terminated(cell_id, ())
+    assert not thread.is_alive()
+
+
+async def test_missing_cell_observation(env):
+    service, _ = env
+    assert await service.observe("missing") == MissingCell("missing", "exec cell missing not found")
+
+
+async def test_shutdown_interrupts_busy_cell_within_a_second():
+    service = CodeModeService(Tools(), pool_size=1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        await service.create_cell("while (true) {}")
+        start = trio.current_time()
+        await service.shutdown()
+        assert trio.current_time() - start < 1.0
+        assert not service.is_alive()
+        with pytest.raises(CodeModeError, match="^code mode session is shutting down$"):
+            await service.create_cell("text(1)")
+    assert v8_threads() == []
+
+
+async def test_second_observer_is_refused_and_terminate_answers_both(env):
+    service, _ = env
+    cell_id = await service.create_cell("yield_control(); await tools.block({})", tools=Tools.specs)
+    assert await service.observe(cell_id, 60_000) == Yielded(cell_id, ())
+    results = []
+    async with trio.open_nursery() as nursery:
+        async def first():
+            results.append(await service.observe(cell_id, 60_000))
+        nursery.start_soon(first)
+        await trio.testing.wait_all_tasks_blocked()
+        with pytest.raises(CodeModeError) as info:
+            await service.observe(cell_id, 60_000)
+        assert str(info.value) == f"exec cell {cell_id} already has an active observer"
+        results.append(await service.terminate(cell_id))
+    assert results == [Terminated(cell_id, ()), Terminated(cell_id, ())]
+
+
+async def test_second_terminate_while_terminating_is_refused(env):
+    service, tools = env
+
+    async def stubborn(call):
+        with trio.CancelScope(shield=True):
+            await trio.sleep(0.3)
+        return "late"
+
+    async with open_code_mode_service(stubborn, pool_size=0) as other:
+        cell_id = await other.create_cell("await tools.slow({})", tools=[__import__("codex_actors.codemode", fromlist=["NestedToolSpec"]).NestedToolSpec("slow")])
+        await trio.sleep(0.05)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(other.terminate, cell_id)
+            await trio.sleep(0.01)
+            with pytest.raises(CodeModeError) as info:
+                await other.terminate(cell_id)
+            assert str(info.value) == f"exec cell {cell_id} is already terminating"
+
+
+async def test_notifications_are_drained_before_completion():
+    released = trio.Event()
+    seen = []
+
+    async def notifier(cell_id, call_id, text):
+        seen.append((cell_id, call_id, text))
+        await released.wait()
+
+    async with open_code_mode_service(Tools(), notifier=notifier, pool_size=0) as service:
+        cell_id = await service.create_cell('notify("pending")', exec_call_id="call-9")
+        with trio.move_on_after(0.3) as scope:
+            await service.observe(cell_id, 60_000)
+        assert scope.cancelled_caught
+        released.set()
+        assert await service.observe(cell_id, 60_000) == Completed(cell_id, (), None)
+    assert seen == [(cell_id, "call-9", "pending")]
+
+
+async def test_unawaited_tool_call_is_cancelled_by_completion(env):
+    service, tools = env
+    outcome = await service.execute("tools.block({}); await new Promise(r => setTimeout(r, 100)); text('done');",
+                                    tools=Tools.specs)
+    assert outcome == Completed(outcome.cell_id, (TextItem("done"),), None)
+    assert tools.cancelled == ["block"]
+
+
+async def test_terminate_with_never_resolving_tool_is_quick(env):
+    service, tools = env
+    cell_id = await service.create_cell("await tools.block({})", tools=Tools.specs)
+    await tools.started.wait()
+    start = trio.current_time()
+    assert await service.terminate(cell_id) == Terminated(cell_id, ())
+    assert trio.current_time() - start < 0.5
+
+
+async def test_early_yield_is_kept_for_the_first_observer(env):
+    service, tools = env
+    cell_id = await service.create_cell('text("before"); yield_control(); text("after"); await tools.block({});',
+                                        tools=Tools.specs)
+    await tools.started.wait()
+    assert await service.observe(cell_id, 60_000) == Yielded(cell_id, (TextItem("before"),))
+    assert await service.observe(cell_id, 10) == Yielded(cell_id, (TextItem("after"),))
+    await service.terminate(cell_id)
+
+
+async def test_natural_completion_wins_over_terminate(env):
+    service, _ = env
+    cell_id = await service.create_cell('yield_control(); store("finished", true); text("done");')
+    assert await service.observe(cell_id, 1) == Yielded(cell_id, ())
+    while service.stored_value("finished") is not True:
+        await trio.sleep(0.01)
+    assert await service.terminate(cell_id) == Completed(cell_id, (TextItem("done"),), None)
+
+
+async def test_terminate_before_ever_observed(env):
+    service, _ = env
+    cell_id = await service.create_cell("await new Promise(() => {});")
+    assert await service.terminate(cell_id) == Terminated(cell_id, ())
+
+
+async def test_heap_limit_fails_only_that_cell():
+    async with open_code_mode_service(Tools(), max_heap_bytes=32 * 1024 * 1024, pool_size=0) as service:
+        other = await service.create_cell('yield_control(); await tools.gate({name: "x"}); text("still fine")',
+                                          tools=Tools.specs)
+        for code in ("let a = []; while (true) a.push(new Array(1000).fill(1));",
+                     "await 0; let a = []; while (true) a.push(new Array(1000).fill(1));"):
+            outcome = await service.execute(code, yield_time_ms=3000)
+            assert isinstance(outcome, Completed), outcome
+            assert outcome.error_text.startswith("RangeError: JavaScript heap limit reached")
+        assert (await service.execute('text("alive")')).items == (TextItem("alive"),)
+        assert await service.observe(other, 10) == Yielded(other, ())
+        await service.terminate(other)
+
+
+# ---- cancellation at each phase of a cell (the caller's observation is cancelled) ------------------------------
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "text('x')",  # cancelled right away: before the script could start
+        "text('x'); while (true) {}",  # running JS
+        "text('x'); await tools.block({})",  # awaiting a nested tool
+        "text('x'); yield_control(); await tools.block({})",  # after yielding
+    ],
+)
+async def test_cancelled_observer_consumes_nothing(env, code):
+    service, _ = env
+    cell_id = await service.create_cell(code, tools=Tools.specs)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await service.observe(cell_id, 60_000)
+    outcome = await service.observe(cell_id, 200)
+    assert outcome.items == (TextItem("x"),)
+    await service.terminate(cell_id)
+
+
+async def test_cancelling_the_service_owner_joins_all_v8_threads():
+    with trio.move_on_after(0.3):
+        async with open_code_mode_service(Tools()) as service:
+            await service.create_cell("while (true) {}")
+            await service.create_cell("await tools.block({})", tools=Tools.specs)
+            await trio.sleep_forever()
+    assert v8_threads() == []
+    assert context_count() == 0
+
+
+def rss_bytes() -> int:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def test_500_exec_terminate_cycles_return_to_baseline():
+    threads_before = len(threading.enumerate())
+    async with open_code_mode_service(Tools(), pool_size=2) as service:
+        for _ in range(20):
+            await service.terminate(await service.create_cell("while (true) {}"))
+        rss_before = rss_bytes()
+        for _ in range(500):
+            cell_id = await service.create_cell("while (true) {}")
+            assert await service.terminate(cell_id) == Terminated(cell_id, ())
+        growth = rss_bytes() - rss_before
+    assert context_count() == 0
+    assert len(threading.enumerate()) == threads_before
+    assert growth < 50 * 1024 * 1024, growth
