@@ -1,4 +1,14 @@
-"""Chat Completions over HTTP SSE: one attempt = one `POST {base_url}/chat/completions` (spec agent-core 3.4)."""
+"""Chat Completions over HTTP: one attempt = one streamed `POST {base_url}/chat/completions` (spec agent-core
+3.4), or two when the server refuses to stream an answer that offers tools.
+
+Some local servers cannot stream every answer when tools are offered: llama-cpp-python's server with
+`--chat_format chatml-function-calling` decides between a message and a tool call first, streams a message, but
+for a tool call raises "Automatic streaming tool choice is not supported" after it has sent its 200 status line,
+so the stream breaks off before its first chunk. When a streamed request with tools fails like that (an HTTP
+error status, or a stream that ends or breaks before any chunk), the same request is sent once more with
+`stream: false` and the whole answer is turned into the same response events (`ChatStreamParser.feed_completion`).
+A failure after the first chunk is a dropped stream like any other and goes to the client's retry layer.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +19,23 @@ import httpx
 from codex_actors.model import events as ev
 from codex_actors.model.chat import ChatStreamParser, build_chat_body
 from codex_actors.model.http_errors import no_local_server_error
-from codex_actors.model.http_sse import stream_sse_post
+from codex_actors.model.http_sse import post_json, stream_sse_post
 from codex_actors.model.prompt import Prompt
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.sse import rate_limits_from_headers
 
 Emit = Callable[[ev.ResponseEvent], Awaitable[None]]
+
+
+def _refused_streaming(error: ev.ModelError) -> bool:
+    """Whether a streamed request that got no chunk failed the way a server refusing to stream fails: an error
+    status (not auth, rate limits or a context window that a plain request would hit just the same), or a
+    stream that broke off or ended."""
+    if error.codex_error_info in ("unauthorized", "usage_limit_exceeded", "context_window_exceeded"):
+        return False
+    if error.http_status is not None:
+        return error.http_status != 429 and error.http_status >= 400
+    return error.codex_error_info == "response_stream_disconnected"
 
 
 async def run_chat_http(
@@ -25,34 +46,57 @@ async def run_chat_http(
     headers: Mapping[str, str],
     emit: Emit,
 ) -> ev.Completed:
-    """Stream one chat completion as typed response events to `emit`. Returns Completed; raises ModelError."""
+    """Stream one chat completion as typed response events to `emit` (with the non-streaming fallback of the
+    module docstring). Returns Completed; raises ModelError."""
     freeform = frozenset(spec["name"] for spec in prompt.tools if spec.get("type") == "custom")
     parser = ChatStreamParser(freeform)
+    body = build_chat_body(model, prompt)
+    refused_error = no_local_server_error(provider)
+    chunks = 0
 
     async def on_headers(response_headers: httpx.Headers) -> None:
         for snapshot in rate_limits_from_headers(response_headers):
             await emit(ev.RateLimits(snapshot))
 
     async def on_data(data: str) -> bool:
+        nonlocal chunks
+        chunks += 1
         for event in parser.feed_text(data):
             await emit(event)
         return parser.done
 
-    await stream_sse_post(
-        http,
-        provider.url("chat/completions"),
-        build_chat_body(model, prompt),
-        headers,
-        request_max_retries=provider.request_max_retries,
-        idle_timeout_s=provider.stream_idle_timeout_ms / 1000,
-        on_headers=on_headers,
-        on_data=on_data,
-        key_hint=provider.env_key,
-        refused_error=no_local_server_error(provider),
-    )
-    completed = None
-    for event in parser.finish():
+    try:
+        await stream_sse_post(
+            http,
+            provider.url("chat/completions"),
+            body,
+            headers,
+            # With tools, an error status may be the server refusing to stream: fall back at once, not after
+            # the request retries (the non-streaming request has its own).
+            request_max_retries=0 if "tools" in body else provider.request_max_retries,
+            idle_timeout_s=provider.stream_idle_timeout_ms / 1000,
+            on_headers=on_headers,
+            on_data=on_data,
+            key_hint=provider.env_key,
+            refused_error=refused_error,
+        )
+        events = parser.finish()
+    except ev.ModelError as error:
+        if "tools" not in body or chunks or error is refused_error or not _refused_streaming(error):
+            raise
+        response_headers, answer = await post_json(
+            http,
+            provider.url("chat/completions"),
+            {**body, "stream": False},
+            headers,
+            request_max_retries=provider.request_max_retries,
+            idle_timeout_s=provider.stream_idle_timeout_ms / 1000,
+            key_hint=provider.env_key,
+            refused_error=refused_error,
+        )
+        await on_headers(response_headers)
+        events = parser.feed_completion(answer) + parser.finish()
+    for event in events:
         await emit(event)
-        completed = event
-    assert isinstance(completed, ev.Completed)
-    return completed
+    assert isinstance(events[-1], ev.Completed)
+    return events[-1]

@@ -10,7 +10,11 @@ responses, consumed one per request (HTTP POST or WebSocket `response.create`), 
      "delay": 0.5,                            # optional: seconds to wait before answering
      "drop_after": 3,                         # fault: send 3 events, then cut the connection
      "malformed_after": 3,                    # fault: send 3 events, then a data line that is not JSON, then cut
-     "silence_after": 3}                      # fault: send 3 events, then say nothing until the client leaves
+     "silence_after": 3,                      # fault: send 3 events, then say nothing until the client leaves
+     "refuse_streaming_with_tools": true}     # fault (chat wire): a streamed request offering tools gets what
+                                              # llama-cpp-python's server sends when its model picks a tool
+                                              # (200, then an event stream ending with no event) without using
+                                              # up the entry, which answers the next, non-streaming request
 
 or an HTTP error: `{"status": 429, "retry_after": "1", "error": {"code": "...", "message": "..."}}` (over the
 WebSocket it is sent as an `{"type":"error","status":...,"error":...,"headers":...}` frame).
@@ -68,8 +72,9 @@ def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: 
 
 def response(*items: dict[str, Any], **options: Any) -> dict[str, Any]:
     """One scripted response: `items` plus options id / usage / failed / delay / drop_after / malformed_after /
-    silence_after (see the module docstring)."""
-    known = {"id", "usage", "failed", "delay", "drop_after", "malformed_after", "silence_after"}
+    silence_after / refuse_streaming_with_tools (see the module docstring)."""
+    known = {"id", "usage", "failed", "delay", "drop_after", "malformed_after", "silence_after",
+             "refuse_streaming_with_tools"}
     unknown = set(options) - known
     if unknown:
         raise ValueError(f"unknown scripted response option(s): {sorted(unknown)}; known: {sorted(known)}")

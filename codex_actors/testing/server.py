@@ -2,7 +2,8 @@
 response (format in `codex_actors.testing.script`), recording every request, injecting faults.
 
 Endpoints: `POST /v1/responses` (SSE), WebSocket upgrade on `/v1/responses` (`response.create` frames, spec
-agent-core 3.3), `POST /v1/chat/completions` (SSE chunks, spec 3.4); other paths get 404. Each HTTP connection
+agent-core 3.3), `POST /v1/chat/completions` (SSE chunks, spec 3.4; one JSON `chat.completion` for `"stream": false`); other
+paths get 404. Each HTTP connection
 serves one request and closes. When the script runs out, requests get HTTP 400 (or a WebSocket error
 frame) saying so.
 
@@ -36,7 +37,7 @@ import trio
 import trio_websocket
 
 from codex_actors.model.nursery import background_nursery
-from codex_actors.testing.script import chat_chunks, responses_events
+from codex_actors.testing.script import chat_chunks, chat_completion, responses_events
 
 _UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket", re.IGNORECASE)
 _MAX_HEAD = 1 << 20
@@ -219,6 +220,18 @@ class ScriptedModelServer:
         if "status" in entry:
             extra = [("retry-after", str(entry["retry_after"]))] if entry.get("retry_after") is not None else []
             await send_json(int(entry["status"]), {"error": entry.get("error") or {}}, extra)
+            return
+        streamed = not (isinstance(payload, dict) and payload.get("stream") is False)
+        if wire == "chat" and entry.get("refuse_streaming_with_tools") and streamed \
+                and isinstance(payload, dict) and payload.get("tools"):
+            # What llama-cpp-python's server does: 200 and an event stream that ends without a single event.
+            self._answered -= 1  # the entry answers the client's next (non-streaming) request
+            await send(h11.Response(status_code=200, headers=[
+                ("content-type", "text/event-stream; charset=utf-8"), ("connection", "close")]))
+            await send(h11.EndOfMessage())
+            return
+        if wire == "chat" and not streamed:
+            await send_json(200, chat_completion(entry, response_id))
             return
         if wire == "responses":
             payloads = [json.dumps(e) for e in responses_events(entry, response_id)]

@@ -12,7 +12,9 @@ from codex_actors.model.prompt import Prompt
 from codex_actors.model.provider import BUILTIN_PROVIDERS, ProviderInfo
 from codex_actors.protocol.items import FunctionCall, FunctionCallOutput, Message, OutputText
 
-from .helpers import Notes, collect, user
+from codex_actors.testing import error_response, function_call, response, serve_scripted_model, text_message, usage
+
+from .helpers import Notes, collect, done_items, user
 
 SHELL_TOOL = {"type": "function", "name": "shell", "description": "Run.",
               "parameters": {"type": "object", "properties": {"command": {"type": "array"}}}}
@@ -24,6 +26,10 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+def oss_provider(url: str) -> ProviderInfo:
+    return ProviderInfo.from_table("oss", {**BUILTIN_PROVIDERS["oss"], "base_url": url}, env={})
 
 
 def test_oss_is_a_keyless_chat_provider_on_ollamas_port_by_default():
@@ -123,3 +129,58 @@ def test_an_answer_that_is_not_a_chat_completion_is_a_retryable_error():
     assert caught.value.retryable
     assert caught.value.message == (
         "malformed chat completion: expected an object with a choices list, got \"{'detail': 'Not Found'}\"")
+
+
+async def test_a_server_refusing_to_stream_a_tool_call_gets_the_same_request_once_more_without_streaming():
+    script = [response(function_call("shell", {"command": ["ls"]}, "call_0"), usage=usage(40, 6),
+                       refuse_streaming_with_tools=True)]
+    notes = Notes()
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", notify=notes, env={}) as client:
+            events = await collect(client, Prompt(input=[user("list files")], tools=[SHELL_TOOL]))
+    assert done_items(events) == [FunctionCall(name="shell", arguments='{"command": ["ls"]}', call_id="call_0")]
+    assert events[-1] == ev.Completed("resp_1", ev.TokenUsage(40, 0, 6, 0, 46))
+    streamed, whole = server.requests
+    assert (streamed.body["stream"], whole.body["stream"]) == (True, False)
+    assert {**streamed.body, "stream": False} == whole.body
+    assert notes.texts == []
+
+
+async def test_a_refused_stream_of_a_text_answer_falls_back_too_and_keeps_the_text():
+    script = [response(text_message("hello"), refuse_streaming_with_tools=True)]
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", env={}) as client:
+            events = await collect(client, Prompt(input=[user("hi")], tools=[SHELL_TOOL]))
+    assert done_items(events) == [Message("assistant", [OutputText("hello")])]
+    assert [r.body["stream"] for r in server.requests] == [True, False]
+
+
+async def test_without_tools_an_empty_stream_is_retried_as_a_stream():
+    script = [response(text_message("lost"), drop_after=0), response(text_message("hello"))]
+    notes = Notes()
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", notify=notes, env={}) as client:
+            events = await collect(client, Prompt(input=[user("hi")]))
+    assert done_items(events) == [Message("assistant", [OutputText("hello")])]
+    assert [r.body["stream"] for r in server.requests] == [True, True]
+    assert notes.texts == ["Reconnecting... 1/5"]
+
+
+async def test_a_stream_with_tools_that_breaks_after_its_first_chunk_is_retried_as_a_stream():
+    script = [response(text_message("half an answer"), drop_after=2), response(text_message("whole answer"))]
+    notes = Notes()
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", notify=notes, env={}) as client:
+            events = await collect(client, Prompt(input=[user("q")], tools=[SHELL_TOOL]))
+    assert done_items(events) == [Message("assistant", [OutputText("whole answer")])]
+    assert [r.body["stream"] for r in server.requests] == [True, True]
+    assert notes.texts == ["Reconnecting... 1/5"]
+
+
+async def test_auth_errors_on_a_streamed_request_with_tools_are_not_sent_again_unstreamed():
+    async with serve_scripted_model([error_response(401, message="bad key")]) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", env={}) as client:
+            with pytest.raises(ev.ModelError) as caught:
+                await collect(client, Prompt(input=[user("q")], tools=[SHELL_TOOL]))
+    assert caught.value.http_status == 401
+    assert [r.body["stream"] for r in server.requests] == [True]
