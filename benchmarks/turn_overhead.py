@@ -1,12 +1,15 @@
 """`python -m benchmarks.turn_overhead`: the runtime's own time per tool call in a turn (model time taken out).
 
-    python -m benchmarks.turn_overhead [--calls 1,10,100] [--samples 5] [--json PATH]
+    python -m benchmarks.turn_overhead [--calls 1,10,100] [--samples 7] [--json PATH]
 
 Each measured turn runs in a fresh ephemeral session built from config by `open_configured_session` (the real tool
-registry) after one unmeasured text-only turn in that session; the scripted model server runs in its own process
+registry) after one unmeasured warm-up turn in that session that does the same kind of work once (one `update_plan`
+call, or one `exec` with one nested call, so code mode's service and runtime pool are up); the scripted model server runs in its own process
 (`benchmarks.timed_server`) and logs how long it spent on each request. total/turn is `UserTurn` submitted to
-`TaskComplete` received; model/turn is the server's summed request time; overhead/turn = total - model.
-overhead/call = overhead/turn / calls; marginal/call = (overhead/turn - the baseline row's overhead/turn) / calls.
+`TaskComplete` received; model/turn is the server's summed request time (both medians over the samples);
+overhead/turn = total - model.
+overhead/call = overhead/turn / calls; marginal/call = the slope of overhead/turn from the previous row of the same
+scenario (fewer calls), so fixed per-turn costs cancel; the first direct row is compared with `text_only`.
 
 Rows:
 - `text_only`: one request answered with a message (the baseline of the direct rows).
@@ -15,7 +18,7 @@ Rows:
 - `nested_exec` N: one `exec` cell running `await Promise.all(...)` of N `tools.update_plan(...)` calls, then a final
   message; baseline `nested_exec` 0. Skipped with a note while the registry does not offer `exec`.
 - `nested_service` N (no session, no model): one cell on a `CodeModeService` running `Promise.all` of N calls to a
-  dispatcher that answers at once; total is the exec, marginal/call is against N = 0.
+  dispatcher that answers at once; total is the exec.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 import trio
 
-from benchmarks.report import fmt_duration, format_table, mean, write_json
+from benchmarks.report import fmt_duration, format_table, percentile, write_json
 from codex_actors.testing import custom_tool_call, function_call, response, text_message
 
 COLUMNS = ("scenario", "calls", "samples", "requests", "total/turn", "model/turn", "overhead/turn", "overhead/call",
@@ -66,6 +69,17 @@ def turn_script(scenario: str, calls: int) -> list[dict[str, Any]]:
     if scenario == "nested_exec":
         return [response(custom_tool_call("exec", nested_js(calls), "call_exec")), final]
     raise ValueError(f"unknown scenario {scenario!r}")
+
+
+def warmup_script(scenario: str) -> list[dict[str, Any]]:
+    """The unmeasured first turn of each session: the same kind of work once (so code mode's service and runtime
+    pool are up before the measured turn), then a message."""
+    ready = response(text_message("ready"))
+    if scenario.startswith("direct"):
+        return [response(function_call("update_plan", PLAN, "call_warm")), ready]
+    if scenario == "nested_exec":
+        return [response(custom_tool_call("exec", nested_js(1), "call_warm")), ready]
+    return [ready]
 
 
 class ServerProcess:
@@ -133,7 +147,7 @@ def run_session_row(scenario: str, calls: int, samples: int, tmp: Path) -> dict[
     per_turn = turn_script(scenario, calls)
     script = []
     for _ in range(samples):
-        script += [response(text_message("ready"))] + per_turn
+        script += warmup_script(scenario) + per_turn
     server = ServerProcess(script, tmp)
     try:
         spans = trio.run(measured_turns, config_for(tmp, server.url), samples)
@@ -193,25 +207,38 @@ async def nested_service_times(calls: int, samples: int) -> list[float]:
 
 
 def finish_rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add means, overheads and marginals (seconds) to raw rows; baselines: text_only, nested_* with 0 calls."""
+    """Add means, overheads and marginals (seconds) to raw rows.
+
+    marginal/call is the slope from the previous row of the same scenario (fewer calls): fixed per-turn costs
+    cancel. The first row of a scenario is compared with its 0-call row (`text_only` for the direct rows, which
+    then still carries the direct turn's extra model round trip)."""
     rows = []
     for row in raw:
-        total, model = mean(row["totals"]), mean(row["models"])
+        total, model = percentile(row["totals"], 50), percentile(row["models"], 50)
         rows.append(dict(row, total=total, model=model, overhead=total - model))
-    base = {r["scenario"]: r["overhead"] for r in rows if r["calls"] == 0}
+    text_only = next((r for r in rows if r["scenario"] == "text_only"), None)
+    previous: dict[str, dict[str, Any]] = {}
     for row in rows:
         calls = row["calls"]
         row["per_call"] = row["overhead"] / calls if calls else None
-        baseline = base.get("text_only") if row["scenario"].startswith("direct") else base.get(row["scenario"])
-        row["marginal"] = (row["overhead"] - baseline) / calls if calls and baseline is not None else None
+        before = previous.get(row["scenario"])
+        if before is None and row["scenario"].startswith("direct"):
+            before = text_only
+        row["marginal"] = None
+        if calls and before is not None and calls > before["calls"] and not row.get("note"):
+            row["marginal"] = (row["overhead"] - before["overhead"]) / (calls - before["calls"])
+        previous[row["scenario"]] = row
     return rows
 
 
 def target_lines(rows: list[dict[str, Any]]) -> list[str]:
-    out = []
+    """Targets checked on the slope up to the largest call count of each scenario (the most signal over noise)."""
+    largest = {}
     for row in rows:
-        if row["marginal"] is None or row["calls"] < 10 or row.get("note"):
-            continue
+        if row["marginal"] is not None and not row.get("note"):
+            largest[row["scenario"]] = row
+    out = []
+    for row in largest.values():
         direct = row["scenario"].startswith("direct")
         limit = 1e-3 if direct else 0.5e-3
         ok = row["marginal"] <= limit
@@ -223,7 +250,7 @@ def target_lines(rows: list[dict[str, Any]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.turn_overhead", description=__doc__.split("\n")[0])
     parser.add_argument("--calls", default="1,10,100", help="comma-separated tool-call counts (default 1,10,100)")
-    parser.add_argument("--samples", type=int, default=5, help="measured turns per row (default 5)")
+    parser.add_argument("--samples", type=int, default=7, help="measured turns per row (default 7)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON (seconds)")
     args = parser.parse_args(argv)
     faulthandler.enable()  # a crash in native code (V8) prints the Python stacks of every thread
@@ -261,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                                   fmt_duration(r["model"]), fmt_duration(r["overhead"]),
                                   fmt_duration(r["per_call"]), fmt_duration(r["marginal"])] for r in rows]))
     print()
-    print("overhead = total - model server time (server in its own process); marginal/call is against the row "
-          "with 0 calls (text_only for direct_*)")
+    print("medians over samples; overhead = total - model server time (server in its own process); marginal/call = slope of overhead/turn "
+          "from the row above with fewer calls (text_only for the first direct_* row)")
     for line in notes + target_lines(rows):
         print(line)
     if args.json:
