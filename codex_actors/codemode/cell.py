@@ -16,7 +16,8 @@ import attrs
 import trio
 
 from codex_actors.codemode import runtime as rt
-from codex_actors.codemode.core import CellCore, CellError, CellOutcome
+from codex_actors.codemode.core import CellCore, CellError, CellOutcome, missing_cell
+from codex_actors.codemode.description import render_code_mode_sample
 from codex_actors.codemode.tools_spec import FREEFORM, NestedToolCall, NestedToolError, NestedToolSpec
 
 CALLBACK_CANCELLATION_GRACE_S = 0.1
@@ -108,8 +109,6 @@ class Cell:
             self._inbox_send.send_nowait(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             if isinstance(message, (Observe, Terminate)) and message.reply is not None:
-                from codex_actors.codemode.core import missing_cell
-
                 message.reply.send_nowait(missing_cell(self.cell_id))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -119,7 +118,7 @@ class Cell:
                 self.runtime.submit(
                     rt.Job(
                         rt.wrap_source(self._code),
-                        [{"name": t.global_name, "description": _sample(t)} for t in self._tools],
+                        [{"name": t.global_name, "description": render_code_mode_sample(t)} for t in self._tools],
                         self._stored,
                         self._inbox_send,
                     )
@@ -370,9 +369,3 @@ def _pending(channel: trio.MemoryReceiveChannel) -> list:
             out.append(channel.receive_nowait())
         except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
             return out
-
-
-def _sample(tool: NestedToolSpec) -> str:
-    from codex_actors.codemode.description import render_code_mode_sample
-
-    return render_code_mode_sample(tool)

@@ -270,9 +270,9 @@ class V8Runtime:
     async def _run(self, ctx: Any, job: Job) -> None:
         self._sink = job.sink
         config = json.dumps({"tools": job.tools, "store": job.stored})
-        await ctx.eval_cancelable(f"{HOST_KEY}.configure({json.dumps(config)})")
         self._emit(Started())
-        main = self._spawn(ctx.eval_cancelable(job.source))
+        # One eval: globals are installed on the first line, right before the user code (same line numbers).
+        main = self._spawn(ctx.eval_cancelable(f"{HOST_KEY}.configure({json.dumps(config)});{job.source}"))
         main.add_done_callback(self._on_main_done)
         await self._stop
 

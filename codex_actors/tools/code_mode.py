@@ -33,6 +33,11 @@ from codex_actors.codemode import (
 )
 from codex_actors.codemode.pragma import DEFAULT_EXEC_YIELD_TIME_MS
 
+EXEC_EXPECTS_RAW_SOURCE = "exec expects raw JavaScript source text"
+"""What the router answers when `exec` receives a non-custom payload (spec 1.4)."""
+WAIT_EXPECTS_JSON = "wait expects JSON arguments"
+"""What the router answers when `wait` receives a payload that is not a function call (spec 1.2)."""
+
 EXEC_GRAMMAR = r"""start: pragma_source | plain_source
 pragma_source: PRAGMA_LINE NEWLINE SOURCE
 plain_source: SOURCE

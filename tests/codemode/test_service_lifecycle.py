@@ -11,6 +11,7 @@ from codex_actors.codemode import (
     CodeModeError,
     Completed,
     MissingCell,
+    NestedToolSpec,
     Terminated,
     TextItem,
     Yielded,
@@ -87,7 +88,7 @@ async def test_second_terminate_while_terminating_is_refused(env):
         return "late"
 
     async with open_code_mode_service(stubborn, pool_size=0) as other:
-        cell_id = await other.create_cell("await tools.slow({})", tools=[__import__("codex_actors.codemode", fromlist=["NestedToolSpec"]).NestedToolSpec("slow")])
+        cell_id = await other.create_cell("await tools.slow({})", tools=[NestedToolSpec("slow")])
         await trio.sleep(0.05)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(other.terminate, cell_id)
@@ -163,7 +164,7 @@ async def test_heap_limit_fails_only_that_cell():
                                           tools=Tools.specs)
         for code in ("let a = []; while (true) a.push(new Array(1000).fill(1));",
                      "await 0; let a = []; while (true) a.push(new Array(1000).fill(1));"):
-            outcome = await service.execute(code, yield_time_ms=3000)
+            outcome = await service.execute(code, yield_time_ms=1000)
             assert isinstance(outcome, Completed), outcome
             assert outcome.error_text.startswith("RangeError: JavaScript heap limit reached")
         assert (await service.execute('text("alive")')).items == (TextItem("alive"),)
