@@ -247,15 +247,18 @@ def is_trusted_directory(config: Any) -> bool:
 def find_session(home: Path, session_id: str | None, *, cwd: Path, any_cwd: bool) -> Path:
     """The rollout to resume: by thread id, or the newest (whose cwd is `cwd` unless `any_cwd`).
     Raises UsageError when none matches."""
-    from codex_actors.session.persistence import find_rollout, list_rollouts
+    from codex_actors.session.persistence import find_rollout, iter_rollout_paths
+    from codex_actors.session.persistence.listing import summarize_rollout
 
     if session_id is not None:
         path = find_rollout(home, session_id)
         if path is None:
             raise UsageError(f"no saved session found with id {session_id} under {home / 'sessions'}")
         return path
-    for summary in list_rollouts(home):
-        if any_cwd or summary.cwd is None or Path(summary.cwd) == cwd:
+    # Newest first, stopping at the first match: start-up must not grow with the number of saved sessions.
+    for path in iter_rollout_paths(home):
+        summary = summarize_rollout(path)
+        if summary is not None and (any_cwd or summary.cwd is None or Path(summary.cwd) == cwd):
             return summary.path
     raise UsageError(f"no saved session to resume{'' if any_cwd else f' for {cwd}'} (try --all)")
 
