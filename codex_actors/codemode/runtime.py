@@ -327,8 +327,13 @@ class V8Runtime:
         if self._draining or self._ring is None:
             return
         overflowed = self._ring.overflowed
-        for text in self._ring.read():
-            self._handle_message(json.loads(text))
+        try:
+            messages = [json.loads(text) for text in self._ring.read()]
+        except ValueError:
+            self._finish("exec runtime ended unexpectedly", {})
+            return
+        for message in messages:
+            self._handle_message(message)
         if overflowed and not self._finished:
             self._draining = True
             self._spawn(self._drain())

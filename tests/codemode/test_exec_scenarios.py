@@ -318,6 +318,16 @@ async def test_nested_tool_errors_are_catchable_strings(env):
     assert texts(reply) == ["caught:tool exploded on purpose"] and succeeded(reply)
 
 
+async def test_unexpected_dispatcher_exception_reaches_js_as_its_message_only():
+    async def broken(call):
+        raise RuntimeError("disk on fire")
+
+    async with open_code_mode_service(broken) as service:
+        reply = await handle_exec(service, "c", 'try { await tools.sleep({}) } catch (e) { text(String(e)) }',
+                                  tools=Tools.specs)
+    assert texts(reply) == ["disk on fire"]
+
+
 @pytest.mark.parametrize(
     ("call", "error"),
     [
