@@ -222,3 +222,32 @@ async def test_500_exec_terminate_cycles_return_to_baseline():
     assert context_count() == 0
     assert len(threading.enumerate()) == threads_before
     assert growth < 50 * 1024 * 1024, growth
+
+
+async def test_never_resolving_notification_blocks_neither_terminate_nor_shutdown():
+    async def stuck_notifier(cell_id, call_id, text):
+        await trio.sleep_forever()
+
+    async with open_code_mode_service(Tools(), notifier=stuck_notifier, pool_size=0) as service:
+        pending = await service.create_cell('notify("a"); await new Promise(() => {})')
+        finishing = await service.create_cell('notify("b")')
+        start = trio.current_time()
+        assert await service.terminate(pending) == Terminated(pending, ())
+        assert trio.current_time() - start < 0.5
+        start = trio.current_time()
+        await service.shutdown()
+        assert trio.current_time() - start < 0.5
+    assert v8_threads() == []
+    assert finishing == "2"
+
+
+async def test_two_live_cells_each_run_on_their_own_thread(env):
+    service, _ = env
+    first = await service.create_cell("while (true) {}")
+    second = await service.create_cell("while (true) {}")
+    threads = {service._cells[c].runtime.thread for c in (first, second)}
+    assert len(threads) == 2 and all(t.is_alive() for t in threads)
+    assert await service.observe(second, 20) == Yielded(second, ())
+    await service.terminate(first)
+    assert [t.is_alive() for t in threads].count(True) == 1
+    await service.terminate(second)
