@@ -61,6 +61,23 @@ class _TerminationDone:
     pass
 
 
+
+_DECLARATIONS: dict[int, tuple[Sequence[NestedToolSpec], list[dict[str, str]]]] = {}
+_DECLARATIONS_KEPT = 8
+
+
+def tool_declarations(tools: Sequence[NestedToolSpec]) -> list[dict[str, str]]:
+    """`[{name, description}]` for the cell's `ALL_TOOLS`, rendered once per tool set: hosts pass the same
+    sequence object for every exec of a session, and rendering 128 declarations costs more than an exec."""
+    cached = _DECLARATIONS.get(id(tools))
+    if cached is not None and cached[0] is tools:
+        return cached[1]
+    rendered = [{"name": t.global_name, "description": render_code_mode_sample(t)} for t in tools]
+    if len(_DECLARATIONS) >= _DECLARATIONS_KEPT:
+        _DECLARATIONS.pop(next(iter(_DECLARATIONS)))
+    _DECLARATIONS[id(tools)] = (tools, rendered)  # the strong reference keeps id(tools) from being reused
+    return rendered
+
 class Cell:
     """One `exec` invocation (spec 3.1). Start with `await nursery.start(cell.run)`; talk to it with `post(msg)`.
 
@@ -86,6 +103,7 @@ class Cell:
         self.runtime = runtime
         self._code = code
         self._tools = list(tools)
+        self._declarations = tool_declarations(tools)
         self._stored = stored
         self._dispatcher = dispatcher
         self._notifier = notifier
@@ -118,7 +136,7 @@ class Cell:
                 self.runtime.submit(
                     rt.Job(
                         rt.wrap_source(self._code),
-                        [{"name": t.global_name, "description": render_code_mode_sample(t)} for t in self._tools],
+                        self._declarations,
                         self._stored,
                         self._inbox_send,
                     )
