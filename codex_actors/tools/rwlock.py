@@ -33,7 +33,8 @@ class ReadWriteLock:
             with trio.CancelScope(shield=True):
                 async with self._changed:
                     self._readers -= 1
-                    self._changed.notify_all()
+                    if self._readers == 0:  # only the last reader out can let anyone in
+                        self._changed.notify_all()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
