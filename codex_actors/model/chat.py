@@ -24,7 +24,7 @@ import attrs
 
 from codex_actors.model import events as ev
 from codex_actors.model.prompt import Prompt
-from codex_actors.model.sse import CLOSED_BEFORE_COMPLETED, CONTEXT_WINDOW_MESSAGE
+from codex_actors.model.sse import CLOSED_BEFORE_COMPLETED, CONTEXT_WINDOW_MESSAGE, decode_stream_event
 from codex_actors.protocol import items as it
 
 FREEFORM_INPUT_DESCRIPTION = "The raw input for this tool, as plain text."
@@ -164,21 +164,7 @@ class ChatStreamParser:
         if data.strip() == "[DONE]":
             self.done = True
             return []
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise ev.ModelError(
-                f"malformed stream event: {exc}: {data[:200]!r}",
-                codex_error_info="response_stream_disconnected",
-                retryable=True,
-            ) from exc
-        if not isinstance(chunk, dict):
-            raise ev.ModelError(
-                f"malformed stream event: expected a JSON object, got {data[:200]!r}",
-                codex_error_info="response_stream_disconnected",
-                retryable=True,
-            )
-        return self.feed(chunk)
+        return self.feed(decode_stream_event(data))
 
     def feed(self, chunk: dict[str, Any]) -> list[ev.ResponseEvent]:
         out: list[ev.ResponseEvent] = []

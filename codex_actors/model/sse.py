@@ -65,6 +65,27 @@ def error_from_failed(response: Mapping[str, Any] | None) -> ev.ModelError:
     )
 
 
+def decode_stream_event(data: str) -> dict[str, Any]:
+    """One stream event's JSON object (an SSE `data:` payload or a WebSocket frame, on either wire).
+
+    Malformed JSON or a non-object is a retryable ModelError (spec 2.5: JSON errors are retried)."""
+    try:
+        payload = json.loads(data)
+    except ValueError as exc:
+        raise ev.ModelError(
+            f"malformed stream event: {exc}: {data[:200]!r}",
+            codex_error_info="response_stream_disconnected",
+            retryable=True,
+        ) from exc
+    if not isinstance(payload, dict):
+        raise ev.ModelError(
+            f"malformed stream event: expected a JSON object, got {data[:200]!r}",
+            codex_error_info="response_stream_disconnected",
+            retryable=True,
+        )
+    return payload
+
+
 class ResponsesStreamParser:
     """Sans-I/O state of one Responses stream. `feed(json_event)` → events; `finish()` at stream close."""
 
@@ -76,21 +97,7 @@ class ResponsesStreamParser:
     def feed_text(self, data: str) -> list[ev.ResponseEvent]:
         """Decode one SSE `data:` payload / WebSocket text frame and `feed` it. Malformed JSON is a retryable
         ModelError (spec 2.5: JSON errors are retried)."""
-        try:
-            payload = json.loads(data)
-        except ValueError as exc:
-            raise ev.ModelError(
-                f"malformed stream event: {exc}: {data[:200]!r}",
-                codex_error_info="response_stream_disconnected",
-                retryable=True,
-            ) from exc
-        if not isinstance(payload, dict):
-            raise ev.ModelError(
-                f"malformed stream event: expected a JSON object, got {data[:200]!r}",
-                codex_error_info="response_stream_disconnected",
-                retryable=True,
-            )
-        return self.feed(payload)
+        return self.feed(decode_stream_event(data))
 
     def feed(self, event: Mapping[str, Any]) -> list[ev.ResponseEvent]:
         """Events for one decoded stream event; unknown types are ignored (spec 3.2 table)."""
