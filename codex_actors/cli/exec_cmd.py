@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from codex_actors.cli.errors import UsageError
+from codex_actors.model.provider import OSS_BASE_URL_ENV, OSS_PROVIDER
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
-OSS_PROVIDER = "ollama"
 OSS_DEFAULT_MODEL = "gpt-oss:20b"
-OSS_BASE_URL_ENV = "CODEX_ACTORS_OSS_BASE_URL"
 ORIGINATOR_ENV = "CODEX_INTERNAL_ORIGINATOR_OVERRIDE"
 NOT_TRUSTED = "Not inside a trusted directory and --skip-git-repo-check was not specified."
 NO_PROMPT = "No prompt provided. Either specify one as an argument or pipe the prompt into stdin."
@@ -230,8 +229,6 @@ def config_flags(args: argparse.Namespace, *, approval_policy: str | None = "nev
     if args.oss:
         flags["model_provider"] = OSS_PROVIDER
         flags["model"] = args.model or OSS_DEFAULT_MODEL
-        if os.environ.get(OSS_BASE_URL_ENV):
-            flags[f"model_providers.{OSS_PROVIDER}.base_url"] = os.environ[OSS_BASE_URL_ENV]
     return flags
 
 
