@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from codex_actors.cli.errors import UsageError
+from codex_actors.config.schema import SANDBOX_MODES
 from codex_actors.model.provider import OSS_BASE_URL_ENV, OSS_PROVIDER
 
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 OSS_DEFAULT_MODEL = "gpt-oss:20b"
 ORIGINATOR_ENV = "CODEX_INTERNAL_ORIGINATOR_OVERRIDE"
 NOT_TRUSTED = "Not inside a trusted directory and --skip-git-repo-check was not specified."

@@ -33,8 +33,9 @@ from codex_actors.cli.prompt_thread import (
     PromptThread,
     StatusBox,
 )
-from codex_actors.cli.run_cmd import APPROVAL_POLICIES, SLASH_HELP, load_run_config
+from codex_actors.cli.run_cmd import SLASH_HELP, load_run_config
 from codex_actors.config import ConfigError
+from codex_actors.config.schema import APPROVAL_POLICIES
 from codex_actors.protocol import events, ops
 from codex_actors.session.persistence import RolloutError
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from codex_actors.cli.errors import UsageError
+from codex_actors.config.schema import APPROVAL_POLICIES, SANDBOX_MODES
 
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
 SLASH_HELP = [
     ("/new", "start a new session"),
     ("/resume [ID]", "continue the newest session of this directory, or the one with ID"),
@@ -34,7 +34,6 @@ SLASH_HELP = [
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     """Flags shared by `run` and `resume`."""
-    from codex_actors.cli.exec_cmd import SANDBOX_MODES
 
     add = parser.add_argument
     add("-m", "--model", help="model slug")
