@@ -165,8 +165,7 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                 meta["git"] = git
             rollout = RolloutRecorder(home=config.home, thread_id=resolved_id, session_meta=meta,
                                       resume_path=options.resume)
-            recorder = RolloutSink(await start_actor(nursery, rollout))
-            recorder.path = rollout.path  # type: ignore[attr-defined]
+            recorder = RolloutSink(await start_actor(nursery, rollout), rollout.path)
 
         on_turn_complete = None
         if settings.notify:
@@ -183,7 +182,7 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
         async with open_session(settings, open_client=open_client, build_tools=build_tools, recorder=recorder,
                                 session_id=resolved_id, initial_history=initial_history,
                                 on_turn_complete=on_turn_complete) as handle:
-            handle.rollout_path = getattr(recorder, "path", None)  # type: ignore[attr-defined]
+            handle.rollout_path = recorder.path if recorder is not None else None
             yield handle
         if recorder is not None:
             await recorder.ref.stop()

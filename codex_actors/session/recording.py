@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from codex_actors.actors import ActorRef
@@ -13,10 +14,11 @@ class RolloutSink:
     """Implements the session's `Recorder` protocol by sending to a started `RolloutRecorder` (`ref`).
 
     Items and events are sent without waiting (the recorder writes and flushes each line as it arrives);
-    `flush()` waits for the fsync."""
+    `flush()` waits for the fsync. `path` is where the recorder writes (the file may not exist yet)."""
 
-    def __init__(self, ref: ActorRef) -> None:
+    def __init__(self, ref: ActorRef, path: Path) -> None:
         self.ref = ref
+        self.path = path
 
     async def record_item(self, item: items.ResponseItem) -> None:
         await self.ref.send(Record([response_item(items.item_to_json(item))]))

@@ -9,8 +9,8 @@ actor, then emits `shutdown_complete`. Approvals answer the tool call waiting on
 from __future__ import annotations
 
 import math
-import time
 import uuid
+from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Protocol
 
@@ -80,7 +80,6 @@ class Session(Actor):
         self._task_scope: trio.CancelScope | None = None
         self._task_done: trio.Event | None = None
         self._turn: TurnRunner | None = None
-        self._stopping = False
         self.token_totals: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -92,9 +91,6 @@ class Session(Actor):
                          "notify_from_cell": self.notify_from_cell}
         self.router = await self._build_tools(nursery, self.services)
         self.startup_warnings: list[str] = self.services.pop("startup_warnings", [])
-
-    async def on_start(self) -> None:
-        pass
 
     async def on_stop(self) -> None:
         if self.recorder is not None:
@@ -220,7 +216,6 @@ class Session(Actor):
         if self.recorder is not None:
             await self.recorder.flush()
         await self.emit(sub_id, events.ShutdownComplete())
-        self._stopping = True
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()
 
@@ -233,6 +228,7 @@ class SessionHandle:
         self.events = events_in
         self.session_id = session.session_id
         self._session = session
+        self.rollout_path: Path | None = None  # set by whoever attached a rollout recorder
 
     async def submit(self, op: ops.Op, *, submission_id: str | None = None) -> str:
         """Queue `op`; returns its submission id (a fresh UUID unless given). Raises ActorDied after shutdown."""

@@ -7,7 +7,6 @@ through the session's `record` / `emit`.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
