@@ -192,10 +192,7 @@ class TurnRunner:
     async def _record_context(self) -> None:
         settings = self.session.settings
         if not self.session.context_recorded:
-            for item in initial_context(cwd=settings.cwd, sandbox_policy=settings.sandbox_policy,
-                                        approval_policy=settings.approval_policy,
-                                        developer_instructions=settings.developer_instructions,
-                                        user_instructions=settings.user_instructions):
+            for item in self._initial_context():
                 await self.session.record(item)
             self.session.context_recorded = True
         if self.session.recorder is not None:
@@ -208,6 +205,13 @@ class TurnRunner:
                 "summary": (settings.reasoning or {}).get("summary", "auto"),
                 "truncation_policy": {"mode": "tokens", "limit": 10000},
             })
+
+    def _initial_context(self) -> list[items.ResponseItem]:
+        settings = self.session.settings
+        return initial_context(cwd=settings.cwd, sandbox_policy=settings.sandbox_policy,
+                               approval_policy=settings.approval_policy,
+                               developer_instructions=settings.developer_instructions,
+                               user_instructions=settings.user_instructions)
 
     def _over_compact_limit(self) -> bool:
         settings = self.session.settings
@@ -328,11 +332,7 @@ class TurnRunner:
                 raise TurnFailed(f"compaction failed: {exc.message}", exc.codex_error_info) from exc
         replacement = compaction.compacted_history(history, summary)
         if mid_turn:
-            settings = self.session.settings
-            context = initial_context(cwd=settings.cwd, sandbox_policy=settings.sandbox_policy,
-                                      approval_policy=settings.approval_policy,
-                                      developer_instructions=settings.developer_instructions,
-                                      user_instructions=settings.user_instructions)
+            context = self._initial_context()
             last_user = max((i for i, it in enumerate(replacement[:-1])
                              if compaction.is_real_user_message(it)), default=0)
             replacement = replacement[:last_user] + context + replacement[last_user:]
