@@ -33,6 +33,15 @@ class WritableRoot:
     root: str
     read_only_subpaths: tuple[str, ...] = ()
 
+    def allows(self, path: str) -> bool:
+        """True when absolute, normalised `path` is inside the root and outside every read-only subpath."""
+        return _is_within(path, self.root) and not any(_is_within(path, p) for p in self.read_only_subpaths)
+
+
+def _is_within(path: str, root: str) -> bool:
+    """`path` equals `root` or lies below it (both absolute and normalised; compared as strings)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
 
 @dataclasses.dataclass(frozen=True)
 class SandboxPolicy:

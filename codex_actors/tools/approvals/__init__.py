@@ -5,8 +5,12 @@
 session's `approved_for_session` answers. The session actor drives prompts and retries from these.
 """
 
+from codex_actors.exec.policy import WritableRoot
 from codex_actors.tools.approvals.cache import ApprovalCache, CommandKey
-from codex_actors.tools.approvals.command_split import SplitCommand, split_for_evaluation
+from codex_actors.tools.approvals.command_split import (
+    SplitCommand,
+    split_for_evaluation,
+)
 from codex_actors.tools.approvals.decide import (
     EMPTY_PATCH_REASON,
     PATCH_OUTSIDE_PROJECT_REASON,
@@ -20,9 +24,12 @@ from codex_actors.tools.approvals.decide import (
     escalation_refused_message,
     is_sandbox_denial,
 )
-from codex_actors.tools.approvals.policy import APPROVAL_POLICIES, SANDBOX_MODES, GranularApproval
+from codex_actors.tools.approvals.policy import (
+    APPROVAL_POLICIES,
+    SANDBOX_MODES,
+    GranularApproval,
+)
 from codex_actors.tools.approvals.safe_commands import is_known_safe_command
-from codex_actors.tools.approvals.writable_roots import WritableRoot
 
 __all__ = [
     "APPROVAL_POLICIES",

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 import attrs
 
+from codex_actors.exec.policy import WritableRoot
 from codex_actors.tools.approvals.command_split import (
     NotPlain,
     shell_script,
@@ -23,13 +24,13 @@ from codex_actors.tools.approvals.command_split import (
     split_plain_script,
 )
 from codex_actors.tools.approvals.policy import (
+    DANGER_FULL_ACCESS,
     NEVER,
     ON_FAILURE,
     ON_REQUEST,
     READ_ONLY,
     UNRESTRICTED_MODES,
     UNTRUSTED,
-    DANGER_FULL_ACCESS,
     ApprovalPolicy,
     GranularApproval,
     Outcome,
@@ -37,8 +38,10 @@ from codex_actors.tools.approvals.policy import (
     check_sandbox_mode,
     policy_name,
 )
-from codex_actors.tools.approvals.safe_commands import is_known_safe_command, normalize_shell
-from codex_actors.tools.approvals.writable_roots import WritableRoot
+from codex_actors.tools.approvals.safe_commands import (
+    is_known_safe_command,
+    normalize_shell,
+)
 
 PROMPT_CONFLICT_REASON = "approval required by policy, but approval policy is never"
 PATCH_OUTSIDE_PROJECT_REASON = "writing outside of the project; rejected by user approval settings"
@@ -253,7 +256,7 @@ def decide_patch(
     rejects_prompt = approval_policy == NEVER or (granular is not None and not granular.sandbox_approval)
     if sandbox_mode in UNRESTRICTED_MODES:
         return Decision("allow", run_unsandboxed=True)
-    roots = [WritableRoot(os.path.realpath(r.root), [os.path.realpath(p) for p in r.read_only_subpaths])
+    roots = [WritableRoot(os.path.realpath(r.root), tuple(os.path.realpath(p) for p in r.read_only_subpaths))
              for r in writable_roots]
     resolved = [os.path.realpath(normalize_patch_path(p, cwd)) for p in paths]
     constrained = sandbox_mode != READ_ONLY and all(any(root.allows(p) for root in roots) for p in resolved)
