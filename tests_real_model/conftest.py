@@ -16,9 +16,13 @@ import pytest
 # Model names the server knows (see bin/test-real-model): tool calls with chatml-function-calling, plain chat.
 TOOL_MODEL = "smollm2"
 CHAT_MODEL = "smollm2-chat"
+# SmolLM2 rambles until its context is full when nothing stops it: every request is capped at this many
+# generated tokens (the oss provider's max_output_tokens, sent as max_tokens).
+MAX_OUTPUT_TOKENS = 200
 # A 135M model on 2 CPU cores: a request with the full tool list is a ~4k-token prompt (seconds to tens of
-# seconds on a busy machine). The bound is for a hung run, not a speed target.
-RUN_TIMEOUT_S = 600
+# seconds on a busy machine) plus at most MAX_OUTPUT_TOKENS generated; a whole run took 5-30 s here. The bound is
+# for a hung run, not a speed target, and keeps the tier (three tests) under a quarter of an hour.
+RUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +63,8 @@ def run_exec(model_url: str, tmp_path: Path):
 
     def run(prompt: str, *extra: str) -> ExecRun:
         argv = [sys.executable, "-m", "codex_actors", "exec", "--oss", "--json",
-                "-c", f"model_providers.oss.base_url={model_url}", *extra, prompt]
+                "-c", f"model_providers.oss.base_url={model_url}",
+                "-c", f"model_providers.oss.max_output_tokens={MAX_OUTPUT_TOKENS}", *extra, prompt]
         env = {**os.environ, "CODEX_ACTORS_HOME": str(home), "CODEX_ACTORS_OSS_BASE_URL": model_url}
         done = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=RUN_TIMEOUT_S)

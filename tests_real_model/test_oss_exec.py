@@ -16,15 +16,16 @@ from codex_actors.model.prompt import Prompt
 from codex_actors.model.provider import BUILTIN_PROVIDERS, ProviderInfo
 from codex_actors.protocol.items import InputText, Message
 
-from conftest import CHAT_MODEL, TOOL_MODEL
+from conftest import CHAT_MODEL, MAX_OUTPUT_TOKENS, RUN_TIMEOUT_S, TOOL_MODEL
 
 BUDGET_MESSAGE = "turn stopped: the model made more than 3 tool calls in one turn (max_tool_calls_per_turn)"
 
 
 async def test_the_oss_provider_streams_a_plain_answer_in_pieces(model_url):
-    provider = ProviderInfo.from_table("oss", {**BUILTIN_PROVIDERS["oss"], "base_url": model_url}, env={})
+    table = {**BUILTIN_PROVIDERS["oss"], "base_url": model_url, "max_output_tokens": MAX_OUTPUT_TOKENS}
+    provider = ProviderInfo.from_table("oss", table, env={})
     prompt = Prompt(input=[Message("user", [InputText("Write one sentence about the sea.")])])
-    with trio.fail_after(600):
+    with trio.fail_after(RUN_TIMEOUT_S):
         async with ModelClient.open(provider, CHAT_MODEL, env={}) as client:
             async with client.stream(prompt) as stream:
                 events = [event async for event in stream]
@@ -70,3 +71,15 @@ def test_a_tool_call_is_executed_and_its_output_returned_to_the_model_until_the_
     started = {line["item"]["id"] for line in run.lines if line["type"] == "item.started"}
     completed = {line["item"]["id"] for line in run.lines if line["type"] == "item.completed"}
     assert started <= completed
+
+
+def test_an_answer_cut_at_max_output_tokens_is_kept_with_a_warning_and_the_turn_completes(run_exec):
+    # The run's own -c comes after the tier's cap, so it wins: 16 tokens cannot hold a long story.
+    run = run_exec("Tell me a long story about the sea.", "-m", CHAT_MODEL,
+                   "-c", "model_providers.oss.max_output_tokens=16")
+    assert run.returncode == 0, run.stderr
+    [warning] = run.items("error")
+    assert warning["message"] == "the model's answer was cut off at 16 tokens (model_providers.oss.max_output_tokens)"
+    [answer] = run.items("agent_message")
+    assert answer["text"].strip()
+    assert run.types()[-1] == "turn.completed"

@@ -71,6 +71,7 @@ PROVIDER_KEYS: dict[str, Checker] = {
     "websocket_connect_timeout_ms": integer(1),
     "supports_websockets": boolean,
     "requires_openai_auth": boolean,
+    "max_output_tokens": integer(1),
 }
 
 MCP_SERVER_KEYS: dict[str, Checker] = {

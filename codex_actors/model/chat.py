@@ -11,8 +11,12 @@ tools and freeform (custom) tools are offered; a freeform tool becomes a JSON fu
 
 Stream rules: text deltas accumulate into one assistant message, `delta.reasoning` / `reasoning_content` into a
 reasoning item (streamed as raw reasoning deltas), `delta.tool_calls[]` are reassembled by `index`. A
-`finish_reason` of "stop" / "tool_calls" flushes the items; "length" is the context-window error. The response
-completes at `[DONE]` or at stream end after a finish_reason; a stream ending before either is retryable.
+`finish_reason` of "stop" / "tool_calls" flushes the items; "length" is the context-window error, unless the
+request carried a `max_tokens` cap (the provider's `max_output_tokens`, not in the spec: small local models can
+otherwise generate until their context is full): then "length" means the cap was reached, and the items are
+flushed as they are (a tool call cut short keeps its partial arguments; its handler reports them as invalid to
+the model) and `truncated` is set. The response completes at `[DONE]` or at stream end after a finish_reason; a
+stream ending before either is retryable.
 """
 
 from __future__ import annotations
@@ -105,10 +109,17 @@ def chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
     return messages
 
 
-def build_chat_body(model: str, prompt: Prompt) -> dict[str, Any]:
+def build_chat_body(model: str, prompt: Prompt, max_tokens: int | None = None) -> dict[str, Any]:
     """The JSON body of `POST {base_url}/chat/completions` (spec 3.4): model, messages, stream, tools and
-    `tool_choice: "auto"` when tools are offered."""
-    body: dict[str, Any] = {"model": model, "messages": chat_messages(prompt), "stream": True}
+    `tool_choice: "auto"` when tools are offered, and `max_tokens` (a cap in tokens) when given. Not in the spec:
+    `stream_options: {"include_usage": true}`, so that servers which can (OpenAI, Ollama, vLLM) end the stream
+    with a usage chunk, which gives the turn its token counts (and auto-compaction its trigger)."""
+    body: dict[str, Any] = {
+        "model": model, "messages": chat_messages(prompt), "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
     tools = chat_tools(prompt.tools)
     if tools:
         body["tools"] = tools
@@ -148,10 +159,13 @@ def _choice_as_delta(choice: dict[str, Any]) -> dict[str, Any]:
 class ChatStreamParser:
     """Sans-I/O state of one chat stream. `feed_text(data)` per SSE data payload → events; `finish()` at close →
     the remaining events ending with Completed, or raises ModelError. `freeform_tools` names the tools whose
-    calls are returned as custom_tool_call items."""
+    calls are returned as custom_tool_call items. `capped`: the request carried `max_tokens`, so a "length"
+    finish is that cap being reached (`truncated` becomes True) rather than the context-window error."""
 
-    def __init__(self, freeform_tools: frozenset[str] = frozenset()) -> None:
+    def __init__(self, freeform_tools: frozenset[str] = frozenset(), *, capped: bool = False) -> None:
         self.freeform_tools = freeform_tools
+        self.capped = capped
+        self.truncated = False
         self.done = False
         self._finished = False
         self._response_id = ""
@@ -206,7 +220,9 @@ class ChatStreamParser:
                     call.arguments += function["arguments"]
             reason = choice.get("finish_reason")
             if reason == "length":
-                raise ev.ModelError(CONTEXT_WINDOW_MESSAGE, codex_error_info="context_window_exceeded")
+                if not self.capped:
+                    raise ev.ModelError(CONTEXT_WINDOW_MESSAGE, codex_error_info="context_window_exceeded")
+                self.truncated = True
             if reason:
                 out.extend(self._flush())
         return out

@@ -8,11 +8,15 @@ so the stream breaks off before its first chunk. When a streamed request with to
 error status, or a stream that ends or breaks before any chunk), the same request is sent once more with
 `stream: false` and the whole answer is turned into the same response events (`ChatStreamParser.feed_completion`).
 A failure after the first chunk is a dropped stream like any other and goes to the client's retry layer.
+
+With the provider's `max_output_tokens` set, each request carries `max_tokens`; an answer cut at that cap is
+kept as it is, and `warn` is told so (the user sees a Warning event saying which key to raise).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import httpx
 
@@ -25,6 +29,20 @@ from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.sse import rate_limits_from_headers
 
 Emit = Callable[[ev.ResponseEvent], Awaitable[None]]
+Warn = Callable[[str], Awaitable[None]]
+
+
+def unstreamed(body: dict[str, Any]) -> dict[str, Any]:
+    """The same request without streaming (`stream_options` is only allowed on a streamed request)."""
+    return {**{k: v for k, v in body.items() if k != "stream_options"}, "stream": False}
+
+
+def truncation_warning(provider: ProviderInfo) -> str:
+    """The warning for an answer cut at the provider's `max_output_tokens` cap."""
+    return (
+        f"the model's answer was cut off at {provider.max_output_tokens} tokens "
+        f"(model_providers.{provider.id}.max_output_tokens)"
+    )
 
 
 def _refused_streaming(error: ev.ModelError) -> bool:
@@ -45,12 +63,14 @@ async def run_chat_http(
     prompt: Prompt,
     headers: Mapping[str, str],
     emit: Emit,
+    warn: Warn | None = None,
 ) -> ev.Completed:
     """Stream one chat completion as typed response events to `emit` (with the non-streaming fallback of the
-    module docstring). Returns Completed; raises ModelError."""
+    module docstring); `warn` gets `truncation_warning` when the answer hit `max_output_tokens`. Returns
+    Completed; raises ModelError."""
     freeform = frozenset(spec["name"] for spec in prompt.tools if spec.get("type") == "custom")
-    parser = ChatStreamParser(freeform)
-    body = build_chat_body(model, prompt)
+    parser = ChatStreamParser(freeform, capped=provider.max_output_tokens is not None)
+    body = build_chat_body(model, prompt, provider.max_output_tokens)
     refused_error = no_local_server_error(provider)
     chunks = 0
 
@@ -87,7 +107,7 @@ async def run_chat_http(
         response_headers, answer = await post_json(
             http,
             provider.url("chat/completions"),
-            {**body, "stream": False},
+            unstreamed(body),
             headers,
             request_max_retries=provider.request_max_retries,
             idle_timeout_s=provider.stream_idle_timeout_ms / 1000,
@@ -96,6 +116,8 @@ async def run_chat_http(
         )
         await on_headers(response_headers)
         events = parser.feed_completion(answer) + parser.finish()
+    if parser.truncated and warn is not None:
+        await warn(truncation_warning(provider))
     for event in events:
         await emit(event)
     assert isinstance(events[-1], ev.Completed)

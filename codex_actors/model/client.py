@@ -72,8 +72,8 @@ class ModelClient:
 
     - `provider`: a `ProviderInfo` (spec 3.5); its `wire_api` picks Responses or Chat Completions, and
       `supports_websockets` the WebSocket transport for Responses (until a fallback to HTTP, which is permanent).
-    - `notify`: async callback receiving `StreamError` (each retry) and `Warning` (WebSocket fallback) protocol
-      messages; the session forwards them as events.
+    - `notify`: async callback receiving `StreamError` (each retry) and `Warning` (WebSocket fallback; a chat
+      answer cut at the provider's `max_output_tokens`) protocol messages; the session forwards them as events.
     - `extra_headers`: added to every request (e.g. `session_id`, `originator`, `x-client-request-id`).
     - `env`: where API keys and env headers are read (default `os.environ`).
     Raises `ProviderError` at open when the provider's API key variable is missing.
@@ -151,13 +151,17 @@ class ModelClient:
 
     async def _attempt(self, prompt: Prompt, emit: Callable[[ev.ResponseEvent], Awaitable[None]]) -> None:
         if self.provider.wire_api == "chat":
-            await run_chat_http(self._http, self.provider, self.model, prompt, self._headers, emit)
+            await run_chat_http(self._http, self.provider, self.model, prompt, self._headers, emit, self._warn)
             return
         body = build_responses_body(self.model, prompt)
         if self._ws is not None:
             await self._ws.run(body, emit)
         else:
             await run_responses_http(self._http, self.provider, body, self._headers, emit)
+
+    async def _warn(self, message: str) -> None:
+        if self._notify is not None:
+            await self._notify(Warning(message=message))
 
     async def _fall_back_to_http(self) -> None:
         ws, self._ws = self._ws, None

@@ -73,7 +73,11 @@ def _int(provider_id: str, table: Mapping[str, Any], key: str, default: int, cap
 
 @attrs.frozen
 class ProviderInfo:
-    """One model provider. Durations in milliseconds. `wire_api` is "responses" or "chat"."""
+    """One model provider. Durations in milliseconds. `wire_api` is "responses" or "chat".
+
+    `max_output_tokens` (tokens, chat wire only, None = no cap): sent as `max_tokens` on each chat request so
+    that a small local model cannot generate until its context window is full; an answer cut at the cap ends
+    the response with what was generated (see `codex_actors.model.chat`)."""
 
     id: str
     base_url: str
@@ -90,6 +94,7 @@ class ProviderInfo:
     stream_idle_timeout_ms: int = DEFAULT_STREAM_IDLE_TIMEOUT_MS
     supports_websockets: bool = False
     websocket_connect_timeout_ms: int = DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
+    max_output_tokens: int | None = None
 
     @classmethod
     def from_table(
@@ -98,7 +103,8 @@ class ProviderInfo:
         """Build from a config table (plain dict, spec 3.5). `env` defaults to `os.environ` and is read only for
         the base URL overrides `OPENAI_BASE_URL` (provider `openai`) and `CODEX_ACTORS_OSS_BASE_URL` (provider
         `oss`), which beat the table's `base_url` when set and non-empty. Retries are capped at 100.
-        Raises ProviderError."""
+        Raises ProviderError (also for `max_output_tokens` on the Responses wire, where a response cut at the
+        cap would arrive as `response.incomplete`, an error that is retried)."""
         env = os.environ if env is None else env
         if not isinstance(table, Mapping):
             raise ProviderError(f"model_providers.{provider_id} must be a table")
@@ -120,6 +126,17 @@ class ProviderInfo:
         supports_ws = table.get("supports_websockets", False)
         if not isinstance(supports_ws, bool):
             raise ProviderError(f"model_providers.{provider_id}.supports_websockets must be true or false")
+        max_output_tokens = table.get("max_output_tokens")
+        if max_output_tokens is not None:
+            if isinstance(max_output_tokens, bool) or not isinstance(max_output_tokens, int) or max_output_tokens < 1:
+                raise ProviderError(
+                    f"model_providers.{provider_id}.max_output_tokens must be a positive integer, "
+                    f"got {max_output_tokens!r}"
+                )
+            if wire_api != "chat":
+                raise ProviderError(
+                    f"model_providers.{provider_id}.max_output_tokens is only supported with wire_api = \"chat\""
+                )
         return cls(
             id=provider_id,
             base_url=base_url.rstrip("/"),
@@ -138,6 +155,7 @@ class ProviderInfo:
             websocket_connect_timeout_ms=_int(
                 provider_id, table, "websocket_connect_timeout_ms", DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
             ),
+            max_output_tokens=max_output_tokens,
         )
 
     @property

@@ -11,10 +11,12 @@ responses, consumed one per request (HTTP POST or WebSocket `response.create`), 
      "drop_after": 3,                         # fault: send 3 events, then cut the connection
      "malformed_after": 3,                    # fault: send 3 events, then a data line that is not JSON, then cut
      "silence_after": 3,                      # fault: send 3 events, then say nothing until the client leaves
-     "refuse_streaming_with_tools": true}     # fault (chat wire): a streamed request offering tools gets what
+     "refuse_streaming_with_tools": true,     # fault (chat wire): a streamed request offering tools gets what
                                               # llama-cpp-python's server sends when its model picks a tool
                                               # (200, then an event stream ending with no event) without using
                                               # up the entry, which answers the next, non-streaming request
+     "finish_reason": "length"}               # chat wire: the finish_reason sent (default "tool_calls" when
+                                              # there are tool calls, else "stop")
 
 or an HTTP error: `{"status": 429, "retry_after": "1", "error": {"code": "...", "message": "..."}}` (over the
 WebSocket it is sent as an `{"type":"error","status":...,"error":...,"headers":...}` frame).
@@ -72,9 +74,9 @@ def usage(input_tokens: int, output_tokens: int, *, cached: int = 0, reasoning: 
 
 def response(*items: dict[str, Any], **options: Any) -> dict[str, Any]:
     """One scripted response: `items` plus options id / usage / failed / delay / drop_after / malformed_after /
-    silence_after / refuse_streaming_with_tools (see the module docstring)."""
+    silence_after / refuse_streaming_with_tools / finish_reason (see the module docstring)."""
     known = {"id", "usage", "failed", "delay", "drop_after", "malformed_after", "silence_after",
-             "refuse_streaming_with_tools"}
+             "refuse_streaming_with_tools", "finish_reason"}
     unknown = set(options) - known
     if unknown:
         raise ValueError(f"unknown scripted response option(s): {sorted(unknown)}; known: {sorted(known)}")
@@ -157,9 +159,14 @@ def _chat_usage(u: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chat_chunks(entry: dict[str, Any], response_id: str) -> list[str]:
+def _finish_reason(entry: dict[str, Any], has_calls: bool) -> str:
+    return entry.get("finish_reason") or ("tool_calls" if has_calls else "stop")
+
+
+def chat_chunks(entry: dict[str, Any], response_id: str, *, include_usage: bool = True) -> list[str]:
     """The Chat Completions SSE data payloads (JSON chunks, then "[DONE]") of one scripted response. Tool-call
-    arguments are split across several chunks; custom tool calls travel as `{"input": ...}` JSON arguments."""
+    arguments are split across several chunks; custom tool calls travel as `{"input": ...}` JSON arguments. The
+    scripted usage is sent as a last chunk only with `include_usage` (the request's `stream_options`)."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
@@ -185,8 +192,8 @@ def chat_chunks(entry: dict[str, Any], response_id: str) -> list[str]:
             for piece in _pieces(args):
                 out.append(chunk({"tool_calls": [{"index": calls, "function": {"arguments": piece}}]}))
             calls += 1
-    out.append(chunk({}, "tool_calls" if calls else "stop"))
-    if entry.get("usage"):
+    out.append(chunk({}, _finish_reason(entry, calls > 0)))
+    if entry.get("usage") and include_usage:
         out.append(json.dumps({"id": response_id, "object": "chat.completion.chunk", "choices": [],
                                "usage": _chat_usage(entry["usage"])}))
     out.append("[DONE]")
@@ -216,7 +223,7 @@ def chat_completion(entry: dict[str, Any], response_id: str) -> dict[str, Any]:
     if calls:
         message["tool_calls"] = calls
     answer: dict[str, Any] = {"id": response_id, "object": "chat.completion", "choices": [
-        {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]}
+        {"index": 0, "message": message, "finish_reason": _finish_reason(entry, bool(calls))}]}
     if entry.get("usage"):
         answer["usage"] = _chat_usage(entry["usage"])
     return answer

@@ -236,7 +236,10 @@ class ScriptedModelServer:
         if wire == "responses":
             payloads = [json.dumps(e) for e in responses_events(entry, response_id)]
         else:
-            payloads = chat_chunks(entry, response_id)
+            # Like OpenAI's: the usage chunk only for a request asking for it with stream_options.
+            options = payload.get("stream_options") if isinstance(payload, dict) else None
+            payloads = chat_chunks(entry, response_id,
+                                   include_usage=isinstance(options, dict) and options.get("include_usage") is True)
         await send(h11.Response(status_code=200, headers=[
             ("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("connection", "close"),
             *((k, str(v)) for k, v in (entry.get("headers") or {}).items())]))

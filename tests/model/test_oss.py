@@ -9,7 +9,7 @@ from codex_actors.model import events as ev
 from codex_actors.model.chat import build_chat_body
 from codex_actors.model.client import ModelClient
 from codex_actors.model.prompt import Prompt
-from codex_actors.model.provider import BUILTIN_PROVIDERS, ProviderInfo
+from codex_actors.model.provider import BUILTIN_PROVIDERS, ProviderError, ProviderInfo
 from codex_actors.protocol.items import FunctionCall, FunctionCallOutput, Message, OutputText
 
 from codex_actors.testing import error_response, function_call, response, serve_scripted_model, text_message, usage
@@ -142,7 +142,8 @@ async def test_a_server_refusing_to_stream_a_tool_call_gets_the_same_request_onc
     assert events[-1] == ev.Completed("resp_1", ev.TokenUsage(40, 0, 6, 0, 46))
     streamed, whole = server.requests
     assert (streamed.body["stream"], whole.body["stream"]) == (True, False)
-    assert {**streamed.body, "stream": False} == whole.body
+    assert streamed.body["stream_options"] == {"include_usage": True} and "stream_options" not in whole.body
+    assert {**streamed.body, "stream": False} == {**whole.body, "stream_options": {"include_usage": True}}
     assert notes.texts == []
 
 
@@ -184,3 +185,49 @@ async def test_auth_errors_on_a_streamed_request_with_tools_are_not_sent_again_u
                 await collect(client, Prompt(input=[user("q")], tools=[SHELL_TOOL]))
     assert caught.value.http_status == 401
     assert [r.body["stream"] for r in server.requests] == [True]
+
+
+def test_max_output_tokens_is_sent_as_max_tokens_and_only_when_set():
+    capped = ProviderInfo.from_table("oss", {**BUILTIN_PROVIDERS["oss"], "max_output_tokens": 256}, env={})
+    assert capped.max_output_tokens == 256
+    assert build_chat_body("m", Prompt(input=[user("hi")]), capped.max_output_tokens)["max_tokens"] == 256
+    assert "max_tokens" not in build_chat_body("m", Prompt(input=[user("hi")]))
+    assert ProviderInfo.from_table("oss", BUILTIN_PROVIDERS["oss"], env={}).max_output_tokens is None
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"base_url": "http://x/v1", "wire_api": "chat", "max_output_tokens": 0},
+     "model_providers.p.max_output_tokens must be a positive integer, got 0"),
+    ({"base_url": "http://x/v1", "wire_api": "chat", "max_output_tokens": "many"},
+     "model_providers.p.max_output_tokens must be a positive integer, got 'many'"),
+    ({"base_url": "http://x/v1", "max_output_tokens": 100},
+     'model_providers.p.max_output_tokens is only supported with wire_api = "chat"'),
+])
+def test_a_bad_max_output_tokens_is_refused_naming_the_key(table, message):
+    with pytest.raises(ProviderError) as caught:
+        ProviderInfo.from_table("p", table, env={})
+    assert str(caught.value) == message
+
+
+async def test_an_answer_cut_at_the_cap_keeps_its_text_completes_and_warns():
+    script = [response(text_message("The sea is"), usage=usage(30, 4), finish_reason="length")]
+    notes = Notes()
+    table = {**BUILTIN_PROVIDERS["oss"], "max_output_tokens": 4}
+    async with serve_scripted_model(script) as server:
+        provider = ProviderInfo.from_table("oss", {**table, "base_url": server.url}, env={})
+        async with ModelClient.open(provider, "smollm2", notify=notes, env={}) as client:
+            events = await collect(client, Prompt(input=[user("Write about the sea.")]))
+    assert server.requests[0].body["max_tokens"] == 4
+    assert done_items(events) == [Message("assistant", [OutputText("The sea is")])]
+    assert events[-1] == ev.Completed("resp_1", ev.TokenUsage(30, 0, 4, 0, 34))
+    assert notes.texts == ["the model's answer was cut off at 4 tokens (model_providers.oss.max_output_tokens)"]
+
+
+async def test_without_a_cap_a_length_finish_is_still_the_context_window_error():
+    script = [response(text_message("The sea is"), finish_reason="length")]
+    async with serve_scripted_model(script) as server:
+        async with ModelClient.open(oss_provider(server.url), "smollm2", env={}) as client:
+            with pytest.raises(ev.ModelError) as caught:
+                await collect(client, Prompt(input=[user("Write about the sea.")]))
+    assert caught.value.codex_error_info == "context_window_exceeded"
+    assert len(server.requests) == 1

@@ -60,3 +60,23 @@ async def test_exec_oss_with_no_server_listening_fails_at_once_with_one_line_say
     assert "\n" not in failed["error"]["message"]
     assert [line for line in done.stderr.decode().splitlines() if line.startswith("ERROR:")] == [
         f"ERROR: {failed['error']['message']}"]
+
+
+async def test_exec_oss_with_a_cap_sends_it_and_a_tool_call_cut_short_goes_back_to_the_model_as_an_error(tmp_path):
+    # The model hits max_output_tokens in the middle of the call's arguments: the call still runs (and fails
+    # to parse), the model hears why, and the turn goes on to an answer instead of failing.
+    cut = function_call("update_plan", PLAN, "call_1")
+    cut["arguments"] = cut["arguments"][:12]
+    script = [response(cut, finish_reason="length"), response(text_message("done"))]
+    async with serve_scripted_model(script) as server:
+        done = await exec_oss(tmp_path, server.url, "-c", "model_providers.oss.max_output_tokens=16", "plan it")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert {"type": "item.completed", "item": {
+        "id": "item_0", "type": "error",
+        "message": "the model's answer was cut off at 16 tokens (model_providers.oss.max_output_tokens)"}} in lines
+    assert lines[-2]["item"]["text"] == "done" and lines[-1]["type"] == "turn.completed"
+    assert [r.body["max_tokens"] for r in server.requests] == [16, 16]
+    [tool] = [m for m in server.requests[1].body["messages"] if m["role"] == "tool"]
+    assert tool["tool_call_id"] == "call_1"
+    assert "failed to parse" in tool["content"], tool
