@@ -5,7 +5,11 @@ Request rules: `messages[0]` is the system message with the instructions; develo
 (most local servers know no `developer` role); user / assistant messages become `{role, content}` (a parts array
 when a user message carries images; consecutive identical assistant texts are de-duplicated); consecutive
 function and custom tool calls are grouped into one assistant message with `content: ""` and `tool_calls`;
-outputs become `{"role":"tool","tool_call_id","content"}`; reasoning and unknown items are dropped. Only function
+outputs become `{"role":"tool","tool_call_id","content"}`; the reasoning text of the turn in progress (reasoning
+items after the last user message, when the conversation does not end with one) rides along as a `reasoning` field
+on the neighbouring assistant message (the one before it, else the tool-call or text message after it), so
+reasoning models on local servers keep their chain of thought across tool calls; other reasoning and unknown items
+are dropped. Only function
 tools and freeform (custom) tools are offered; a freeform tool becomes a JSON function with one string argument
 `input`, and its calls come back as `custom_tool_call` items. Output schemas are not supported on this wire.
 
@@ -79,20 +83,61 @@ def _message_content(message: it.Message) -> Any:
     return message.text()
 
 
+def _reasoning_text(item: it.Reasoning) -> str:
+    return "".join(str(part.get("text") or "") for part in item.content or ()
+                   if part.get("type") in ("reasoning_text", "text"))
+
+
+def _is_assistant_anchor(item: Any) -> bool:
+    return (isinstance(item, it.Message) and item.role == "assistant") or \
+        isinstance(item, (it.FunctionCall, it.CustomToolCall))
+
+
+def reasoning_anchors(items: list[Any]) -> dict[int, str]:
+    """Index of an input item (an assistant message or tool call) → the reasoning text to attach to the chat
+    message it becomes (module rules; after codex-rs's removed chat wire). Empty when the input ends with a user
+    message: a new turn starts without the previous turn's reasoning."""
+    users = [i for i, item in enumerate(items) if isinstance(item, it.Message) and item.role == "user"]
+    if users and users[-1] == len(items) - 1:
+        return {}
+    anchors: dict[int, str] = {}
+    for index in range(users[-1] + 1 if users else 0, len(items)):
+        item = items[index]
+        text = _reasoning_text(item) if isinstance(item, it.Reasoning) else ""
+        if not text.strip():
+            continue
+        before = items[index - 1] if index > 0 else None
+        # The next item that is not itself reasoning (a response may carry several reasoning items in a row).
+        after = next((i for i in range(index + 1, len(items)) if not isinstance(items[i], it.Reasoning)), None)
+        if isinstance(before, it.Message) and before.role == "assistant":
+            anchors[index - 1] = anchors.get(index - 1, "") + text
+        elif after is not None and _is_assistant_anchor(items[after]):
+            anchors[after] = anchors.get(after, "") + text
+    return anchors
+
+
 def chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
     """The `messages` array for `prompt` per the module rules."""
     messages: list[dict[str, Any]] = []
     if prompt.instructions:
         messages.append({"role": "system", "content": prompt.instructions})
-    for item in prompt.input:
+    anchors = reasoning_anchors(prompt.input)
+
+    def attach(index: int, message: dict[str, Any]) -> None:
+        if index in anchors:
+            message["reasoning"] = message.get("reasoning", "") + anchors[index]
+
+    for index, item in enumerate(prompt.input):
         if isinstance(item, it.Message):
             role = "system" if item.role == "developer" else item.role
             content = _message_content(item)
             last = messages[-1] if messages else None
             if role == "assistant" and last and last["role"] == "assistant" and last.get("content") == content \
                     and "tool_calls" not in last:
+                attach(index, last)
                 continue
             messages.append({"role": role, "content": content})
+            attach(index, messages[-1])
         elif isinstance(item, (it.FunctionCall, it.CustomToolCall)):
             if isinstance(item, it.FunctionCall):
                 arguments = item.arguments
@@ -104,6 +149,7 @@ def chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
                 last["tool_calls"].append(call)
             else:
                 messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+            attach(index, messages[-1])
         elif isinstance(item, (it.FunctionCallOutput, it.CustomToolCallOutput)):
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": _output_text(item.output)})
     return messages
