@@ -5,6 +5,10 @@ ApplyPatchApprovalRequest event message); the broker emits it and waits until th
 `exec_approval` / `patch_approval` op via `resolve`. Decisions are ReviewDecision values (spec agent-core 1.3):
 "approved", "approved_for_session", "denied", "abort", ... (a decision object such as
 `{"approved_execpolicy_amendment": {...}}` is reduced to its tag).
+
+An `abort` decision is not delivered to the waiting call: the session interrupts the turn instead, which cancels
+the call with the rest of the turn (spec 1.3, 2.4). Only a request that outlived the turn's cancellation (one a
+code-mode cell made outside the turn) receives "abort", and treats it as a denial.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class ApprovalBroker:
             return decision_tag(await recv.receive())
         finally:
             self._pending.pop(key, None)
+
+    def waiting(self, approval_id: str) -> bool:
+        """True while a request with this approval id waits for its decision."""
+        return approval_id in self._pending
 
     def resolve(self, approval_id: str, decision: Any) -> bool:
         """Deliver a decision; False when nothing waits under that id (a late or unknown answer)."""

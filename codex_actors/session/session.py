@@ -3,7 +3,8 @@
 One task at a time. A `user_turn` / `user_input` starts a turn, or is steered into the running one; `interrupt`
 cancels the running turn (its model stream and every tool call, whose cells and processes stop through their own
 actors) and answers `turn_aborted`; `compact` runs a compaction task; `shutdown` stops the turn and every child
-actor, then emits `shutdown_complete`. Approvals answer the tool call waiting on them.
+actor, then emits `shutdown_complete`. Approvals answer the tool call waiting on them, except `abort`, which
+takes the interrupt path.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import trio
 from codex_actors.actors import Actor, ActorRef, start_actor
 from codex_actors.protocol import events, items, ops
 from codex_actors.protocol.events import Event
-from codex_actors.session.approvals import ApprovalBroker
+from codex_actors.session.approvals import ApprovalBroker, decision_tag
 from codex_actors.session.history import History
 from codex_actors.session.settings import SessionSettings
 from codex_actors.session.turn import TurnRunner, user_message_item
@@ -157,7 +158,7 @@ class Session(Actor):
             await self._interrupt()
             return "interrupted"
         if isinstance(op, (ops.ExecApproval, ops.PatchApproval)):
-            return "resolved" if self.approvals.resolve(op.id, op.decision) else "unknown"
+            return await self._answer_approval(op.id, op.decision)
         if isinstance(op, ops.Compact):
             await self._start_task(message.id, op)
             return "started"
@@ -202,6 +203,17 @@ class Session(Actor):
 
     async def _interrupt(self) -> None:
         await self._abort_task("interrupted")
+
+    async def _answer_approval(self, approval_id: str, decision: Any) -> str:
+        """Hand a decision to the call waiting on it; `abort` interrupts the whole turn instead (spec 1.3, 2.4),
+        so the waiting call ends as every interrupted call does ("aborted by user after X.Xs")."""
+        if not self.approvals.waiting(approval_id):
+            return "unknown"
+        if decision_tag(decision) == "abort":
+            await self._abort_task("interrupted")
+            if not self.approvals.waiting(approval_id):
+                return "aborted"
+        return "resolved" if self.approvals.resolve(approval_id, decision) else "unknown"
 
     async def _shutdown(self, sub_id: str) -> None:
         await self._abort_task("interrupted")

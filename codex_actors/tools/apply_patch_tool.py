@@ -34,6 +34,8 @@ def patch_assessor(ctx: ToolContext, call_id: str):
 
     async def ask(changes: dict[str, Any]) -> str:
         request = events.ApplyPatchApprovalRequest(call_id=call_id, turn_id=ctx.turn_id, changes=changes)
+        # An `abort` answer interrupts the turn (the session cancels this wait); one that still arrives here (a
+        # request outliving the turn) counts as a denial like every other non-approval.
         answer = await ctx.services["approvals"].request(request)
         if answer == "approved_for_session":
             cache.approve_patch(_touched_paths(changes), cwd=ctx.cwd)

@@ -3,51 +3,97 @@
 `GuardedShellTool` wraps `exec_command` or `shell`: a command spelling an `apply_patch` invocation is routed to
 the apply_patch machinery; any other command is decided by the approval policy (known-safe list, dangerous
 commands, escalation requests) and, when the policy asks, waits for the user's `exec_approval`. For
-`exec_command` the approval comes before `exec_command_begin`, as upstream.
+`exec_command` the approval comes before `exec_command_begin`, as upstream. An approved escalation (or a command
+every rule allows) runs its first attempt without the platform sandbox (step 4); a sandboxed run that fails with
+a sandbox denial is offered for an unsandboxed re-run under `untrusted` / `on-failure` (step 5). An `abort`
+answer never reaches this module's callers as a decision: the session interrupts the turn instead.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
-from codex_actors.exec.policy import SandboxPolicy
+import attrs
+
+from codex_actors.exec.policy import DANGER_FULL_ACCESS, SandboxPolicy
 from codex_actors.protocol import events
 from codex_actors.tools.apply_patch.shell_intercept import ImplicitInvocationError, intercept_argv, intercept_script
 from codex_actors.tools.apply_patch_tool import run_patch
-from codex_actors.tools.approvals import ApprovalCache, decide_command
-from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolHandler, ToolResult
+from codex_actors.tools.approvals import (
+    RETRY_WITHOUT_SANDBOX_REASON, ApprovalCache, decide_command, is_sandbox_denial, offers_unsandboxed_retry,
+)
+from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult
+from codex_actors.tools.unified_exec import ExecToolOutput, tool_result
 
 REJECTED_BY_USER = "exec command rejected by user"
+#: The policy of a command that runs outside the platform sandbox (as under danger-full-access).
+UNSANDBOXED = SandboxPolicy(mode=DANGER_FULL_ACCESS)
+APPROVED = ("approved", "approved_for_session")
+
+
+@attrs.frozen
+class CommandApproval:
+    """The outcome of `approve_command`: `refusal` is the model's message instead of output (None = run);
+    `run_unsandboxed`: the first attempt runs without the platform sandbox."""
+
+    refusal: str | None = None
+    run_unsandboxed: bool = False
 
 
 async def approve_command(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, *,
-                          sandbox_permissions: str | None, justification: str | None) -> str | None:
-    """None when `argv` may run; otherwise the message the model gets instead of output."""
+                          sandbox_permissions: str | None, justification: str | None) -> CommandApproval:
+    """Decide `argv` per spec 5.3 steps 1-4, asking the user (`exec_approval_request`) when the policy says so.
+
+    A call requesting escalation under any policy but `on-request` is refused before running
+    (`decide_command` words it). A denied prompt refuses with `exec command rejected by user`."""
     settings = ctx.services["settings"]
     cache: ApprovalCache = ctx.services["approval_cache"]
     escalated = sandbox_permissions == "require_escalated"
     if cache.is_command_approved(argv, cwd=cwd, sandbox_permissions=sandbox_permissions):
-        return None
+        return CommandApproval(run_unsandboxed=escalated)
     mode = SandboxPolicy.from_json(settings.sandbox_policy).mode
     decision = decide_command(argv, approval_policy=settings.approval_policy, sandbox_mode=mode,
                               requested_escalation=escalated)
     if decision.outcome == "allow":
-        return None
+        return CommandApproval(run_unsandboxed=decision.run_unsandboxed)
     if decision.outcome == "forbidden":
-        return decision.reason or REJECTED_BY_USER
+        return CommandApproval(refusal=decision.reason or REJECTED_BY_USER)
+    if not await _ask(argv, cwd, call_id, ctx, justification or decision.reason, sandbox_permissions):
+        return CommandApproval(refusal=REJECTED_BY_USER)
+    return CommandApproval(run_unsandboxed=decision.run_unsandboxed)
+
+
+async def _ask(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, reason: str | None,
+               sandbox_permissions: str | None) -> bool:
+    """Emit an `exec_approval_request` and wait; True when approved. `approved_for_session` is remembered."""
     request = events.ExecApprovalRequest(call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=cwd,
-                                         reason=justification or decision.reason)
+                                         reason=reason)
     answer = await ctx.services["approvals"].request(request)
     if answer == "approved_for_session":
+        cache: ApprovalCache = ctx.services["approval_cache"]
         cache.approve_command(argv, cwd=cwd, sandbox_permissions=sandbox_permissions)
-    return None if answer in ("approved", "approved_for_session") else REJECTED_BY_USER
+    return answer in APPROVED
+
+
+class ShellRunner(Protocol):
+    """What `GuardedShellTool` wraps: a router handler that can also run a call under a given policy."""
+
+    name: str
+    kind: Any
+    parallel: bool
+
+    def spec(self) -> dict[str, Any]: ...
+
+    async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult: ...
+
+    async def run(self, call: ToolCall, ctx: ToolContext, *, policy: SandboxPolicy | None = None) -> ExecToolOutput: ...
 
 
 class GuardedShellTool:
     """`inner` (an `exec_command` or `shell` handler) behind apply_patch interception and approvals."""
 
-    def __init__(self, inner: ToolHandler) -> None:
+    def __init__(self, inner: ShellRunner) -> None:
         self.inner = inner
         self.name = inner.name
         self.kind = inner.kind
@@ -75,9 +121,28 @@ class GuardedShellTool:
             raise ToolError(str(exc)) from None
         if invocation is not None:
             return await run_patch(invocation.patch, invocation.resolve_cwd(cwd), call.call_id, ctx)
-        refusal = await approve_command(argv, cwd, call.call_id, ctx,
-                                        sandbox_permissions=args.get("sandbox_permissions"),
-                                        justification=args.get("justification"))
-        if refusal is not None:
-            raise ToolError(refusal)
-        return await self.inner.handle(call, ctx)
+        approval = await approve_command(argv, cwd, call.call_id, ctx,
+                                         sandbox_permissions=args.get("sandbox_permissions"),
+                                         justification=args.get("justification"))
+        if approval.refusal is not None:
+            raise ToolError(approval.refusal)
+        settings = ctx.services["settings"]
+        session_policy = SandboxPolicy.from_json(settings.sandbox_policy)
+        sandboxed = not approval.run_unsandboxed and not session_policy.is_unrestricted
+        out = await self.inner.run(call, ctx, policy=None if sandboxed else UNSANDBOXED)
+        # Step 5. A unified-exec process still running at its yield (exit_code None) cannot be re-run.
+        if (sandboxed and out.exit_code is not None and is_sandbox_denial(out.exit_code, out.output)
+                and offers_unsandboxed_retry(settings.approval_policy)
+                and await _approve_retry(argv, cwd, call.call_id, ctx, args.get("sandbox_permissions"))):
+            out = await self.inner.run(call, ctx, policy=UNSANDBOXED)
+        return tool_result(out)
+
+
+async def _approve_retry(argv: list[str], cwd: str, call_id: str, ctx: ToolContext,
+                         sandbox_permissions: str | None) -> bool:
+    """Ask whether to re-run a sandbox-denied command unsandboxed (spec 5.3 step 5); a command approved for
+    the session is re-run without asking, and an `approved_for_session` answer is remembered."""
+    cache: ApprovalCache = ctx.services["approval_cache"]
+    if cache.is_command_approved(argv, cwd=cwd, sandbox_permissions=sandbox_permissions):
+        return True
+    return await _ask(argv, cwd, call_id, ctx, RETRY_WITHOUT_SANDBOX_REASON, sandbox_permissions)

@@ -24,6 +24,7 @@ from codex_actors.exec.process import ProcessSpec, ProcessSummary, SpawnError, r
 from codex_actors.exec.truncation import formatted_truncate
 from codex_actors.tools.unified_exec import (
     DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
+    tool_result,
 )
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -60,10 +61,11 @@ class ShellTool:
 
     async def handle(self, call: Any, ctx: Any) -> Any:
         """Router entry point: `ToolCall` + `ToolContext` -> `ToolResult`."""
-        from codex_actors.tools.router import ToolResult
+        return tool_result(await self.run(call, ctx))
 
-        out = await self(call.arguments(), exec_context(call, ctx))
-        return ToolResult(out.text, success=out.success)
+    async def run(self, call: Any, ctx: Any, *, policy: SandboxPolicy | None = None) -> ExecToolOutput:
+        """Run a router call under `policy` (None = `self.policy`); the approval layer's entry point."""
+        return await self(call.arguments(), exec_context(call, ctx), policy=policy)
 
     def __init__(self, *, policy: SandboxPolicy, env: Mapping[str, str] | None = None,
                  max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS) -> None:
@@ -71,8 +73,13 @@ class ShellTool:
         self._env = dict(os.environ if env is None else env)
         self._max_tokens = max_output_tokens
 
-    async def __call__(self, args: Mapping[str, Any], ctx: ExecContext) -> ExecToolOutput:
-        """Run one `shell` call; bad arguments and unstartable commands give `success=False`."""
+    async def __call__(self, args: Mapping[str, Any], ctx: ExecContext, *,
+                       policy: SandboxPolicy | None = None) -> ExecToolOutput:
+        """Run one `shell` call; bad arguments and unstartable commands give `success=False`.
+
+        `policy` overrides `self.policy` for this call (an approved escalation or an approved retry runs
+        under danger-full-access, spec 5.3 steps 4-5)."""
+        policy = policy or self.policy
         try:
             command = args.get("command")
             if (not isinstance(command, list) or not command
@@ -106,7 +113,7 @@ class ShellTool:
         async def on_exit(summary: ProcessSummary) -> None:
             final.append(summary)
 
-        spec = ProcessSpec(command, workdir, env={**self._env, **self.policy.env_overrides()}, policy=self.policy)
+        spec = ProcessSpec(command, workdir, env={**self._env, **policy.env_overrides()}, policy=policy)
         completed = False
         try:
             result = await run_command(spec, timeout_s=timeout_ms / 1000, on_output=on_output, on_exit=on_exit)
@@ -133,4 +140,4 @@ class ShellTool:
         await ctx.emit(exec_command_end(
             begin, stdout=result.stdout, stderr=result.stderr, aggregated=result.aggregated,
             exit_code=result.exit_code, duration_s=result.duration_s, formatted_output=output))
-        return ExecToolOutput(text)
+        return ExecToolOutput(text, exit_code=result.exit_code, output=output)

@@ -102,11 +102,15 @@ class ExecContext:
 
 @attrs.frozen
 class ExecToolOutput:
-    """What the model gets: `text` (the function_call_output content) and `success`."""
+    """What the model gets: `text` (the function_call_output content) and `success`; `structured` is the
+    code-mode value. `exit_code` (None while the process runs, or when it never started) and `output` (the
+    decoded, untruncated output this call collected) let the approval layer spot a sandbox denial (spec 5.3)."""
 
     text: str
     success: bool = True
     structured: dict[str, Any] | None = None
+    exit_code: int | None = None
+    output: str = ""
 
 
 class ToolArgumentError(Exception):
@@ -207,8 +211,12 @@ class UnifiedExec:
         return list(self._sessions)
 
     # -- exec_command ---------------------------------------------------------------------------------
-    async def exec_command(self, args: Mapping[str, Any], ctx: ExecContext) -> ExecToolOutput:
+    async def exec_command(self, args: Mapping[str, Any], ctx: ExecContext, *,
+                           policy: SandboxPolicy | None = None) -> ExecToolOutput:
         """Start `args["cmd"]` and wait up to `yield_time_ms` (clamped to [250, 30000]) for it to finish.
+
+        `policy` overrides the session's sandbox policy for this one command (an approved escalation runs
+        under danger-full-access, spec 5.3 step 4).
 
         Cancellation kills the process tree, emits its `exec_command_end` with the output so far, then
         propagates. Bad arguments or an unstartable command give `success=False` with the reason.
@@ -231,7 +239,8 @@ class UnifiedExec:
                                    source="unified_exec_startup", process_id=process_id)
         await ctx.emit(begin)
         await self._prune_for_new_session()
-        spec = ProcessSpec(command, workdir, env=self._command_env(), tty=tty, policy=self.policy)
+        policy = policy or self.policy
+        spec = ProcessSpec(command, workdir, env=self._command_env(policy), tty=tty, policy=policy)
         session = _Session(process_id, ref=None, tty=tty, begin=begin, emit=ctx.emit)  # type: ignore[arg-type]
         try:
             session.ref = await start_actor(
@@ -321,7 +330,7 @@ class UnifiedExec:
             await self._emit_end(session, summary, formatted)
             self._forget(session.process_id)
             await session.ref.stop()
-        return ExecToolOutput(formatted, structured=structured)
+        return ExecToolOutput(formatted, structured=structured, exit_code=chunk.exit_code, output=text)
 
     async def _prune_for_new_session(self) -> None:
         victim = self._store.prune_candidate()
@@ -379,8 +388,8 @@ class UnifiedExec:
                 await self._emit_end(session, summary, decode(summary.aggregated))
         return on_exit
 
-    def _command_env(self) -> dict[str, str]:
-        return {**self._env, **UNIFIED_EXEC_ENV, **self.policy.env_overrides()}
+    def _command_env(self, policy: SandboxPolicy) -> dict[str, str]:
+        return {**self._env, **UNIFIED_EXEC_ENV, **policy.env_overrides()}
 
 
 # -- argument parsing (messages go to the model) ----------------------------------------------------------
@@ -451,6 +460,13 @@ def exec_context(call: Any, ctx: Any) -> ExecContext:
     return ExecContext(call.call_id, ctx.turn_id, ctx.cwd, emit)
 
 
+def tool_result(out: ExecToolOutput) -> Any:
+    """The router `ToolResult` of an `ExecToolOutput` (its structured value is what code mode sees)."""
+    from codex_actors.tools.router import ToolResult
+
+    return ToolResult(out.text, success=out.success, code_mode_value=out.structured)
+
+
 class _UnifiedExecHandler:
     kind = "function"
     parallel = True
@@ -477,10 +493,11 @@ class ExecCommandTool(_UnifiedExecHandler):
     _spec = EXEC_COMMAND_TOOL
 
     async def handle(self, call: Any, ctx: Any) -> Any:
-        from codex_actors.tools.router import ToolResult
+        return tool_result(await self.run(call, ctx))
 
-        out = await self._target(ctx).exec_command(call.arguments(), exec_context(call, ctx))
-        return ToolResult(out.text, success=out.success, code_mode_value=out.structured)
+    async def run(self, call: Any, ctx: Any, *, policy: SandboxPolicy | None = None) -> ExecToolOutput:
+        """Run the call under `policy` (None = the UnifiedExec's); the approval layer's entry point."""
+        return await self._target(ctx).exec_command(call.arguments(), exec_context(call, ctx), policy=policy)
 
 
 class WriteStdinTool(_UnifiedExecHandler):
@@ -490,7 +507,4 @@ class WriteStdinTool(_UnifiedExecHandler):
     _spec = WRITE_STDIN_TOOL
 
     async def handle(self, call: Any, ctx: Any) -> Any:
-        from codex_actors.tools.router import ToolResult
-
-        out = await self._target(ctx).write_stdin(call.arguments(), exec_context(call, ctx))
-        return ToolResult(out.text, success=out.success, code_mode_value=out.structured)
+        return tool_result(await self._target(ctx).write_stdin(call.arguments(), exec_context(call, ctx)))

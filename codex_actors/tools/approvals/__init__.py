@@ -16,6 +16,7 @@ from codex_actors.tools.approvals.decide import (
     PATCH_OUTSIDE_PROJECT_REASON,
     PATCH_READ_ONLY_REASON,
     PROMPT_CONFLICT_REASON,
+    RETRY_WITHOUT_SANDBOX_REASON,
     Decision,
     RuleMatch,
     command_might_be_dangerous,
@@ -23,6 +24,7 @@ from codex_actors.tools.approvals.decide import (
     decide_patch,
     escalation_refused_message,
     is_sandbox_denial,
+    offers_unsandboxed_retry,
 )
 from codex_actors.tools.approvals.policy import (
     APPROVAL_POLICIES,
@@ -37,6 +39,7 @@ __all__ = [
     "PATCH_OUTSIDE_PROJECT_REASON",
     "PATCH_READ_ONLY_REASON",
     "PROMPT_CONFLICT_REASON",
+    "RETRY_WITHOUT_SANDBOX_REASON",
     "SANDBOX_MODES",
     "ApprovalCache",
     "CommandKey",
@@ -51,5 +54,6 @@ __all__ = [
     "escalation_refused_message",
     "is_known_safe_command",
     "is_sandbox_denial",
+    "offers_unsandboxed_retry",
     "split_for_evaluation",
 ]

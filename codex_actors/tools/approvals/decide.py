@@ -47,6 +47,7 @@ PROMPT_CONFLICT_REASON = "approval required by policy, but approval policy is ne
 PATCH_OUTSIDE_PROJECT_REASON = "writing outside of the project; rejected by user approval settings"
 PATCH_READ_ONLY_REASON = "writing is blocked by read-only sandbox; rejected by user approval settings"
 EMPTY_PATCH_REASON = "empty patch"
+RETRY_WITHOUT_SANDBOX_REASON = "command failed; retry without sandbox?"
 SANDBOX_DENIAL_KEYWORDS = (
     "operation not permitted",
     "permission denied",
@@ -268,6 +269,16 @@ def decide_patch(
         reason = PATCH_READ_ONLY_REASON if sandbox_mode == READ_ONLY else PATCH_OUTSIDE_PROJECT_REASON
         return Decision("forbidden", reason)
     return Decision("prompt")
+
+
+def offers_unsandboxed_retry(approval_policy: ApprovalPolicy) -> bool:
+    """Whether a sandbox denial is answered with a prompt to re-run without the sandbox (spec 5.3 step 5):
+    under `untrusted` / `on-failure`, or granular with `sandbox_approval`; `on-request` / `never` return the
+    failure to the model as is. Raises ValueError for an unknown policy."""
+    check_approval_policy(approval_policy)
+    if isinstance(approval_policy, GranularApproval):
+        return approval_policy.sandbox_approval
+    return approval_policy in (UNTRUSTED, ON_FAILURE)
 
 
 def is_sandbox_denial(exit_code: int, output: str, *, platform: str = sys.platform) -> bool:
