@@ -293,7 +293,8 @@ async def test_ctrl_c_interrupts_a_long_command_and_exits_1_leaving_no_process(t
 
 
 async def test_prompt_is_read_from_stdin_when_no_argument_is_given_and_images_are_attached(tmp_path):
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+    png = base64.b64decode(  # a real 1x1 PNG: images are decoded before they are sent
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
     (tmp_path / "shot.png").write_bytes(png)
     proc, server = await exec_json(tmp_path, [response(text_message("ok"))], "-i", "shot.png",
                                    stdin="from the pipe\n".encode())
