@@ -16,7 +16,6 @@ import attrs
 import trio
 
 from codex_actors.cli.errors import UsageError
-from codex_actors.cli.human import HumanRenderer, make_console
 from codex_actors.cli.jsonl import JsonlTranslator
 from codex_actors.config import Config, ConfigError
 from codex_actors.protocol import events, ops
@@ -198,6 +197,9 @@ class _HumanPrinter:
     """Human mode: everything on stderr, the final message on stdout unless both are terminals (spec 6.3)."""
 
     def __init__(self, config: Config, request: ExecRequest) -> None:
+        # Imported only for human output: rich costs ~30 ms of start-up that `--json` runs need not pay.
+        from codex_actors.cli.human import HumanRenderer, make_console
+
         self.console = make_console(request.color, stderr=True)
         self.renderer = HumanRenderer(self.console)
         self.config = config

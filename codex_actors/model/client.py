@@ -35,7 +35,6 @@ from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.responses_http import run_responses_http
-from codex_actors.model.responses_ws import ResponsesWebSocket, WebSocketUnavailable
 from codex_actors.protocol.events import EventMsg, StreamError, Warning
 
 FALLBACK_WARNING = "Falling back from WebSockets to HTTPS transport"
@@ -95,11 +94,12 @@ class ModelClient:
         self._http = http
         self._notify = notify
         self._headers = {**provider.headers(os.environ if env is None else env), **(extra_headers or {})}
-        self._ws = (
-            ResponsesWebSocket(nursery, provider, self._headers)
-            if provider.supports_websockets and provider.wire_api == "responses"
-            else None
-        )
+        self._ws = None
+        if provider.supports_websockets and provider.wire_api == "responses":
+            # Imported only here: trio-websocket and wsproto cost ~40 ms of start-up.
+            from codex_actors.model.responses_ws import ResponsesWebSocket
+
+            self._ws = ResponsesWebSocket(nursery, provider, self._headers)
 
     @classmethod
     @asynccontextmanager
@@ -199,7 +199,7 @@ class ModelClient:
             try:
                 await self._attempt(prompt, emit)
                 return
-            except WebSocketUnavailable:
+            except ev.WebSocketUnavailable:
                 await self._fall_back_to_http()
                 continue
             except ev.ModelError as exc:

@@ -173,3 +173,8 @@ class ModelError(Exception):
             f"ModelError({self.message!r}, codex_error_info={self.codex_error_info!r}, "
             f"retryable={self.retryable}, delay_s={self.delay_s}, http_status={self.http_status})"
         )
+
+
+class WebSocketUnavailable(ModelError):
+    """The server refused the WebSocket upgrade (e.g. HTTP 426): use HTTP SSE instead. Defined here rather than
+    in `responses_ws` so that the client can catch it without importing the WebSocket transport."""

@@ -26,10 +26,6 @@ OPENAI_BETA = "responses_websockets=2026-02-06"
 Emit = Callable[[ev.ResponseEvent], Awaitable[None]]
 
 
-class WebSocketUnavailable(ev.ModelError):
-    """The server refused the WebSocket upgrade (e.g. HTTP 426): use HTTP SSE instead."""
-
-
 def incremental_input(
     body: dict[str, Any], previous_body: dict[str, Any] | None, returned: list[dict[str, Any]]
 ) -> list[dict[str, Any]] | None:
@@ -90,7 +86,7 @@ class ResponsesWebSocket:
         try:
             self._conn, self._scope = await self._nursery.start(self._hold, url, extra)
         except trio_websocket.ConnectionRejected as exc:
-            raise WebSocketUnavailable(
+            raise ev.WebSocketUnavailable(
                 f"WebSocket upgrade to {url} refused (HTTP {exc.status_code})",
                 codex_error_info="response_stream_connection_failed",
                 http_status=exc.status_code,

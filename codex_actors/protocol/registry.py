@@ -34,7 +34,7 @@ class TaggedUnion:
         self.name = name
         self.base = base
         self.classes: dict[str, type] = {}
-        self._structure: dict[type, Callable[[dict], Any]] = {}
+        self._structure: dict[type, Callable[[dict, type], Any]] = {}
         self._unstructure: dict[type, Callable[[Any], dict]] = {}
         converter.register_structure_hook(base, lambda data, _type: self.structure(data))
         converter.register_unstructure_hook(base, self.unstructure)
@@ -44,9 +44,23 @@ class TaggedUnion:
         if tag in self.classes:
             raise ValueError(f"{self.name}: duplicate type tag {tag!r}")
         self.classes[tag] = cls
-        self._structure[cls] = make_dict_structure_fn(cls, converter)
-        self._unstructure[cls] = make_dict_unstructure_fn(cls, converter)
+        # The cattrs functions are generated on first use of each class (`_structure_fn` / `_unstructure_fn`):
+        # generating them for every event, op and item at import cost ~60 ms of every process's start-up.
         return cls
+
+    def _structure_fn(self, cls: type) -> Callable[[dict, type], Any]:
+        fn = self._structure.get(cls)
+        if fn is None:
+            fn = self._structure[cls] = make_dict_structure_fn(cls, converter)
+        return fn
+
+    def _unstructure_fn(self, cls: type) -> Callable[[Any], dict] | None:
+        fn = self._unstructure.get(cls)
+        if fn is None:
+            if self.classes.get(getattr(cls, "TYPE", None)) is not cls:
+                return None
+            fn = self._unstructure[cls] = make_dict_unstructure_fn(cls, converter)
+        return fn
 
     def structure(self, data: Any) -> Any:
         """Build the member class named by `data["type"]`; raises ProtocolError."""
@@ -59,7 +73,7 @@ class TaggedUnion:
             raise ProtocolError(f"unknown {self.name} type {tag!r}; expected one of: {known}")
         fields = {k: v for k, v in data.items() if k != "type"}
         try:
-            return self._structure[cls](fields, cls)
+            return self._structure_fn(cls)(fields, cls)
         except ProtocolError:
             raise
         except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
@@ -68,7 +82,7 @@ class TaggedUnion:
     def unstructure(self, obj: Any) -> dict[str, Any]:
         """The JSON-ready dict of a member instance, `"type"` first; raises ProtocolError for strangers."""
         cls = type(obj)
-        fn = self._unstructure.get(cls)
+        fn = self._unstructure_fn(cls)
         if fn is None:
             raise ProtocolError(f"{cls.__name__} is not a registered {self.name}")
         # Optional fields left unset (None) are omitted, as serde's skip_serializing_if does upstream.
