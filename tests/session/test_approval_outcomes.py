@@ -91,6 +91,15 @@ async def test_approved_escalation_runs_outside_the_read_only_sandbox(tmp_path):
     assert "Process exited with code 0" in outputs(server.requests[1])["c1"]
 
 
+async def test_execpolicy_amendment_answer_approves_the_escalated_command(tmp_path):
+    script = [response(function_call("exec_command", ESCALATED_WRITE, "c1")), response(text_message("ok"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url, "sandbox_mode=read-only", "approval_policy=on-request")
+        amendment = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": ["echo"]}}
+        await _answer_each_prompt(config, amendment)
+    assert (config.cwd / "escalated.txt").read_text() == "out\n"
+
+
 async def test_denied_escalation_does_not_run(tmp_path):
     script = [response(function_call("exec_command", ESCALATED_WRITE, "c1")), response(text_message("ok"))]
     async with serve_scripted_model(script) as server:
