@@ -150,8 +150,11 @@ class Session(Actor):
         op = message.op
         if isinstance(op, (ops.UserTurn, ops.UserInputOp)):
             if self._turn is not None and self._turn.accepts_steering:
-                self._turn.steer(user_message_item(op.items))
-                return "steered"
+                item = await user_message_item(op.items)
+                # Reading images awaits a worker thread: the turn may have ended meanwhile.
+                if self._turn is not None and self._turn.accepts_steering:
+                    self._turn.steer(item)
+                    return "steered"
             await self._start_task(message.id, op)
             return "started"
         if isinstance(op, ops.Interrupt):

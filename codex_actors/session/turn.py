@@ -44,9 +44,10 @@ class TurnFailed(Exception):
         self.codex_error_info = codex_error_info
 
 
-def user_message_item(inputs: list[ops.UserInput]) -> items.Message:
+async def user_message_item(inputs: list[ops.UserInput]) -> items.Message:
     """One user message from input items (spec 1.2): text -> input_text; each image -> open tag, the image,
-    close tag. Local images are read and inlined as data URLs now; an unreadable one becomes a text note."""
+    close tag. Local images are read, fitted and inlined as data URLs now, in a worker thread (decoding a large
+    image takes tens of ms); an unreadable one becomes a text note."""
     parts: list[items.ContentItem] = []
     local_index = 0
     for entry in inputs:
@@ -58,7 +59,7 @@ def user_message_item(inputs: list[ops.UserInput]) -> items.Message:
         elif isinstance(entry, ops.LocalImageInput):
             local_index += 1
             try:
-                url = image_data_url(entry.path)
+                url = await trio.to_thread.run_sync(image_data_url, entry.path)
             except Exception as exc:  # noqa: BLE001 - the model is told, the turn goes on
                 parts.append(items.InputText(f"[image {entry.path} could not be attached: {exc}]"))
                 continue
@@ -126,7 +127,7 @@ class TurnRunner:
             return
         await self._record_context()
         inputs = self.op.items
-        user_item = user_message_item(inputs)
+        user_item = await user_message_item(inputs)
         self.input_messages.append(user_item.text())
         await self.session.record(user_item)
         await self.emit(_user_message_event(inputs))
