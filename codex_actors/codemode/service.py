@@ -130,6 +130,8 @@ class CodeModeService:
                 unread = None
             cell.post(Detach(target, unread))
             raise
+        finally:
+            self._pool.replenish()
         return _raise_if_error(outcome)
 
     async def terminate(self, cell_id: str) -> CellOutcome:
@@ -142,6 +144,7 @@ class CodeModeService:
         cell.post(Terminate(next(self._targets), send))
         with trio.CancelScope(shield=True):
             outcome = await recv.receive()
+        self._pool.replenish()
         return _raise_if_error(outcome)
 
     def cells_of_call(self, exec_call_id: str) -> list[str]:
