@@ -16,6 +16,9 @@ Scenarios (rows):
   `codex_actors.tools.code_mode.handle_exec` (the `exec` tool's own function); timed from opening the service to the
   exec's output item (shutdown not timed). samples S, warmups 0, iters 1.
 - `warm_exec` N: one service per sample, one unmeasured warm-up exec, then `--warm-iterations` timed execs.
+- `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` before each timed exec,
+  as in a session, where the model answers between two execs (back-to-back execs measure a busier machine: the
+  previous cell's teardown and the pool's refill still run).
 - `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes).
 - `floor_eval`: `MiniRacer().eval("1")` on an already-created isolate; the floor for any exec.
 - `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
@@ -39,6 +42,8 @@ from typing import Any
 from benchmarks.memory import peak_bytes, reset_peak, rss_bytes
 from benchmarks.report import fmt_bytes, fmt_duration, format_table, mean, percentile, write_json
 
+#: The pause before each timed exec of `warm_exec_paced`, in ms: far shorter than any model round trip.
+PACE_MS = 20
 COLUMNS = ("scenario", "tools", "samples", "warmups", "iters", "mean/exec", "p95/exec", "rssΔ p50", "rssΔ max")
 CODE = 'text("ok")'
 NODE_HOST = Path(__file__).with_name("node_worker_host.js")
@@ -116,6 +121,8 @@ async def run_cold(spec: dict[str, Any], sampler: Sampler) -> None:
 
 
 async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
+    import trio
+
     from codex_actors.codemode import open_code_mode_service
 
     tools = synthetic_tools(spec["tools"])
@@ -126,6 +133,8 @@ async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
                 await _exec_once(service, tools)
             before = sampler.begin()
             for _ in range(spec["iters"]):
+                if spec.get("pace_ms"):
+                    await trio.sleep(spec["pace_ms"] / 1000)
                 sampler.times.append(await _exec_once(service, tools))
             sampler.end(before)
 
@@ -241,6 +250,8 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
         specs.append(dict(name="warm_exec", kind="warm", tools=tools, samples=samples, warmups=1,
                           iters=warm_iterations, pool_size=2))
     first = tool_counts[0] if tool_counts else 0
+    specs.append(dict(name="warm_exec_paced", kind="warm", tools=first, samples=samples, warmups=1,
+                      iters=warm_iterations, pool_size=2, pace_ms=PACE_MS))
     specs.append(dict(name="cold_exec_no_pool", kind="cold", tools=first, samples=samples, warmups=0, iters=1,
                       pool_size=0))
     specs.append(dict(name="warm_exec_no_pool", kind="warm", tools=first, samples=samples, warmups=1,
