@@ -201,6 +201,12 @@ class SessionLoop:
             self.turn_running = True
         elif isinstance(msg, (events.TaskComplete, events.TurnAborted)):
             self.turn_running = False
+            # Requests of a turn that ended cannot be answered any more (an `abort` answer ends the turn with
+            # other requests still queued here): drop them, and take back a question already on screen.
+            if self.approvals:
+                self.approvals.clear()
+                if self.outstanding == "approval":
+                    self.prompts.preempt()
         elif isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
             self.approvals.append(msg)
             if self.outstanding == "line":
@@ -211,13 +217,15 @@ class SessionLoop:
 
     async def _on_input(self, result: Any, answered: str | None) -> Next | None:
         if isinstance(result, Preempted):
-            self.draft = result.text
+            if answered == "line":
+                self.draft = result.text
             return None
         if isinstance(result, EndOfInput):
             return Next(quit=True)
         if isinstance(result, Interrupted):
             if answered == "approval" and self.approvals:
                 await self._answer_approval("abort")
+                self.approvals.clear()  # the abort ends the turn, and with it the turn's other requests
                 return None
             return await self._on_ctrl_c()
         text = result.text

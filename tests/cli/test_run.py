@@ -198,3 +198,28 @@ def test_missing_api_key_ends_run_with_one_line_and_exit_code_2(tmp_path, script
     assert child.exitstatus == 2
     assert "codex-actors run: Missing environment variable: `OPENAI_API_KEY`." in child.before
     assert "Traceback" not in child.before
+
+
+def test_ctrl_c_at_an_approval_aborts_the_turn_and_its_other_requests_are_not_asked(tmp_path, scripted):
+    server = scripted([
+        response(function_call("exec_command", {"cmd": "touch first"}, "c1"),
+                 function_call("exec_command", {"cmd": "touch second"}, "c2")),
+        response(text_message("fresh turn")),
+    ])
+    child = spawn_run(tmp_path, server.url, "-a", "untrusted", "-s", "workspace-write")
+    child.sendline("make two files")
+    child.expect("approval needed:")
+    child.expect(r"\[y\]es")
+    child.sendcontrol("c")
+    child.expect("turn interrupted")
+    child.expect(PROMPT)
+    child.sendline("something else")
+    index = child.expect(["fresh turn", "approval needed"])
+    assert index == 0, "a request of the aborted turn was asked after the abort"
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    assert not (tmp_path / "work" / "first").exists() and not (tmp_path / "work" / "second").exists()
+    # The aborted turn's calls reached the model as aborted, and no request was left unanswered in between.
+    bodies = [r["body"] for r in server.requests()]
+    assert len(bodies) == 2
