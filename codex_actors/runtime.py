@@ -23,6 +23,7 @@ from codex_actors.model.provider import ProviderError, ProviderInfo
 from codex_actors.protocol import items
 from codex_actors.session.instructions import BASE_INSTRUCTIONS
 from codex_actors.session.persistence import (
+    HistoryLog,
     RolloutRecorder,
     load_user_instructions,
     notify_payload,
@@ -179,9 +180,11 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                     pass  # a missing notifier must not fail the turn
 
         build_tools = functools.partial(build_router, config, provider.wire_api)
+        history = await HistoryLog(config.home).metadata()
         async with open_session(settings, open_client=open_client, build_tools=build_tools, recorder=recorder,
                                 session_id=resolved_id, initial_history=initial_history,
-                                on_turn_complete=on_turn_complete) as handle:
+                                on_turn_complete=on_turn_complete,
+                                history_log=(history.log_id, history.entry_count)) as handle:
             handle.rollout_path = recorder.path if recorder is not None else None
             yield handle
         if recorder is not None:

@@ -283,11 +283,14 @@ async def open_session(
     session_id: str | None = None,
     initial_history: list[items.ResponseItem] | None = None,
     on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    history_log: tuple[int, int] = (0, 0),
 ) -> AsyncIterator[SessionHandle]:
     """Start a session actor in its own nursery; on exit, shut it down (every child actor stopped).
 
     `open_client(notify)` opens the model client (an async context manager yielding an object with
     `stream(prompt)`); `notify` forwards the client's retry and fallback notices into the event stream.
+    `history_log` is `(inode, entry count)` of `history.jsonl` for `SessionConfigured` (spec 7.7; 0, 0 when
+    there is none).
     """
     send, recv = trio.open_memory_channel(math.inf)
     session = Session(settings, client=None, build_tools=build_tools, events_out=send, recorder=recorder,
@@ -303,8 +306,8 @@ async def open_session(
             approval_policy=settings.approval_policy,
             sandbox_policy=settings.sandbox_policy,
             cwd=settings.cwd,
-            history_log_id=0,
-            history_entry_count=0,
+            history_log_id=history_log[0],
+            history_entry_count=history_log[1],
         ))
         for message in session.startup_warnings:
             await session.emit("", events.Warning(message=message))

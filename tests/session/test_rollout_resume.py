@@ -123,3 +123,16 @@ async def test_sigkilled_session_leaves_a_rollout_that_resumes_with_every_record
     request = server.requests[1].body["input"]
     # the call that never got an answer is given an "aborted" output, so the model sees a consistent history
     assert {"type": "custom_tool_call_output", "call_id": "p1", "output": "aborted"} in request
+
+
+async def test_session_configured_reports_the_history_files_inode_and_entry_count(tmp_path):
+    async with serve_scripted_model([]) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            configured = (await session.wait_for(events.SessionConfigured))[-1]
+        assert (configured.msg.history_log_id, configured.msg.history_entry_count) == (0, 0)  # no history yet
+        history = config.home / "history.jsonl"
+        history.write_text("".join(json.dumps({"session_id": "s", "ts": 1, "text": t}) + "\n" for t in "abc"))
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            configured = (await session.wait_for(events.SessionConfigured))[-1]
+    assert (configured.msg.history_log_id, configured.msg.history_entry_count) == (history.stat().st_ino, 3)
