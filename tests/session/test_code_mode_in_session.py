@@ -12,9 +12,8 @@ from codex_actors.testing import custom_tool_call, function_call, response, serv
 from tests.session.test_rollout_resume import config_for
 
 
-def v8_and_own_threads():
-    """Live threads other than trio's idle worker cache (which comes and goes on its own)."""
-    return len([t for t in threading.enumerate() if not t.name.startswith("Trio thread")])
+def v8_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("codemode-v8")]
 
 
 def turn(text, cwd):
@@ -104,17 +103,20 @@ async def test_interrupting_a_busy_cell_stops_its_v8_thread(tmp_path):
     async with serve_scripted_model(script) as server:
         config = config_for(tmp_path, server.url)
         async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
-            baseline = v8_and_own_threads()
+            # The cell runs on one of the warm pool's runtimes, each a "codemode-v8-N" thread started already.
+            with trio.fail_after(10):
+                while not (pooled := v8_threads()):
+                    await trio.sleep(0.02)
             await session.submit(turn("spin", config.cwd))
             with trio.fail_after(10):
-                while v8_and_own_threads() <= baseline:
+                while not server.requests:
                     await trio.sleep(0.02)
-            await trio.sleep(0.2)
+            await trio.sleep(0.3)  # the exec call is in `while (true) {}` by now
             await session.submit(ops.Interrupt())
             seen = await session.wait_for(events.TurnAborted, timeout=10)
             assert seen[-1].msg.reason == "interrupted"
             # the cell's V8 thread is gone by the time turn_aborted arrives
-            assert v8_and_own_threads() <= baseline
+            assert len([t for t in pooled if not t.is_alive()]) == 1
             await session.submit(turn("again", config.cwd))
             await session.wait_for(events.TaskComplete)
         [output] = exec_outputs(server.requests[1])
