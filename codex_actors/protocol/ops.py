@@ -69,7 +69,8 @@ class UserInputOp(Op):
 @attrs.frozen
 class UserTurn(Op):
     """Input plus the full per-turn context. `sandbox_policy` is a SandboxPolicy JSON object
-    (`{"type": "read-only" | "workspace-write" | "danger-full-access", ...}`)."""
+    (`{"type": "read-only" | "workspace-write" | "danger-full-access", ...}`). The context is applied to the
+    session (later turns and `user_input` keep it); `final_output_json_schema` is for this turn only."""
 
     TYPE: ClassVar[str] = "user_turn"
     items: list[UserInput]
@@ -80,6 +81,21 @@ class UserTurn(Op):
     effort: str | None = None
     summary: str | None = None
     final_output_json_schema: dict[str, Any] | None = None
+
+
+@OPS.register
+@attrs.frozen
+class OverrideTurnContext(Op):
+    """Change the defaults of later turns without input (spec 1.2); every field is optional (None = keep).
+    `sandbox_policy` is a SandboxPolicy JSON object as in `UserTurn`."""
+
+    TYPE: ClassVar[str] = "override_turn_context"
+    cwd: str | None = None
+    approval_policy: str | None = None
+    sandbox_policy: dict[str, Any] | None = None
+    model: str | None = None
+    effort: str | None = None
+    summary: str | None = None
 
 
 @OPS.register

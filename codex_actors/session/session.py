@@ -24,6 +24,7 @@ from codex_actors.session.approvals import ApprovalBroker, decision_tag
 from codex_actors.session.history import History
 from codex_actors.session.settings import SessionSettings
 from codex_actors.session.turn import TurnRunner, user_message_item
+from codex_actors.session.turn_context import TurnContextError, apply_turn_context
 from codex_actors.tools.approvals import ApprovalCache
 from codex_actors.tools.router import ToolContext, ToolRouter
 
@@ -73,6 +74,8 @@ class Session(Actor):
         self.recorder = recorder
         self.history = History(initial_history or [])
         self.context_recorded = bool(initial_history)
+        # `context_key` of what the model was last told (cwd, policies); None after a resume, where it is unknown.
+        self.context_baseline: tuple[str, str, str] | None = None
         self.approvals = ApprovalBroker(self._emit_unscoped)
         self.on_turn_complete = on_turn_complete
         self.router: ToolRouter | None = None
@@ -148,6 +151,16 @@ class Session(Actor):
 
     async def handle(self, message: ops.Submission) -> Any:
         op = message.op
+        if isinstance(op, (ops.UserTurn, ops.OverrideTurnContext)):
+            try:
+                self._set_settings(apply_turn_context(
+                    self.settings, cwd=op.cwd, approval_policy=op.approval_policy, sandbox_policy=op.sandbox_policy,
+                    model=op.model, effort=op.effort, summary=op.summary))
+            except TurnContextError as exc:
+                await self.emit(message.id, events.Error(message=str(exc), codex_error_info="bad_request"))
+                return "rejected"
+            if isinstance(op, ops.OverrideTurnContext):
+                return "overridden"
         if isinstance(op, (ops.UserTurn, ops.UserInputOp)):
             if self._turn is not None and self._turn.accepts_steering:
                 item = await user_message_item(op.items)
@@ -170,6 +183,16 @@ class Session(Actor):
             return "shutdown"
         await self.emit(message.id, events.Error(message=f"unsupported op: {type(op).TYPE}"))
         return "unsupported"
+
+    def _set_settings(self, settings: SessionSettings) -> None:
+        """Adopt new settings: tools read them from `services` at each call, the client takes the model at each
+        request (a running turn sees the change from its next tool call or request on)."""
+        if settings is self.settings:
+            return
+        if settings.model != self.settings.model and hasattr(self.client, "model"):
+            self.client.model = settings.model
+        self.settings = settings
+        self.services["settings"] = settings
 
     async def _start_task(self, sub_id: str, op: Any) -> None:
         if self._task_scope is not None:

@@ -19,6 +19,7 @@ from codex_actors.model.prompt import Prompt
 from codex_actors.protocol import events, items, ops
 from codex_actors.session import compaction
 from codex_actors.session.context import initial_context
+from codex_actors.session.turn_context import context_key, context_update_items
 from codex_actors.tools.router import ToolCall, ToolContext, output_item
 from codex_actors.tools.view_image import image_data_url
 
@@ -192,10 +193,16 @@ class TurnRunner:
 
     async def _record_context(self) -> None:
         settings = self.session.settings
+        key = context_key(settings)
         if not self.session.context_recorded:
             for item in self._initial_context():
                 await self.session.record(item)
             self.session.context_recorded = True
+        elif self.session.context_baseline is not None:
+            # A user_turn / override_turn_context changed the cwd or a policy: tell the model what changed.
+            for item in context_update_items(self.session.context_baseline, settings):
+                await self.session.record(item)
+        self.session.context_baseline = key
         if self.session.recorder is not None:
             await self.session.recorder.record_turn_context({
                 "turn_id": self.turn_id,
@@ -230,7 +237,8 @@ class TurnRunner:
             tools=router.specs() if (with_tools and router is not None) else [],
             parallel_tool_calls=settings.parallel_tool_calls,
             reasoning=settings.reasoning,
-            output_schema=settings.output_schema if with_tools else None,
+            output_schema=(getattr(self.op, "final_output_json_schema", None) or settings.output_schema)
+            if with_tools else None,
             prompt_cache_key=self.session.session_id,
         )
 
@@ -337,6 +345,7 @@ class TurnRunner:
             last_user = max((i for i, it in enumerate(replacement[:-1])
                              if compaction.is_real_user_message(it)), default=0)
             replacement = replacement[:last_user] + context + replacement[last_user:]
+            self.session.context_baseline = context_key(self.session.settings)
         else:
             self.session.context_recorded = False
         self.session.history.replace(replacement)

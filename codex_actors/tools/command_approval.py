@@ -131,7 +131,8 @@ class GuardedShellTool:
         settings = ctx.services["settings"]
         session_policy = SandboxPolicy.from_json(settings.sandbox_policy)
         sandboxed = not approval.run_unsandboxed and not session_policy.is_unrestricted
-        out = await self.inner.run(call, ctx, policy=None if sandboxed else UNSANDBOXED)
+        # The policy of now, not of start-up: a user_turn / override_turn_context may have changed it.
+        out = await self.inner.run(call, ctx, policy=session_policy if sandboxed else UNSANDBOXED)
         # Step 5. A unified-exec process still running at its yield (exit_code None) cannot be re-run.
         if (sandboxed and out.exit_code is not None and is_sandbox_denial(out.exit_code, out.output)
                 and offers_unsandboxed_retry(settings.approval_policy)

@@ -48,9 +48,9 @@ def _open_client(provider, notify):
     return ModelClient.open(provider, "test-model", notify=notify, env={})
 
 
-def user_turn(text: str, cwd) -> ops.UserTurn:
-    return ops.UserTurn(items=[ops.TextInput(text)], cwd=str(cwd), approval_policy="never",
-                        sandbox_policy={"type": "read-only"}, model="test-model")
+def user_turn(text: str, cwd) -> ops.UserInputOp:
+    """Input under the session's own settings (a `user_turn` op would replace them with its context)."""
+    return ops.UserInputOp(items=[ops.TextInput(text)])
 
 
 class Blocking:

@@ -17,8 +17,8 @@ def v8_threads() -> list[threading.Thread]:
 
 
 def turn(text, cwd):
-    return ops.UserTurn(items=[ops.TextInput(text)], cwd=str(cwd), approval_policy="never",
-                        sandbox_policy={"type": "read-only"}, model="m")
+    """Input under the session's own settings (a `user_turn` op would replace them with its context)."""
+    return ops.UserInputOp(items=[ops.TextInput(text)])
 
 
 def exec_outputs(request):

@@ -27,8 +27,8 @@ def config_for(tmp_path, url, *extra):
 
 
 def user_turn(text, cwd):
-    return ops.UserTurn(items=[ops.TextInput(text)], cwd=str(cwd), approval_policy="never",
-                        sandbox_policy={"type": "read-only"}, model="m")
+    """Input under the session's own settings (a `user_turn` op would replace them with its context)."""
+    return ops.UserInputOp(items=[ops.TextInput(text)])
 
 
 async def test_rollout_records_the_turn_and_resume_continues_it(tmp_path):
