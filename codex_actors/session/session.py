@@ -122,7 +122,11 @@ class Session(Actor):
         turn_id = self._turn.turn_id if self._turn is not None else ""
 
         async def emit(msg: Any) -> None:
-            await self.emit(turn_id, msg)
+            runner = self._turn
+            if runner is not None and runner.turn_id == turn_id:
+                await runner.emit(msg)  # the turn tracks its patches for turn_diff
+            else:
+                await self.emit(turn_id, msg)
 
         return ToolContext(turn_id=turn_id, cwd=self.settings.cwd, emit=emit, services=self.services)
 

@@ -20,6 +20,7 @@ from codex_actors.protocol import events, items, ops
 from codex_actors.session import compaction
 from codex_actors.session.context import initial_context
 from codex_actors.session.turn_context import context_key, context_update_items
+from codex_actors.session.turn_diff import TurnDiffTracker
 from codex_actors.tools.router import ToolCall, ToolContext, output_item
 from codex_actors.tools.view_image import image_data_url
 
@@ -102,6 +103,8 @@ class TurnRunner:
         self.last_agent_message: str | None = None
         self.input_messages: list[str] = []
         self.total_usage = model_events.TokenUsage()
+        self.diffs = TurnDiffTracker(session.settings.cwd)
+        self.files_changed = False
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -113,8 +116,25 @@ class TurnRunner:
         """Queue a non-user item (a code-mode notification) for the next sampling request."""
         self.pending.append(item)
 
-    async def emit(self, msg: events.EventMsg) -> None:
+    async def emit(self, msg: events.EventMsg | dict[str, Any]) -> None:
+        """Send an event of this turn; the tools' own events come through here too, so patches are tracked for
+        `turn_diff`: a patch's files are read at `patch_apply_begin`, before it writes them."""
+        kind = msg.get("type") if isinstance(msg, dict) else getattr(msg, "TYPE", None)
+        if kind == "patch_apply_begin":
+            changes = msg["changes"] if isinstance(msg, dict) else msg.changes
+            await trio.to_thread.run_sync(self.diffs.record_baselines, changes)
+        elif kind == "patch_apply_end" and (msg["success"] if isinstance(msg, dict) else msg.success):
+            self.files_changed = True
         await self.session.emit(self.turn_id, msg)
+
+    async def _emit_turn_diff(self) -> None:
+        """After a response whose tools changed files: the aggregate diff of the turn so far (spec 1.3)."""
+        if not self.files_changed:
+            return
+        self.files_changed = False
+        diff = await trio.to_thread.run_sync(self.diffs.unified_diff)
+        if diff:
+            await self.emit(events.TurnDiff(unified_diff=diff))
 
     async def run(self) -> None:
         await self.emit(events.TaskStarted(turn_id=self.turn_id, started_at=int(time.time()),
@@ -144,6 +164,7 @@ class TurnRunner:
                     self.pending.clear()
                 first = False
                 follow_up = await self.sample()
+                await self._emit_turn_diff()
                 if self.pending:
                     follow_up = True
                 if not follow_up:
