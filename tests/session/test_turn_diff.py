@@ -60,3 +60,17 @@ def test_deleted_moved_unterminated_and_binary_files_diff_like_git(tmp_path):
         "diff --git a/tail.txt b/tail.txt\n--- a/tail.txt\n+++ b/tail.txt\n@@ -1,2 +1,2 @@\n a\n"
         "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"
     )
+
+
+async def test_a_patch_applied_from_a_code_mode_cell_is_in_the_turn_diff(tmp_path):
+    source = f"await tools.apply_patch({ADD_A!r});\ntext('patched');"
+    script = [response(custom_tool_call("exec", source, "x1")), response(text_message("done"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url, "sandbox_mode=workspace-write", "approval_policy=never")
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            await session.submit(ops.UserInputOp(items=[ops.TextInput("edit")]))
+            seen = await session.wait_for(events.TaskComplete)
+    assert (config.cwd / "a.txt").read_text() == "one\n"
+    diffs = [e.msg.unified_diff for e in seen if isinstance(e.msg, events.TurnDiff)]
+    assert diffs == ["diff --git a/a.txt b/a.txt\nnew file mode 100644\n--- /dev/null\n+++ b/a.txt\n"
+                     "@@ -0,0 +1 @@\n+one\n"]
