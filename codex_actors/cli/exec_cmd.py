@@ -74,6 +74,8 @@ def add_exec_flags(parser: argparse.ArgumentParser, *, suppress: bool = False) -
         help="extra writable root for workspace-write (repeatable)")
     add("--skip-git-repo-check", action="store_true", default=d(False), help="allow running outside a Git repository")
     add("--ephemeral", action="store_true", default=d(False), help="write no rollout (session file)")
+    add("--ignore-rules", dest="ignore_rules", action="store_true", default=d(False),
+        help="skip the execpolicy .rules files (user and project)")
     add("--json", "--experimental-json", dest="json", action="store_true", default=d(False),
         help="print the JSONL events of the run on stdout")
     add("-o", "--output-last-message", dest="output_last_message", metavar="FILE", default=d(None),
@@ -229,6 +231,8 @@ def config_flags(args: argparse.Namespace, *, approval_policy: str | None = "nev
     if args.oss:
         flags["model_provider"] = OSS_PROVIDER
         flags["model"] = args.model or OSS_DEFAULT_MODEL
+    if getattr(args, "ignore_rules", False):
+        flags["ignore_rules"] = True
     return flags
 
 

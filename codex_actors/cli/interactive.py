@@ -45,6 +45,13 @@ APPROVAL_ANSWERS = {"y": "approved", "yes": "approved", "a": "approved_for_sessi
 STATUS_TICK_S = 0.2
 
 
+def _proposed_rule(request: Any) -> list[str] | None:
+    """The command prefix an exec approval request proposes to allow for good (`[p]ersist`), if any."""
+    proposal = getattr(request, "proposed_execpolicy_amendment", None)
+    command = proposal.get("command") if isinstance(proposal, dict) else None
+    return command if isinstance(command, list) and command else None
+
+
 @attrs.frozen
 class Next:
     """What to do after a session closes: `quit`, or open a session (`resume` rollout or None for a new one)
@@ -164,8 +171,12 @@ class SessionLoop:
         if self.outstanding is not None:
             return
         if self.approvals:
-            self._print_approval(self.approvals[0])
-            self.prompts.ask(LineRequest("Allow? [y]es / [n]o / [a]lways for this session: ", history=False))
+            request = self.approvals[0]
+            self._print_approval(request)
+            question = "Allow? [y]es / [n]o / [a]lways for this session"
+            if _proposed_rule(request):
+                question += f" / [p]ersist a rule allowing `{command_string(_proposed_rule(request))}`"
+            self.prompts.ask(LineRequest(question + ": ", history=False))
             self.outstanding = "approval"
         else:
             self.prompts.ask(LineRequest(LINE_PROMPT, default=self.draft))
@@ -230,9 +241,13 @@ class SessionLoop:
             return await self._on_ctrl_c()
         text = result.text
         if answered == "approval" and self.approvals:
-            decision = APPROVAL_ANSWERS.get(text.strip().lower())
+            answer = text.strip().lower()
+            decision: Any = APPROVAL_ANSWERS.get(answer)
+            proposal = _proposed_rule(self.approvals[0])
+            if answer in ("p", "persist") and proposal:
+                decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
             if decision is None:
-                self.console.print(Text("answer y, n or a", style="yellow"))
+                self.console.print(Text("answer y, n, a or p" if proposal else "answer y, n or a", style="yellow"))
             else:
                 await self._answer_approval(decision)
             return None

@@ -129,6 +129,7 @@ KEYS: dict[str, Checker] = {
     "openai_base_url": string,
     "web_search": one_of("disabled", "cached", "live"),
     "max_tool_calls_per_turn": integer(1),
+    "ignore_rules": boolean,
     "features.code_mode": boolean,
     "features.code_mode_only": boolean,
     "code_mode.max_heap_bytes": integer(16 * 1024 * 1024),

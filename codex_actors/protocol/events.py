@@ -257,6 +257,9 @@ class ExecCommandEnd(EventMsg):
 @register
 @attrs.frozen
 class ExecApprovalRequest(EventMsg):
+    """`proposed_execpolicy_amendment`: `{"command": [prefix words]}`, the allow rule an
+    `approved_execpolicy_amendment` answer would persist (None when there is no single prefix to propose)."""
+
     TYPE: ClassVar[str] = "exec_approval_request"
     call_id: str
     turn_id: str
@@ -265,6 +268,7 @@ class ExecApprovalRequest(EventMsg):
     parsed_cmd: list[JSON] = attrs.field(factory=list)
     approval_id: str | None = None
     reason: str | None = None
+    proposed_execpolicy_amendment: JSON | None = None
 
 
 @register

@@ -15,6 +15,7 @@ import os
 from typing import Any, Protocol
 
 import attrs
+import trio
 
 from codex_actors.exec.policy import DANGER_FULL_ACCESS, SandboxPolicy
 from codex_actors.protocol import events
@@ -22,7 +23,11 @@ from codex_actors.tools.apply_patch.shell_intercept import ImplicitInvocationErr
 from codex_actors.tools.apply_patch_tool import run_patch
 from codex_actors.tools.approvals import (
     RETRY_WITHOUT_SANDBOX_REASON, ApprovalCache, decide_command, is_sandbox_denial, offers_unsandboxed_retry,
+    split_for_evaluation,
 )
+from codex_actors.tools.approvals.rules import ExecPolicy, PrefixRule
+from codex_actors.tools.approvals.safe_commands import normalize_shell
+from codex_actors.tools.exec_policy_files import append_allow_rule
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult
 from codex_actors.tools.unified_exec import ExecToolOutput, tool_result
 
@@ -44,8 +49,12 @@ class CommandApproval:
 
 
 async def approve_command(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, *,
-                          sandbox_permissions: str | None, justification: str | None) -> CommandApproval:
-    """Decide `argv` per spec 5.3 steps 1-4, asking the user (`exec_approval_request`) when the policy says so.
+                          sandbox_permissions: str | None, justification: str | None,
+                          prefix_rule: Any = None) -> CommandApproval:
+    """Decide `argv` per spec 5.3 steps 1-4 (execpolicy rules from `services["exec_policy"]` first, then the
+    heuristics), asking the user (`exec_approval_request`) when the policy says so. `prefix_rule` is the model's
+    suggested allow rule (a list of words); the request proposes it, or the command itself when it is one
+    simple command, as the rule an `approved_execpolicy_amendment` answer persists.
 
     A call requesting escalation under any policy but `on-request` is refused before running
     (`decide_command` words it). A denied prompt refuses with `exec command rejected by user`."""
@@ -55,27 +64,53 @@ async def approve_command(argv: list[str], cwd: str, call_id: str, ctx: ToolCont
     if cache.is_command_approved(argv, cwd=cwd, sandbox_permissions=sandbox_permissions):
         return CommandApproval(run_unsandboxed=escalated)
     mode = SandboxPolicy.from_json(settings.sandbox_policy).mode
+    rules: ExecPolicy | None = ctx.services.get("exec_policy")
     decision = decide_command(argv, approval_policy=settings.approval_policy, sandbox_mode=mode,
-                              requested_escalation=escalated)
+                              requested_escalation=escalated, rule_lookup=rules.lookup if rules else None)
     if decision.outcome == "allow":
         return CommandApproval(run_unsandboxed=decision.run_unsandboxed)
     if decision.outcome == "forbidden":
         return CommandApproval(refusal=decision.reason or REJECTED_BY_USER)
-    if not await _ask(argv, cwd, call_id, ctx, justification or decision.reason, sandbox_permissions):
+    if not await _ask(argv, cwd, call_id, ctx, justification or decision.reason, sandbox_permissions,
+                      proposal=_proposed_rule(argv, prefix_rule)):
         return CommandApproval(refusal=REJECTED_BY_USER)
     return CommandApproval(run_unsandboxed=decision.run_unsandboxed)
 
 
+def _proposed_rule(argv: list[str], prefix_rule: Any) -> list[str] | None:
+    if isinstance(prefix_rule, list) and prefix_rule and all(isinstance(w, str) and w for w in prefix_rule):
+        return prefix_rule
+    split = split_for_evaluation(normalize_shell(argv))
+    return list(split.segments[0]) if split.kind == "plain" and len(split.segments) == 1 else None
+
+
 async def _ask(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, reason: str | None,
-               sandbox_permissions: str | None) -> bool:
-    """Emit an `exec_approval_request` and wait; True when approved. `approved_for_session` is remembered."""
-    request = events.ExecApprovalRequest(call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=cwd,
-                                         reason=reason)
+               sandbox_permissions: str | None, *, proposal: list[str] | None = None) -> bool:
+    """Emit an `exec_approval_request` and wait; True when approved. `approved_for_session` is remembered;
+    `approved_execpolicy_amendment` appends the proposed allow rule to `default.rules` and applies it now."""
+    request = events.ExecApprovalRequest(
+        call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=cwd, reason=reason,
+        proposed_execpolicy_amendment={"command": proposal} if proposal else None)
     answer = await ctx.services["approvals"].request(request)
     if answer == "approved_for_session":
         cache: ApprovalCache = ctx.services["approval_cache"]
         cache.approve_command(argv, cwd=cwd, sandbox_permissions=sandbox_permissions)
+    if answer == "approved_execpolicy_amendment" and proposal:
+        await _persist_rule(proposal, ctx)
     return answer in APPROVED
+
+
+async def _persist_rule(prefix: list[str], ctx: ToolContext) -> None:
+    rules: ExecPolicy = ctx.services.get("exec_policy") or ExecPolicy()
+    ctx.services["exec_policy"] = rules.with_rule(PrefixRule((tuple((w,) for w in prefix)), "allow",
+                                                            source="approved_execpolicy_amendment"))
+    home = ctx.services.get("exec_policy_home")
+    if home is None:
+        return
+    try:
+        await trio.to_thread.run_sync(append_allow_rule, home, prefix)
+    except OSError as exc:
+        await ctx.emit(events.Warning(message=f"the allow rule was applied to this session but not saved: {exc}"))
 
 
 class ShellRunner(Protocol):
@@ -125,7 +160,8 @@ class GuardedShellTool:
             return await run_patch(invocation.patch, invocation.resolve_cwd(cwd), call.call_id, ctx)
         approval = await approve_command(argv, cwd, call.call_id, ctx,
                                          sandbox_permissions=args.get("sandbox_permissions"),
-                                         justification=args.get("justification"))
+                                         justification=args.get("justification"),
+                                         prefix_rule=args.get("prefix_rule"))
         if approval.refusal is not None:
             raise ToolError(approval.refusal)
         settings = ctx.services["settings"]

@@ -23,7 +23,9 @@ from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.codemode import DEFAULT_MAX_HEAP_BYTES, CodeModeService, NestedToolSpec
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
 from codex_actors.tools.code_mode_host import ExecTool, WaitTool, make_dispatcher, nested_tool_specs
+from codex_actors.tools.approvals.rules import ExecPolicy
 from codex_actors.tools.command_approval import GuardedShellTool
+from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
 from codex_actors.tools.shell import ShellTool
@@ -36,6 +38,10 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     and return the router for this session."""
     policy = SandboxPolicy.from_json(services["settings"].sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
+    rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
+    services["exec_policy"] = rules
+    services["exec_policy_home"] = config.home
+    services.setdefault("startup_warnings", []).extend(rule_warnings)
     processes = UnifiedExec(nursery, policy=policy, env=env,
                             background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
     services["processes"] = processes

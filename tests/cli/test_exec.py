@@ -512,3 +512,22 @@ def test_undecodable_stdin_is_a_usage_error_naming_the_problem():
         read_prompt(None, _Pipe(b"\xff\xfe\x00\x00a\x00\x00\x00"))
     with pytest.raises(UsageError, match=r"not valid UTF-8 \(invalid continuation byte at byte 0\)"):
         read_prompt("-", _Pipe(b"\xc3\x28"))
+
+
+async def test_exec_applies_execpolicy_rules_unless_ignore_rules_is_given(tmp_path):
+    rules = tmp_path / "home" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "default.rules").write_text('prefix_rule(pattern=["touch"], decision="forbidden")\n')
+
+    def script():
+        return [response(function_call("exec_command", {"cmd": "touch made.txt", "login": False}, "c1")),
+                response(text_message("ok"))]
+
+    proc, server = await exec_json(tmp_path, script(), "--full-auto", "touch it")
+    assert proc.returncode == 0, proc.stderr.decode()
+    [output] = [i["output"] for i in server.requests[1].body["input"] if i.get("type") == "function_call_output"]
+    assert output == "`touch made.txt` rejected: blocked by policy"
+    assert not (tmp_path / "made.txt").exists()
+    proc, _ = await exec_json(tmp_path, script(), "--full-auto", "--ignore-rules", "touch it")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert (tmp_path / "made.txt").exists()

@@ -223,3 +223,22 @@ def test_ctrl_c_at_an_approval_aborts_the_turn_and_its_other_requests_are_not_as
     # The aborted turn's calls reached the model as aborted, and no request was left unanswered in between.
     bodies = [r["body"] for r in server.requests()]
     assert len(bodies) == 2
+
+
+def test_p_at_an_approval_persists_an_allow_rule_and_runs_the_command(tmp_path, scripted):
+    server = scripted([
+        response(function_call("exec_command", {"cmd": "touch kept.txt", "login": False}, "c1")),
+        response(text_message("the file is there")),
+    ])
+    child = spawn_run(tmp_path, server.url, "-a", "untrusted", "-s", "workspace-write")
+    child.sendline("make a file")
+    child.expect("approval needed:")
+    child.expect(r"\[p\]ersist a rule allowing `touch kept.txt`")
+    child.sendline("p")
+    child.expect("the file is there")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    assert (tmp_path / "work" / "kept.txt").exists()
+    assert (tmp_path / "home" / "rules" / "default.rules").read_text() == \
+        'prefix_rule(pattern=["touch", "kept.txt"], decision="allow")\n'
