@@ -311,6 +311,28 @@ class PatchApplyEnd(EventMsg):
 
 @register
 @attrs.frozen
+class McpStartupUpdate(EventMsg):
+    """One MCP server's startup state: `status` is `{"state": "starting" | "ready" | "cancelled"}` or
+    `{"state": "failed", "error": str}`."""
+
+    TYPE: ClassVar[str] = "mcp_startup_update"
+    server: str
+    status: JSON
+
+
+@register
+@attrs.frozen
+class McpStartupComplete(EventMsg):
+    """Every configured MCP server has started or failed: `failed` is a list of `{"server", "error"}`."""
+
+    TYPE: ClassVar[str] = "mcp_startup_complete"
+    ready: list[str]
+    failed: list[JSON]
+    cancelled: list[str] = attrs.field(factory=list)
+
+
+@register
+@attrs.frozen
 class McpToolCallBegin(EventMsg):
     """`invocation` = {server, tool, arguments?}."""
 

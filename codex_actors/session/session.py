@@ -85,6 +85,8 @@ class Session(Actor):
         self._task_done: trio.Event | None = None
         self._turn: TurnRunner | None = None
         self.token_totals: Any = None
+        self.startup_warnings: list[str] = []
+        self.mcp_startup: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -94,7 +96,8 @@ class Session(Actor):
                          "session_id": self.session_id, "tool_context": self.tool_context,
                          "notify_from_cell": self.notify_from_cell}
         self.router = await self._build_tools(nursery, self.services)
-        self.startup_warnings: list[str] = self.services.pop("startup_warnings", [])
+        self.startup_warnings = self.services.pop("startup_warnings", [])
+        self.mcp_startup = self.services.pop("mcp_startup", None)
 
     async def on_stop(self) -> None:
         if self.recorder is not None:
@@ -338,6 +341,16 @@ async def open_session(
         ))
         for message in session.startup_warnings:
             await session.emit("", events.Warning(message=message))
+        if session.mcp_startup is not None:
+            # The servers started while the tools were built, before SessionConfigured: report where they ended.
+            ready, failed = session.mcp_startup
+            for server in ready:
+                await session.emit("", events.McpStartupUpdate(server=server, status={"state": "ready"}))
+            for server, error in failed:
+                await session.emit("", events.McpStartupUpdate(server=server,
+                                                               status={"state": "failed", "error": error}))
+            await session.emit("", events.McpStartupComplete(
+                ready=list(ready), failed=[{"server": server, "error": error} for server, error in failed]))
         try:
             yield handle
         finally:

@@ -63,6 +63,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services["mcp"] = manager
         listing = await manager.ask(ListMcpTools())
         services.setdefault("startup_warnings", []).extend(listing.warnings)
+        services["mcp_startup"] = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
     hidden = {"shell"}
     code_mode_only = bool(config.get("features.code_mode_only"))

@@ -35,6 +35,15 @@ command = {json.dumps(str(tmp_path / "no-such-server"))}
             first = [await session.next_event(), await session.next_event()]
             assert isinstance(first[0].msg, events.SessionConfigured)
             assert isinstance(first[1].msg, events.Warning) and "broken" in first[1].msg.message
+            startup = [e.msg for e in await session.wait_for(events.McpStartupComplete)]
+            [error] = [e.status["error"] for e in startup if isinstance(e, events.McpStartupUpdate)
+                       and e.server == "broken"]
+            assert startup == [
+                events.McpStartupUpdate(server="echo", status={"state": "ready"}),
+                events.McpStartupUpdate(server="broken", status={"state": "failed", "error": error}),
+                events.McpStartupComplete(ready=["echo"], failed=[{"server": "broken", "error": error}]),
+            ]
+            assert error in first[1].msg.message
             await session.submit(ops.UserTurn(items=[ops.TextInput("echo")], cwd=str(config.cwd),
                                               approval_policy="never", sandbox_policy={"type": "read-only"},
                                               model="m"))
