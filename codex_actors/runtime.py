@@ -180,11 +180,11 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                     pass  # a missing notifier must not fail the turn
 
         build_tools = functools.partial(build_router, config, provider.wire_api)
-        history = await HistoryLog(config.home).metadata()
+        prompt_history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
+                                    max_bytes=config.get("history.max_bytes") or None)
         async with open_session(settings, open_client=open_client, build_tools=build_tools, recorder=recorder,
                                 session_id=resolved_id, initial_history=initial_history,
-                                on_turn_complete=on_turn_complete,
-                                history_log=(history.log_id, history.entry_count)) as handle:
+                                on_turn_complete=on_turn_complete, prompt_history=prompt_history) as handle:
             handle.rollout_path = recorder.path if recorder is not None else None
             yield handle
         if recorder is not None:

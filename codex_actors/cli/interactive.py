@@ -122,7 +122,7 @@ class SessionLoop:
         self.add_dirs = tuple(add_dirs)
         self.renderer = HumanRenderer(console)
         self.history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
-                                  max_bytes=config.get("history.max_bytes"))
+                                  max_bytes=config.get("history.max_bytes") or None)  # 0: no cap
         self.approvals: collections.deque[events.EventMsg] = collections.deque()
         self.outstanding: str | None = None  # "line" | "approval" while a prompt is on screen
         self.draft = ""

@@ -311,6 +311,18 @@ class PatchApplyEnd(EventMsg):
 
 @register
 @attrs.frozen
+class GetHistoryEntryResponse(EventMsg):
+    """`entry`: `{"conversation_id", "ts" (unix s), "text"}`, or None when the file is gone, replaced (another
+    inode) or shorter than `offset`."""
+
+    TYPE: ClassVar[str] = "get_history_entry_response"
+    offset: int
+    log_id: int
+    entry: JSON | None = None
+
+
+@register
+@attrs.frozen
 class McpStartupUpdate(EventMsg):
     """One MCP server's startup state: `status` is `{"state": "starting" | "ready" | "cancelled"}` or
     `{"state": "failed", "error": str}`."""

@@ -85,6 +85,50 @@ class UserTurn(Op):
 
 @OPS.register
 @attrs.frozen
+class UserInputWithTurnContext(Op):
+    """Input plus optional context overrides (the fields of `override_turn_context`), applied atomically."""
+
+    TYPE: ClassVar[str] = "user_input_with_turn_context"
+    items: list[UserInput]
+    cwd: str | None = None
+    approval_policy: str | None = None
+    sandbox_policy: dict[str, Any] | None = None
+    model: str | None = None
+    effort: str | None = None
+    summary: str | None = None
+    final_output_json_schema: dict[str, Any] | None = None
+
+
+@OPS.register
+@attrs.frozen
+class AddToHistory(Op):
+    """Append a prompt to the global `history.jsonl` (spec 7.7)."""
+
+    TYPE: ClassVar[str] = "add_to_history"
+    text: str
+
+
+@OPS.register
+@attrs.frozen
+class GetHistoryEntryRequest(Op):
+    """Read entry `offset` (0 = oldest) of the history file whose inode is `log_id`; answered by
+    `get_history_entry_response`."""
+
+    TYPE: ClassVar[str] = "get_history_entry_request"
+    offset: int
+    log_id: int
+
+
+@OPS.register
+@attrs.frozen
+class CleanBackgroundTerminals(Op):
+    """Kill every background unified-exec process of the thread."""
+
+    TYPE: ClassVar[str] = "clean_background_terminals"
+
+
+@OPS.register
+@attrs.frozen
 class OverrideTurnContext(Op):
     """Change the defaults of later turns without input (spec 1.2); every field is optional (None = keep).
     `sandbox_policy` is a SandboxPolicy JSON object as in `UserTurn`."""

@@ -22,6 +22,7 @@ from codex_actors.protocol import events, items, ops
 from codex_actors.protocol.events import Event
 from codex_actors.session.approvals import ApprovalBroker, decision_tag
 from codex_actors.session.history import History
+from codex_actors.session.persistence.history import HistoryLog, HistoryMetadata
 from codex_actors.session.settings import SessionSettings
 from codex_actors.session.turn import TurnRunner, user_message_item
 from codex_actors.session.turn_context import TurnContextError, apply_turn_context
@@ -65,8 +66,10 @@ class Session(Actor):
         session_id: str | None = None,
         initial_history: list[items.ResponseItem] | None = None,
         on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        prompt_history: HistoryLog | None = None,
     ) -> None:
         self.settings = settings
+        self.prompt_history = prompt_history
         self.session_id = session_id or str(uuid.uuid4())
         self.client = client
         self._build_tools = build_tools
@@ -158,7 +161,7 @@ class Session(Actor):
 
     async def handle(self, message: ops.Submission) -> Any:
         op = message.op
-        if isinstance(op, (ops.UserTurn, ops.OverrideTurnContext)):
+        if isinstance(op, (ops.UserTurn, ops.OverrideTurnContext, ops.UserInputWithTurnContext)):
             try:
                 self._set_settings(apply_turn_context(
                     self.settings, cwd=op.cwd, approval_policy=op.approval_policy, sandbox_policy=op.sandbox_policy,
@@ -168,7 +171,7 @@ class Session(Actor):
                 return "rejected"
             if isinstance(op, ops.OverrideTurnContext):
                 return "overridden"
-        if isinstance(op, (ops.UserTurn, ops.UserInputOp)):
+        if isinstance(op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)):
             if self._turn is not None and self._turn.accepts_steering:
                 item = await user_message_item(op.items)
                 # Reading images awaits a worker thread: the turn may have ended meanwhile.
@@ -185,11 +188,35 @@ class Session(Actor):
         if isinstance(op, ops.Compact):
             await self._start_task(message.id, op)
             return "started"
+        if isinstance(op, (ops.AddToHistory, ops.GetHistoryEntryRequest)):
+            return await self._prompt_history_op(message.id, op)
+        if isinstance(op, ops.CleanBackgroundTerminals):
+            processes = self.services.get("processes")
+            if processes is not None:
+                await processes.aclose()
+            return "cleaned"
         if isinstance(op, ops.Shutdown):
             await self._shutdown(message.id)
             return "shutdown"
         await self.emit(message.id, events.Error(message=f"unsupported op: {type(op).TYPE}"))
         return "unsupported"
+
+    async def _prompt_history_op(self, sub_id: str, op: ops.AddToHistory | ops.GetHistoryEntryRequest) -> str:
+        """`add_to_history` / `get_history_entry_request` against `history.jsonl` (spec 7.7). A failed write is
+        a warning: the turn it belongs to goes on."""
+        log = self.prompt_history
+        if isinstance(op, ops.AddToHistory):
+            if log is not None:
+                try:
+                    await log.append(self.session_id, op.text)
+                except OSError as exc:
+                    await self.emit(sub_id, events.Warning(message=f"history not saved: {exc}"))
+            return "added"
+        entry = await log.lookup(op.log_id, op.offset) if log is not None else None
+        await self.emit(sub_id, events.GetHistoryEntryResponse(
+            offset=op.offset, log_id=op.log_id,
+            entry=None if entry is None else {"conversation_id": entry.session_id, "ts": entry.ts, "text": entry.text}))
+        return "answered"
 
     def _set_settings(self, settings: SessionSettings) -> None:
         """Adopt new settings: tools read them from `services` at each call, the client takes the model at each
@@ -313,18 +340,20 @@ async def open_session(
     session_id: str | None = None,
     initial_history: list[items.ResponseItem] | None = None,
     on_turn_complete: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
-    history_log: tuple[int, int] = (0, 0),
+    prompt_history: HistoryLog | None = None,
 ) -> AsyncIterator[SessionHandle]:
     """Start a session actor in its own nursery; on exit, shut it down (every child actor stopped).
 
     `open_client(notify)` opens the model client (an async context manager yielding an object with
     `stream(prompt)`); `notify` forwards the client's retry and fallback notices into the event stream.
-    `history_log` is `(inode, entry count)` of `history.jsonl` for `SessionConfigured` (spec 7.7; 0, 0 when
-    there is none).
+    `prompt_history` is the `history.jsonl` log (spec 7.7): `SessionConfigured` reports its inode and entry
+    count (0, 0 without one), and the history ops read and append it.
     """
     send, recv = trio.open_memory_channel(math.inf)
     session = Session(settings, client=None, build_tools=build_tools, events_out=send, recorder=recorder,
-                      session_id=session_id, initial_history=initial_history, on_turn_complete=on_turn_complete)
+                      session_id=session_id, initial_history=initial_history, on_turn_complete=on_turn_complete,
+                      prompt_history=prompt_history)
+    metadata = await prompt_history.metadata() if prompt_history is not None else HistoryMetadata(0, 0)
     async with trio.open_nursery() as nursery, open_client(session.notify_from_client) as client:
         session.client = client
         ref = await start_actor(nursery, session)
@@ -336,8 +365,8 @@ async def open_session(
             approval_policy=settings.approval_policy,
             sandbox_policy=settings.sandbox_policy,
             cwd=settings.cwd,
-            history_log_id=history_log[0],
-            history_entry_count=history_log[1],
+            history_log_id=metadata.log_id,
+            history_entry_count=metadata.entry_count,
         ))
         for message in session.startup_warnings:
             await session.emit("", events.Warning(message=message))

@@ -94,7 +94,7 @@ class TurnRunner:
         self.session = session
         self.turn_id = turn_id
         self.op = op
-        self.accepts_steering = isinstance(op, (ops.UserTurn, ops.UserInputOp))
+        self.accepts_steering = isinstance(op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext))
         self.pending: list[items.ResponseItem] = []
         self.abort_reason: str | None = None
         self.started = time.monotonic()

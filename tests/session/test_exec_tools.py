@@ -119,3 +119,21 @@ async def test_patch_through_exec_command_is_routed_to_apply_patch(tmp_path):
     assert (config.cwd / "via_shell.txt").read_text() == "hi\n"
     assert "patch_apply_end" in [type(e.msg).TYPE for e in seen]
     assert outputs(server.requests[1])["c1"] == "Success. Updated the following files:\nA via_shell.txt\n"
+
+
+async def test_clean_background_terminals_kills_a_process_left_running_after_its_turn(tmp_path):
+    marker = f"sleep 4{os.getpid() % 1000}"
+    script = [response(function_call("exec_command", {"cmd": marker, "yield_time_ms": 250, "login": False}, "c1")),
+              response(text_message("left it running"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url, "sandbox_mode=workspace-write")
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            await session.submit(turn("start it", config.cwd))
+            await session.wait_for(events.TaskComplete)
+            assert descendants_alive(marker)  # the turn ended, the process did not
+            await session.submit(ops.CleanBackgroundTerminals())
+            [end] = [e.msg for e in await session.wait_for(events.ExecCommandEnd)
+                     if isinstance(e.msg, events.ExecCommandEnd)]
+            assert end.call_id == "c1"
+            assert descendants_alive(marker) == []
+    assert "Process running with session ID" in outputs(server.requests[1])["c1"]

@@ -136,3 +136,22 @@ async def test_session_configured_reports_the_history_files_inode_and_entry_coun
         async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
             configured = (await session.wait_for(events.SessionConfigured))[-1]
     assert (configured.msg.history_log_id, configured.msg.history_entry_count) == (history.stat().st_ino, 3)
+
+
+async def test_history_ops_append_and_read_back_entries_of_this_history_file(tmp_path):
+    async with serve_scripted_model([]) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            await session.wait_for(events.SessionConfigured)
+            for text in ("first prompt", "second prompt"):
+                await session.submit(ops.AddToHistory(text=text))
+            log_id = (config.home / "history.jsonl").stat().st_ino
+            answers = []
+            for offset, ident in ((1, log_id), (5, log_id), (0, log_id + 1)):
+                await session.submit(ops.GetHistoryEntryRequest(offset=offset, log_id=ident))
+                answers.append((await session.wait_for(events.GetHistoryEntryResponse))[-1].msg)
+            thread_id = session.session_id
+    entry = answers[0].entry
+    assert (entry["conversation_id"], entry["text"]) == (thread_id, "second prompt") and entry["ts"] > 0
+    assert answers[1:] == [events.GetHistoryEntryResponse(offset=5, log_id=log_id),  # past the end
+                           events.GetHistoryEntryResponse(offset=0, log_id=log_id + 1)]  # another file

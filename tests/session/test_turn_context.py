@@ -123,3 +123,17 @@ async def test_a_user_turns_output_schema_applies_to_that_turn_only(tmp_path):
     first, second = (r.body for r in server.requests)
     assert first["text"]["format"]["schema"] == schema
     assert "format" not in second.get("text", {})
+
+
+async def test_user_input_with_turn_context_applies_only_the_fields_it_sets(tmp_path):
+    script = [response(text_message("one")), response(text_message("two"))]
+    async with serve_scripted_model(script) as server:
+        config = config_for(tmp_path, server.url, "approval_policy=untrusted")
+        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+            await session.submit(ops.UserInputWithTurnContext(items=[ops.TextInput("one")], model="small-model"))
+            await session.wait_for(events.TaskComplete)
+            await session.submit(ops.UserInputOp(items=[ops.TextInput("two")]))
+            await session.wait_for(events.TaskComplete)
+    assert [r.body["model"] for r in server.requests] == ["small-model", "small-model"]
+    [permissions] = [t for t in texts(server.requests[1].body, "developer") if "<permissions" in t]
+    assert "Approval policy is `untrusted`" in permissions  # not touched by the op
