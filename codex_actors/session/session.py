@@ -4,7 +4,9 @@ One task at a time. A `user_turn` / `user_input` starts a turn, or is steered in
 cancels the running turn (its model stream and every tool call, whose cells and processes stop through their own
 actors) and answers `turn_aborted`; `compact` runs a compaction task; `shutdown` stops the turn and every child
 actor, then emits `shutdown_complete`. Approvals answer the tool call waiting on them, except `abort`, which
-takes the interrupt path.
+takes the interrupt path. `user_turn`, `user_input_with_turn_context` and `override_turn_context` change the
+session's settings (`turn_context.py`); `add_to_history` / `get_history_entry_request` use `history.jsonl`;
+`clean_background_terminals` kills the unified-exec processes left running.
 """
 
 from __future__ import annotations

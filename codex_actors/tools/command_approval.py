@@ -34,8 +34,8 @@ from codex_actors.tools.unified_exec import ExecToolOutput, tool_result
 REJECTED_BY_USER = "exec command rejected by user"
 #: The policy of a command that runs outside the platform sandbox (as under danger-full-access).
 UNSANDBOXED = SandboxPolicy(mode=DANGER_FULL_ACCESS)
-#: Decision tags that let a command run. `approved_execpolicy_amendment` approves this call; the proposed
-#: `prefix_rule` is not persisted, since this project loads no execpolicy rules yet (spec 5.3 "Approval caching").
+#: Decision tags that let a command run. `approved_execpolicy_amendment` also persists the proposed allow rule
+#: (spec 5.3 "Approval caching"; see `_persist_rule`).
 APPROVED = ("approved", "approved_for_session", "approved_execpolicy_amendment")
 
 
