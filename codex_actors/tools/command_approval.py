@@ -167,14 +167,58 @@ class GuardedShellTool:
         settings = ctx.services["settings"]
         session_policy = SandboxPolicy.from_json(settings.sandbox_policy)
         sandboxed = not approval.run_unsandboxed and not session_policy.is_unrestricted
-        # The policy of now, not of start-up: a user_turn / override_turn_context may have changed it.
-        out = await self.inner.run(call, ctx, policy=session_policy if sandboxed else UNSANDBOXED)
+        # One call shows one begin/end pair, as upstream: the first attempt's end is held back until it is
+        # known whether a retry replaces it (and then the retry's begin is the one left out).
+        first = _EndHold(ctx)
+        try:
+            # The policy of now, not of start-up: a user_turn / override_turn_context may have changed it.
+            out = await self.inner.run(call, first.ctx, policy=session_policy if sandboxed else UNSANDBOXED)
+        except BaseException:
+            with trio.CancelScope(shield=True):  # an interrupted call still reports its end
+                await first.release()
+            raise
+        first.holding = False
         # Step 5. A unified-exec process still running at its yield (exit_code None) cannot be re-run.
         if (sandboxed and out.exit_code is not None and is_sandbox_denial(out.exit_code, out.output)
                 and offers_unsandboxed_retry(settings.approval_policy)
                 and await _approve_retry(argv, cwd, call.call_id, ctx, args.get("sandbox_permissions"))):
-            out = await self.inner.run(call, ctx, policy=UNSANDBOXED)
+            out = await self.inner.run(call, _without_begin(ctx), policy=UNSANDBOXED)
+        else:
+            await first.release()
         return tool_result(out)
+
+
+class _EndHold:
+    """A ToolContext whose `exec_command_end` events are held while `holding` (the events of a process that
+    outlives the call, sent later, pass straight through once `holding` is False)."""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.holding = True
+        self._held: list[Any] = []
+        self._emit = ctx.emit
+
+        async def emit(msg: Any) -> None:
+            if self.holding and isinstance(msg, events.ExecCommandEnd):
+                self._held.append(msg)
+            else:
+                await self._emit(msg)
+
+        self.ctx = attrs.evolve(ctx, emit=emit)
+
+    async def release(self) -> None:
+        """Stop holding and send what was held."""
+        self.holding = False
+        held, self._held = self._held, []
+        for msg in held:
+            await self._emit(msg)
+
+
+def _without_begin(ctx: ToolContext) -> ToolContext:
+    async def emit(msg: Any) -> None:
+        if not isinstance(msg, events.ExecCommandBegin):
+            await ctx.emit(msg)
+
+    return attrs.evolve(ctx, emit=emit)
 
 
 async def _approve_retry(argv: list[str], cwd: str, call_id: str, ctx: ToolContext,

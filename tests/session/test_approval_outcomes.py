@@ -160,3 +160,22 @@ async def test_sandbox_denied_exec_command_is_rerun_unsandboxed_under_untrusted(
     assert reasons == [None, RETRY_REASON]  # the untrusted command prompt, then the retry offer
     assert (config.cwd / "retried.txt").read_text() == "again\n"
     assert "Process exited with code 0" in outputs(server.requests[1])["c1"]
+
+
+async def test_a_retried_command_shows_one_begin_and_one_end_carrying_the_final_result(tmp_path):
+    for decision, exit_code in (("approved", 0), ("denied", 1)):
+        base = tmp_path / decision
+        base.mkdir()
+        call = function_call("shell", {"command": ["bash", "-c", "echo again > retried.txt"]}, "s1")
+        async with serve_scripted_model([response(call), response(text_message("ok"))]) as server:
+            config = config_for(base, server.url, "sandbox_mode=read-only", "approval_policy=on-failure")
+            seen = []
+            async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
+                await session.submit(turn("go", config.cwd))
+                while not isinstance(seen[-1].msg if seen else None, events.TaskComplete):
+                    seen += await session.wait_for((events.ExecApprovalRequest, events.TaskComplete))
+                    if isinstance(seen[-1].msg, events.ExecApprovalRequest):
+                        await session.submit(ops.ExecApproval(id=seen[-1].msg.call_id, decision=decision))
+        begins = [e.msg for e in seen if isinstance(e.msg, events.ExecCommandBegin)]
+        ends = [e.msg for e in seen if isinstance(e.msg, events.ExecCommandEnd)]
+        assert [(b.call_id, len(ends), ends[0].exit_code) for b in begins] == [("s1", 1, exit_code)], decision
