@@ -116,15 +116,17 @@ def session_settings(config: Config, options: RunOptions) -> SessionSettings:
 
 
 def _git_info(cwd: str) -> dict[str, str] | None:
+    """The rollout's `git` block: HEAD's commit hash and branch, from one `git rev-parse` (blocking, at most 2 s:
+    call it from a worker thread); None outside a repository or without a commit."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=2)
-        branch = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True,
-                                text=True, timeout=2)
+        done = subprocess.run(["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True,
+                              text=True, timeout=2)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if commit.returncode != 0:
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2:
         return None
-    return {"commit_hash": commit.stdout.strip(), "branch": branch.stdout.strip()}
+    return {"commit_hash": lines[0], "branch": lines[1]}
 
 
 @asynccontextmanager
@@ -161,7 +163,7 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                     "base_instructions": {"text": settings.instructions}}
             if options.thread_source is not None:
                 meta["thread_source"] = options.thread_source
-            git = _git_info(settings.cwd)
+            git = await trio.to_thread.run_sync(_git_info, settings.cwd)
             if git:
                 meta["git"] = git
             rollout = RolloutRecorder(home=config.home, thread_id=resolved_id, session_meta=meta,

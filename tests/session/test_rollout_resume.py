@@ -155,3 +155,21 @@ async def test_history_ops_append_and_read_back_entries_of_this_history_file(tmp
     assert (entry["conversation_id"], entry["text"]) == (thread_id, "second prompt") and entry["ts"] > 0
     assert answers[1:] == [events.GetHistoryEntryResponse(offset=5, log_id=log_id),  # past the end
                            events.GetHistoryEntryResponse(offset=0, log_id=log_id + 1)]  # another file
+
+
+async def test_the_rollouts_session_meta_records_the_repositorys_commit_and_branch(tmp_path):
+    async with serve_scripted_model([response(text_message("a")), response(text_message("b"))]) as server:
+        config = config_for(tmp_path, server.url)
+        async with open_configured_session(config) as session:  # not a repository yet
+            await session.submit(user_turn("one", config.cwd))
+            await session.wait_for(events.TaskComplete)
+        git = ["git", "-C", str(config.cwd), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+        subprocess.run([*git, "init", "-q", "-b", "work"], check=True)
+        subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+        head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+        async with open_configured_session(config) as session:
+            await session.submit(user_turn("two", config.cwd))
+            await session.wait_for(events.TaskComplete)
+    metas = [json.loads(path.read_text().splitlines()[0])["payload"]
+             for path in sorted((config.home / "sessions").rglob("rollout-*.jsonl"), key=lambda p: p.stat().st_mtime)]
+    assert [meta.get("git") for meta in metas] == [None, {"commit_hash": head, "branch": "work"}]
