@@ -174,8 +174,9 @@ class SessionLoop:
             request = self.approvals[0]
             self._print_approval(request)
             question = "Allow? [y]es / [n]o / [a]lways for this session"
-            if _proposed_rule(request):
-                question += f" / [p]ersist a rule allowing `{command_string(_proposed_rule(request))}`"
+            proposal = _proposed_rule(request)
+            if proposal:
+                question += f" / [p]ersist a rule allowing `{command_string(proposal)}`"
             self.prompts.ask(LineRequest(question + ": ", history=False))
             self.outstanding = "approval"
         else:

@@ -167,8 +167,7 @@ class ModelClient:
         ws, self._ws = self._ws, None
         if ws is not None:
             await ws.aclose()
-        if self._notify is not None:
-            await self._notify(Warning(message=FALLBACK_WARNING))
+        await self._warn(FALLBACK_WARNING)
 
     async def _run_with_retries(self, prompt: Prompt, deliver: Callable[[Any], Awaitable[None]]) -> None:
         max_retries = self.provider.stream_max_retries

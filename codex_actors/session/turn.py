@@ -119,11 +119,11 @@ class TurnRunner:
     async def emit(self, msg: events.EventMsg | dict[str, Any]) -> None:
         """Send an event of this turn; the tools' own events come through here too, so patches are tracked for
         `turn_diff`: a patch's files are read at `patch_apply_begin`, before it writes them."""
-        kind = msg.get("type") if isinstance(msg, dict) else getattr(msg, "TYPE", None)
-        if kind == "patch_apply_begin":
-            changes = msg["changes"] if isinstance(msg, dict) else msg.changes
-            await trio.to_thread.run_sync(self.diffs.record_baselines, changes)
-        elif kind == "patch_apply_end" and (msg["success"] if isinstance(msg, dict) else msg.success):
+        if isinstance(msg, dict):
+            msg = events.EVENT_MSGS.structure(msg)
+        if isinstance(msg, events.PatchApplyBegin):
+            await trio.to_thread.run_sync(self.diffs.record_baselines, msg.changes)
+        elif isinstance(msg, events.PatchApplyEnd) and msg.success:
             self.files_changed = True
         await self.session.emit(self.turn_id, msg)
 

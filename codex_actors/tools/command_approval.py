@@ -25,7 +25,7 @@ from codex_actors.tools.approvals import (
     RETRY_WITHOUT_SANDBOX_REASON, ApprovalCache, decide_command, is_sandbox_denial, offers_unsandboxed_retry,
     split_for_evaluation,
 )
-from codex_actors.tools.approvals.rules import ExecPolicy, PrefixRule
+from codex_actors.tools.approvals.rules import ExecPolicy, allow_rule
 from codex_actors.tools.approvals.safe_commands import normalize_shell
 from codex_actors.tools.exec_policy_files import append_allow_rule
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult
@@ -102,8 +102,7 @@ async def _ask(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, reason
 
 async def _persist_rule(prefix: list[str], ctx: ToolContext) -> None:
     rules: ExecPolicy = ctx.services.get("exec_policy") or ExecPolicy()
-    ctx.services["exec_policy"] = rules.with_rule(PrefixRule((tuple((w,) for w in prefix)), "allow",
-                                                            source="approved_execpolicy_amendment"))
+    ctx.services["exec_policy"] = rules.with_rule(allow_rule(prefix, source="approved_execpolicy_amendment"))
     home = ctx.services.get("exec_policy_home")
     if home is None:
         return

@@ -69,6 +69,11 @@ class ExecPolicy:
         return ExecPolicy((*self.rules, rule))
 
 
+def allow_rule(prefix: Sequence[str], source: str = "") -> PrefixRule:
+    """The rule `allow_rule_text(prefix)` writes: allow commands starting with exactly these words."""
+    return PrefixRule(tuple((word,) for word in prefix), "allow", source=source)
+
+
 def allow_rule_text(prefix: Sequence[str]) -> str:
     """The `prefix_rule(...)` line that allows commands starting with `prefix` (what "always allow" appends).
     Raises ValueError for an empty prefix."""
