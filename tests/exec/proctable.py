@@ -3,42 +3,36 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 
-def processes_with(marker: str) -> list[tuple[int, str, str]]:
-    """(pid, state, cmdline) of every process, zombies included, whose command line contains `marker`."""
-    found = []
+def _processes(*, with_cmdline: bool = False) -> Iterator[tuple[int, list[bytes], str]]:
+    """(pid, /proc/<pid>/stat fields after the command name, cmdline or "") of every process still readable."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            cmdline = ""
+            if with_cmdline:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 stat = handle.read()
         except OSError:
             continue
-        if marker in cmdline:
-            found.append((int(entry), stat[stat.rfind(b")") + 2:].split()[0].decode(), cmdline))
-    return found
+        yield int(entry), stat[stat.rfind(b")") + 2:].split(), cmdline
+
+
+def processes_with(marker: str) -> list[tuple[int, str, str]]:
+    """(pid, state, cmdline) of every process, zombies included, whose command line contains `marker`."""
+    return [(pid, fields[0].decode(), cmdline) for pid, fields, cmdline in _processes(with_cmdline=True)
+            if marker in cmdline]
 
 
 def zombie_children() -> list[int]:
     """Pids of zombie children of this (test) process: something we spawned was never reaped."""
     me = os.getpid()
-    zombies = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if fields[0] == b"Z" and int(fields[1]) == me:
-            zombies.append(int(entry))
-    return zombies
+    return [pid for pid, fields, _ in _processes() if fields[0] == b"Z" and int(fields[1]) == me]
 
 
 def assert_nothing_left(marker: str) -> None:
