@@ -137,7 +137,8 @@ async def test_server_errors_are_retried_at_the_request_layer_silently():
     assert done_items(events) == [Message("assistant", [OutputText("up again")])]
 
 
-async def test_persistent_server_errors_fail_once_both_budgets_are_spent():
+async def test_persistent_server_errors_fail_once_the_request_budget_is_spent():
+    """One retry budget per request, as codex-client: the stream layer does not start a spent one over."""
     script = [error_response(500, message="boom")] * 4
     notes = Notes()
     async with serve_scripted_model(script) as server:
@@ -147,7 +148,7 @@ async def test_persistent_server_errors_fail_once_both_budgets_are_spent():
                 await collect(client, PROMPT)
     assert caught.value.message == "exceeded retry limit (1 retries), last error: Server error (HTTP 500): boom"
     assert caught.value.codex_error_info == "response_too_many_failed_attempts"
-    assert len(server.requests) == 4 and notes.texts == ["Reconnecting... 1/1"]
+    assert len(server.requests) == 2 and notes.texts == []
 
 
 async def test_rate_limit_honours_retry_after_then_succeeds():

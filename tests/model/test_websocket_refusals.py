@@ -104,3 +104,14 @@ def test_status_line_parsing():
     assert status_of(b"HTTP/1.1 426") == 426
     assert status_of(b"SSH-2.0-OpenSSH_9.6") is None
     assert status_of(b"") is None
+
+
+@pytest.mark.parametrize("websockets", [False, True])
+async def test_a_server_answering_500_every_time_gets_request_max_retries_plus_one_posts(websockets):
+    with plain_model_server([{"status": 500}], repeat_last=True) as server:
+        info = provider(server.url, supports_websockets=websockets, request_max_retries=2, stream_max_retries=2)
+        async with ModelClient.open(info, "m") as client:
+            with trio.fail_after(20), pytest.raises(Exception, match="500"):
+                await collect(client, Prompt(input=[user("hi")]))
+    assert len(server.posts()) == 3
+    assert [r.method for r in server.requests if r.method != "POST"] == (["GET"] if websockets else [])
