@@ -530,3 +530,21 @@ async def test_exec_applies_execpolicy_rules_unless_ignore_rules_is_given(tmp_pa
     proc, _ = await exec_json(tmp_path, script(), "--full-auto", "--ignore-rules", "touch it")
     assert proc.returncode == 0, proc.stderr.decode()
     assert (tmp_path / "made.txt").exists()
+
+
+async def test_a_10_mb_prompt_on_stdin_is_refused_with_one_error_line_and_nothing_recorded(tmp_path):
+    prompt = ("0123456789abcdef" * 65_536 * 10).encode()  # 10 MiB
+    home = tmp_path / "home"
+    async with serve_scripted_model([response(text_message("never"))], websocket=False) as server:
+        proc = await run_cli(["exec", "--skip-git-repo-check", *provider_args(server.url)], cwd=tmp_path,
+                             env=cli_env(home), stdin=prompt)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.decode().splitlines() if line.startswith("ERROR:")]
+    assert errors == ["ERROR: the input is too long for the model: about 2,621,440 tokens (10,485,760 bytes), and "
+                      "at most 244,800 fit (model_auto_compact_token_limit, or 90% of the 272,000-token context "
+                      "window); nothing was sent"]
+    assert proc.stdout == b""
+    assert server.requests == []
+    recorded = [path for path in home.rglob("*") if path.is_file()]
+    assert rollouts(home), "the session file is still written (with its metadata)"
+    assert [path for path in recorded if b"0123456789abcdef" in path.read_bytes()] == []
