@@ -15,8 +15,9 @@ In tests:
         assert server.requests[0].body["input"] == [...]
 
 As a process (for CLI tests): `python -m codex_actors.testing.server --script FILE.json [--port 0]
-[--log FILE.jsonl] [--no-websocket]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the first stdout line
-and appends each request as one JSON line `{"transport","method","path","headers","body"}` to the log.
+[--log FILE.jsonl] [--no-websocket] [--status FILE.json]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the
+first stdout line and appends each request as one JSON line `{"transport","method","path","headers","body"}` to
+the log; on SIGTERM it writes `{"errors": [...], "remaining": N}` to the status file and exits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import functools
 import json
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -331,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--log", help="append each request as one JSON line to this file")
     parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
+    parser.add_argument("--status", help="on SIGTERM, write {\"errors\": [...], \"remaining\": N} here, then exit")
     args = parser.parse_args(argv)
     try:
         script = json.loads(Path(args.script).read_text(encoding="utf-8"))
@@ -343,9 +346,17 @@ def main(argv: list[str] | None = None) -> int:
 
     async def serve() -> None:
         server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(functools.partial(server.run, port=args.port))
-            print(server.url, flush=True)
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(functools.partial(server.run, port=args.port))
+                print(server.url, flush=True)
+                async for _ in signals:
+                    # What a test asserts on: server-side errors and scripted responses nobody requested.
+                    if args.status:
+                        Path(args.status).write_text(json.dumps({"errors": server.errors,
+                                                                 "remaining": server.remaining}))
+                    nursery.cancel_scope.cancel()
+                    break
 
     try:
         trio.run(serve)
