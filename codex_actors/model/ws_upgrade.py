@@ -22,6 +22,8 @@ import urllib.parse
 import trio
 import trio_websocket
 
+from codex_actors.model.stream_proxy import ForwardingStream
+
 _MAX_STATUS_LINE = 8192
 
 
@@ -43,12 +45,12 @@ def status_of(line: bytes) -> int | None:
     return int(parts[1])
 
 
-class _UpgradeWatch(trio.abc.Stream):
+class _UpgradeWatch(ForwardingStream):
     """Passes bytes through to trio-websocket, except the answer to the upgrade when it is not `101`: then
     `refused` is set and the reader sees end-of-stream, so trio-websocket stops quietly."""
 
     def __init__(self, inner: trio.abc.Stream) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.decided = trio.Event()
         self.refused: UpgradeRefused | None = None
         self._head = b""
@@ -79,15 +81,6 @@ class _UpgradeWatch(trio.abc.Stream):
             data, self._head = self._head[:size], self._head[size:]
             return data
         return await self.inner.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def open_client_websocket(

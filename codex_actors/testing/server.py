@@ -39,6 +39,7 @@ import trio
 import trio_websocket
 
 from codex_actors.model.nursery import background_nursery
+from codex_actors.model.stream_proxy import ForwardingStream
 from codex_actors.testing.script import chat_chunks, chat_completion, responses_events
 
 _UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket", re.IGNORECASE)
@@ -60,11 +61,11 @@ class RecordedRequest:
         return attrs.asdict(self)
 
 
-class _ReplayStream(trio.abc.Stream):
+class _ReplayStream(ForwardingStream):
     """A stream that first returns bytes already read (the request head), then reads from `inner`."""
 
     def __init__(self, inner: trio.abc.Stream, prefix: bytes) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._prefix = prefix
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
@@ -72,15 +73,6 @@ class _ReplayStream(trio.abc.Stream):
             data, self._prefix = self._prefix, b""
             return data
         return await self.inner.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def _wait_for_peer_to_leave(stream: trio.abc.Stream) -> None:
