@@ -457,7 +457,9 @@ async def test_unreachable_base_url_fails_the_turn_with_one_line(tmp_path):
 
 
 async def test_outside_a_git_repository_exec_refuses_without_skip_flag(tmp_path):
-    proc = await run_cli(["exec", "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    # Git's own ceiling keeps a stray .git above the temp folder (a shared machine's /tmp) out of the search.
+    env = cli_env(tmp_path / "home", GIT_CEILING_DIRECTORIES=str(tmp_path.parent))
+    proc = await run_cli(["exec", "hi"], cwd=tmp_path, env=env)
     assert proc.returncode == 1
     assert _one_line(proc) == "Not inside a trusted directory and --skip-git-repo-check was not specified."
 
@@ -544,3 +546,11 @@ async def test_a_10_mb_prompt_on_stdin_is_refused_with_one_error_line_and_nothin
     recorded = [path for path in home.rglob("*") if path.is_file()]
     assert rollouts(home), "the session file is still written (with its metadata)"
     assert [path for path in recorded if b"0123456789abcdef" in path.read_bytes()] == []
+
+
+def test_the_git_search_stops_below_a_ceiling_directory(tmp_path):
+    from codex_actors.cli.exec_cmd import git_search_path
+
+    deep = tmp_path / "a" / "b"
+    assert git_search_path(deep, {"GIT_CEILING_DIRECTORIES": f"relative:{tmp_path / 'a'}"}) == [deep]
+    assert git_search_path(deep, {})[:3] == [deep, tmp_path / "a", tmp_path]
