@@ -2,8 +2,8 @@
 
 Loads the normal config (`-c` overrides, `-p`, `-C`, `sandbox_mode`, `[sandbox_workspace_write]`,
 `[shell_environment_policy]`); `--full-auto` means workspace-write. Runs COMMAND through the same launcher
-code path as tool calls (this process becomes the reaper, the command runs sandboxed) and exits with the
-command's status (128+N when killed by signal N). If the sandbox cannot be enforced, the command does not run:
+as tool calls (this process execs the launcher, which needs a single-threaded process to create the
+sandbox's namespaces) and exits with the command's status (128+N when killed by signal N). If the sandbox cannot be enforced, the command does not run:
 `codex-actors sandbox: refusing to run: <why>` on stderr, exit code 1.
 """
 
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from codex_actors.exec.environment import build_env
     from codex_actors.exec.policy import SandboxPolicy
-    from codex_actors.exec.sandbox import run_as_reaper
+    from codex_actors.exec.spawn import launcher_argv
 
     command = list(args.argv)
     if command and command[0] == "--":
@@ -50,4 +50,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     env.update(policy.env_overrides())
-    return run_as_reaper(command, policy=policy, cwd=str(config.cwd), env=env)
+    argv = launcher_argv(command, cwd=str(config.cwd), policy=policy, tty=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)

@@ -1,19 +1,27 @@
-"""The launcher: `python -I -m codex_actors.exec.sandbox [--policy JSON] [--cwd DIR] [--tty] -- COMMAND...`.
+"""The launcher: `python -I -S -c <bootstrap> [--policy JSON] [--cwd DIR] [--tty] [--lifeline FD] -- COMMAND...`.
 
-Every command codex-actors runs goes through this small program (spec 5.4 describes Codex's helper). It plays
-two roles, in two processes:
+Every command codex-actors runs goes through this small program (spec 5.4 describes Codex's helper;
+`spawn.launcher_argv` builds the argv). Its process L:
 
-* **Reaper** (this process, L). It becomes a child subreaper, so every process the command leaves behind is
-  re-parented to L instead of to PID 1 (which on some machines never reaps). L forks the command, reaps every
-  descendant, and when the command exits, or when L gets SIGTERM/SIGHUP, it terminates what is left of the
-  tree: SIGTERM, a short grace, then SIGKILL, round after round until it has no child left. Only then does it
-  exit, with the command's status (128+N for a signal). So "L exited" means "the whole tree is gone", and the
-  pipes or PTY held by L reach end-of-file exactly then.
-* **Sandboxed command** (the forked child, C). For read-only and workspace-write it enters the policy: protected
-  subpaths bind-mounted read-only (mounts.py), no_new_privs, Landlock (landlock.py), then the seccomp filter
-  (seccomp.py); then it `exec`s the command, and every descendant inherits all of it. FAIL CLOSED: if any step
-  cannot be enforced it prints `codex-actors sandbox: refusing to run: <why>` on stderr and exits 1 without
-  running the command.
+* **danger-full-access** (no `--policy`): L becomes a child subreaper, so every process the command leaves
+  behind is re-parented to L instead of to PID 1. L forks the command, reaps every descendant, and when the
+  command exits, or when L gets SIGTERM/SIGHUP, terminates what is left of the tree: SIGTERM, a short grace,
+  then SIGKILL, round after round until it has no child left.
+* **read-only / workspace-write**: L first builds the sandbox (`prepare`): new user (unless root), mount,
+  PID and, with the network off, network namespaces, and a filesystem that is read-only outside the writable
+  roots (mounts.py). Then it forks I, PID 1 of the new PID namespace: I dies with L (PR_SET_PDEATHSIG), mounts
+  a fresh /proc, forks the command C and reaps every orphan; when C exits, I SIGTERMs what is left, waits a
+  short grace and exits, and the kernel SIGKILLs everything still in the namespace. Processes inside can
+  neither see nor signal anything outside it, nor stop I (`kill -9 1` is void for a namespace's init). C then
+  `confine`s itself: closes every fd but 0, 1, 2, sets no_new_privs, enforces Landlock (landlock.py), drops
+  every capability (capabilities.py), installs the seccomp filter (seccomp.py) and `exec`s the command.
+  FAIL CLOSED: if any step cannot be enforced, `codex-actors sandbox: refusing to run: <why>` goes to stderr
+  and the exit code is 1, without running the command.
+
+Either way L exits only once the whole tree is gone, with the command's status (128+N for a signal N), so
+the pipes or PTY held by L reach end-of-file exactly then. With `--lifeline FD` (the read end of a pipe whose
+write end only the caller holds), the kernel signals L (SIGIO) when the caller dies, even by SIGKILL, and L
+tears the tree down as for SIGTERM: nothing a session started outlives it.
 
 Standard library only (it starts once per command). With `--tty`, L takes fd 0 as its controlling terminal
 and C stays in the foreground process group, so Ctrl-C written to the PTY reaches the command, not L.
@@ -24,19 +32,22 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import sys
 import termios
 import time
+from collections.abc import Mapping
 
-from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, prctl
-from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable
+from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
+from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
 
 REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 TERM_GRACE_S = 0.5
 KILL_ROUND_S = 1.0
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
-                  "SIGXFSZ")
+                  "SIGXFSZ", "SIGIO")
+MAX_FD = 2**31 - 1
 
 
 class _Stop(Exception):
@@ -52,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the launcher with `argv` (default `sys.argv[1:]`); returns the command's exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
-        return usage_error("usage: python -m codex_actors.exec.sandbox [--policy JSON] [--cwd DIR] [--tty] -- CMD...")
+        return usage_error("usage: python -m codex_actors.exec.sandbox [--policy JSON] [--cwd DIR] [--tty] "
+                           "[--lifeline FD] -- CMD...")
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1:]
     if not command:
@@ -60,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     policy: SandboxPolicy | None = None
     cwd = os.getcwd()
     tty = False
+    lifeline: int | None = None
     i = 0
     try:
         while i < len(options):
@@ -72,75 +85,175 @@ def main(argv: list[str] | None = None) -> int:
             elif options[i] == "--tty":
                 tty = True
                 i += 1
+            elif options[i] == "--lifeline":
+                lifeline = int(options[i + 1])
+                i += 2
             else:
                 return usage_error(f"unknown option {options[i]!r}")
     except (IndexError, ValueError) as exc:
         return usage_error(f"bad launcher arguments: {exc}")
-    return run_as_reaper(command, policy=policy, cwd=cwd, tty=tty)
+    return run_as_reaper(command, policy=policy, cwd=cwd, tty=tty, lifeline=lifeline)
 
 
 def run_as_reaper(
     command: list[str], *, policy: SandboxPolicy | None, cwd: str, tty: bool = False,
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, lifeline: int | None = None,
 ) -> int:
     """Fork `command` in `cwd` under `policy` with `env` (None = ours), reap the whole tree, return its exit
-    code (128+N for signal N). This process must own no other children; the CLI calls this in-process."""
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    code (128+N for signal N; 1 when the sandbox refused to run it).
+
+    `lifeline`: the read end of a pipe whose write end only the caller holds; when every write end is closed
+    (the caller died, even by SIGKILL), the kernel sends this process SIGIO and the tree is torn down.
+    This process must be single-threaded (namespaces demand it) and own no other children: the CLI execs the
+    launcher rather than calling this in-process."""
     if tty:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     for name in ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
+    if lifeline is not None and not _watch(lifeline):
+        return 128 + signal.SIGKILL  # the caller is already gone: run nothing
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        _child(command, policy, cwd, env)
-    statuses: dict[int, int] = {}
+    if policy is None or policy.is_unrestricted:
+        return _run_unsandboxed(command, cwd, env)
     try:
-        _reap_until(statuses, stop_when=pid)
-    except _Stop:
-        pass
-    _terminate_tree(statuses)
-    status = statuses.get(pid)
-    if status is None:
-        return 128 + signal.SIGKILL
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
+        roots = prepare(policy, cwd, os.environ if env is None else env)
+    except SandboxUnavailable as exc:
+        os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
+        return 1
+    return _run_sandboxed(command, policy, roots, cwd, env)
 
 
-def apply_policy(policy: SandboxPolicy, cwd: str) -> None:
-    """Enter `policy` in this process (irreversible). Raises `SandboxUnavailable` saying what is missing."""
-    from codex_actors.exec import landlock, mounts, seccomp
+def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[WritableRoot]:
+    """Launcher side of `policy` (irreversible for this process): check Landlock, enter new user (when not
+    root), mount, PID and (network off) network namespaces, and build the read-only filesystem view.
+    Returns the effective writable roots. Raises `SandboxUnavailable` naming the missing layer."""
+    from codex_actors.exec import landlock, mounts, namespaces
 
-    if policy.is_unrestricted:
-        return
-    roots = policy.effective_writable_roots(cwd)
-    protected = [path for root in roots for path in root.read_only_subpaths]
-    try:
-        mounts.make_read_only(protected)
-    except OSError as exc:
-        raise SandboxUnavailable(f"cannot keep {', '.join(protected)} read-only ({exc})") from exc
     if landlock.abi_version() < 1:
         raise SandboxUnavailable("this kernel does not support Landlock, so file access cannot be restricted")
+    roots = policy.effective_writable_roots(cwd, env)
+    try:
+        namespaces.enter(network=not policy.network_blocked)
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot create the sandbox's namespaces ({exc})") from exc
+    protected = [path for root in roots for path in root.read_only_subpaths]
+    try:
+        mounts.build([root.root for root in roots], protected)
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot make the filesystem read-only outside the writable roots ({exc})") from exc
+    return roots
+
+
+def confine(policy: SandboxPolicy, roots: list[WritableRoot]) -> None:
+    """Command side of `policy`, just before exec (irreversible): close every fd but 0, 1, 2, set
+    no_new_privs, enforce Landlock, drop every capability, install the seccomp filter.
+    Raises `SandboxUnavailable` naming the step that failed."""
+    from codex_actors.exec import capabilities, landlock, seccomp
+
+    os.closerange(3, MAX_FD)
     try:
         landlock.restrict_self([root.root for root in roots], deny_tcp=policy.network_blocked)
     except OSError as exc:
         raise SandboxUnavailable(f"Landlock failed: {exc}") from exc
+    try:
+        capabilities.drop_all()
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot drop capabilities: {exc}") from exc
     try:
         seccomp.install(block_network=policy.network_blocked)
     except (OSError, seccomp.UnsupportedArchitecture) as exc:
         raise SandboxUnavailable(f"seccomp failed: {exc}") from exc
 
 
-def _child(command: list[str], policy: SandboxPolicy | None, cwd: str, env: dict[str, str] | None) -> None:
+def _run_unsandboxed(command: list[str], cwd: str, env: dict[str, str] | None) -> int:
+    """danger-full-access: this process is a child subreaper, so it can find and end every descendant."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    pid = os.fork()
+    if pid == 0:
+        _child(command, None, [], cwd, env)
+    statuses: dict[int, int] = {}
+    try:
+        _reap_until(statuses, stop_when=pid)
+    except _Stop:
+        pass
+    _terminate_tree(statuses)
+    return _exit_code(statuses.get(pid))
+
+
+def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
+                   env: dict[str, str] | None) -> int:
+    """Fork the PID namespace's init (I), which forks the command; when I exits the kernel kills everything
+    left in the namespace, so reaping I means the whole tree is gone."""
+    alive_r, alive_w = os.pipe()  # I checks it once: this process may die before I arms PDEATHSIG
+    pid = os.fork()
+    if pid == 0:
+        os.close(alive_w)
+        _init(command, policy, roots, cwd, env, alive_r)
+    os.close(alive_r)
+    statuses: dict[int, int] = {}
+    try:
+        _reap_until(statuses, stop_when=pid)
+    except _Stop:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
+        _signal(pid, signal.SIGTERM)
+        if not _reap_for(statuses, TERM_GRACE_S + KILL_ROUND_S):
+            _signal(pid, signal.SIGKILL)
+            _reap_until(statuses, stop_when=pid)
+    os.close(alive_w)
+    return _exit_code(statuses.get(pid))
+
+
+def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
+          env: dict[str, str] | None, alive: int) -> None:
+    """PID 1 of the sandbox: dies with the launcher (PDEATHSIG), mounts /proc, forks the command, reaps every
+    orphan; once the command exits it SIGTERMs what is left, waits TERM_GRACE_S, and exits (the kernel then
+    SIGKILLs the rest). Signals from inside reach it only through handlers it set, so `kill -9 1` is void."""
+    from codex_actors.exec import mounts
+
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if select.select([alive], [], [], 0)[0]:
+            os._exit(128 + signal.SIGKILL)  # EOF: the launcher is already gone
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
+        try:
+            mounts.mount_proc()
+        except OSError as exc:
+            raise SandboxUnavailable(f"cannot mount /proc for the sandbox's PID namespace ({exc})") from exc
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(command, policy, roots, cwd, env)
+        statuses: dict[int, int] = {}
+        try:
+            _reap_until(statuses, stop_when=pid)
+        except _Stop:
+            pass
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if not _reap_for(statuses, 0):
+            for signum in (signal.SIGTERM, signal.SIGCONT):
+                _signal(-1, signum)
+            _reap_for(statuses, TERM_GRACE_S)
+        os._exit(_exit_code(statuses.get(pid)))
+    except BaseException as exc:  # noqa: BLE001 - whatever went wrong, the command must not run
+        os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
+        os._exit(1)
+
+
+def _child(command: list[str], policy: SandboxPolicy | None, roots: list[WritableRoot], cwd: str,
+           env: dict[str, str] | None) -> None:
     try:
         for name in _RESET_SIGNALS:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
-        os.chdir(cwd)
+        os.chdir(cwd)  # after the mounts: a writable root's path now leads to its read-write clone
         if policy is not None:
-            apply_policy(policy, cwd)
+            confine(policy, roots)
     except BaseException as exc:  # noqa: BLE001 - whatever went wrong, the command must not run
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         os._exit(1)
@@ -151,6 +264,21 @@ def _child(command: list[str], policy: SandboxPolicy | None, cwd: str, env: dict
     except OSError as exc:
         os.write(2, f"codex-actors sandbox: cannot run {command[0]}: {exc.strerror}\n".encode())
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+
+
+def _watch(lifeline: int) -> bool:
+    """Have the kernel send SIGIO (-> _Stop) when the lifeline's last writer closes; False if it already has."""
+    signal.signal(signal.SIGIO, _raise_stop)
+    fcntl.fcntl(lifeline, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC | os.O_NONBLOCK)
+    return not select.select([lifeline], [], [], 0)[0]
+
+
+def _exit_code(status: int | None) -> int:
+    if status is None:
+        return 128 + signal.SIGKILL
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 _stop_requested = False

@@ -41,7 +41,7 @@ def test_full_auto_writes_the_workspace_but_not_etc(work, home):
                "echo net=$CODEX_SANDBOX_NETWORK_DISABLED; exit 5", cwd=work, home=home)
     assert proc.returncode == 5
     assert proc.stdout == "ok\nnet=1\n"
-    assert "/etc/codex-actors-cli-probe: Permission denied" in proc.stderr
+    assert "/etc/codex-actors-cli-probe: Read-only file system" in proc.stderr
     assert not os.path.exists("/etc/codex-actors-cli-probe")
 
 
@@ -49,7 +49,7 @@ def test_full_auto_writes_the_workspace_but_not_etc(work, home):
 def test_config_override_selects_read_only(work, home):
     proc = cli("sandbox", "linux", "-c", "sandbox_mode=read-only", "--", "touch", "nope", cwd=work, home=home)
     assert proc.returncode == 1
-    assert "Permission denied" in proc.stderr
+    assert "Read-only file system" in proc.stderr
     assert not (work / "nope").exists()
 
 
