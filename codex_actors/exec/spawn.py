@@ -19,8 +19,8 @@ PTY_COLS = 80
 #: The directory holding the `codex_actors` package: the launcher runs with `-S` (no site-packages, whose
 #: start-up hooks cost tens of milliseconds per command) and finds the package here instead.
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); from codex_actors.exec.sandbox import main; "
-              "sys.exit(main())")
+_BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); from codex_actors.exec.sandbox import exit_now, main; "
+              "exit_now(main())")
 
 
 def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | None, tty: bool,
