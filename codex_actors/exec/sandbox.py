@@ -139,12 +139,13 @@ def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[Wri
     try:
         namespaces.enter(network=not policy.network_blocked)
     except OSError as exc:
-        raise SandboxUnavailable(f"cannot create the sandbox's namespaces ({exc})") from exc
+        raise SandboxUnavailable(f"cannot create the sandbox's namespaces ({_why(exc)})") from exc
     protected = [path for root in roots for path in root.read_only_subpaths]
     try:
         mounts.build([root.root for root in roots], protected)
     except OSError as exc:
-        raise SandboxUnavailable(f"cannot make the filesystem read-only outside the writable roots ({exc})") from exc
+        raise SandboxUnavailable(
+            f"cannot make the filesystem read-only outside the writable roots ({_why(exc)})") from exc
     return roots
 
 
@@ -158,11 +159,11 @@ def confine(policy: SandboxPolicy, roots: list[WritableRoot]) -> None:
     try:
         landlock.restrict_self([root.root for root in roots], deny_tcp=policy.network_blocked)
     except OSError as exc:
-        raise SandboxUnavailable(f"Landlock failed: {exc}") from exc
+        raise SandboxUnavailable(f"Landlock failed: {_why(exc)}") from exc
     try:
         capabilities.drop_all()
     except OSError as exc:
-        raise SandboxUnavailable(f"cannot drop capabilities: {exc}") from exc
+        raise SandboxUnavailable(f"cannot drop capabilities: {_why(exc)}") from exc
     try:
         seccomp.install(block_network=policy.network_blocked)
     except (OSError, seccomp.UnsupportedArchitecture) as exc:
@@ -224,7 +225,7 @@ def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], 
         try:
             mounts.mount_proc()
         except OSError as exc:
-            raise SandboxUnavailable(f"cannot mount /proc for the sandbox's PID namespace ({exc})") from exc
+            raise SandboxUnavailable(f"cannot mount /proc for the sandbox's PID namespace ({_why(exc)})") from exc
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -273,6 +274,13 @@ def _watch(lifeline: int) -> bool:
     fcntl.fcntl(lifeline, fcntl.F_SETOWN, os.getpid())
     fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC | os.O_NONBLOCK)
     return not select.select([lifeline], [], [], 0)[0]
+
+
+def _why(exc: OSError) -> str:
+    """`what: strerror` (as `_libc.check` words it), or `path: strerror`, without Python's `[Errno N]`."""
+    if exc.strerror is None:
+        return str(exc)
+    return exc.strerror if exc.filename is None else f"{exc.filename}: {exc.strerror}"
 
 
 def _exit_code(status: int | None) -> int:
