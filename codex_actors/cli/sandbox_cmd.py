@@ -16,7 +16,7 @@ import sys
 from codex_actors.cli.common import add_config_options, load_config_from_args
 from codex_actors.cli.errors import UsageError
 
-USAGE = "codex-actors sandbox linux [--full-auto] [-c key=value ...] -- COMMAND..."
+USAGE = "codex-actors sandbox linux [--full-auto] [--log-denials] [-c key=value ...] -- COMMAND..."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                   usage=USAGE)
         platform.add_argument("--full-auto", action="store_true",
                               help="workspace-write: cwd, /tmp and $TMPDIR writable, no network")
+        platform.add_argument("--log-denials", action="store_true",
+                              help="print each syscall the sandbox's seccomp filter denies, and why (stderr)")
         add_config_options(platform)
         platform.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     env.update(policy.env_overrides())
-    argv = launcher_argv(command, cwd=str(config.cwd), policy=policy, tty=False)
+    argv = launcher_argv(command, cwd=str(config.cwd), policy=policy, tty=False, log_denials=args.log_denials)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(argv[0], argv, env)

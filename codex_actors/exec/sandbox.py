@@ -34,6 +34,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 import termios
 import time
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         return usage_error("usage: python -m codex_actors.exec.sandbox [--policy JSON] [--cwd DIR] [--tty] "
-                           "[--lifeline FD] -- CMD...")
+                           "[--lifeline FD] [--log-denials] -- CMD...")
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1:]
     if not command:
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     cwd = os.getcwd()
     tty = False
     lifeline: int | None = None
+    log_denials = False
     i = 0
     try:
         while i < len(options):
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             elif options[i] == "--tty":
                 tty = True
                 i += 1
+            elif options[i] == "--log-denials":
+                log_denials = True
+                i += 1
             elif options[i] == "--lifeline":
                 lifeline = int(options[i + 1])
                 i += 2
@@ -92,18 +97,19 @@ def main(argv: list[str] | None = None) -> int:
                 return usage_error(f"unknown option {options[i]!r}")
     except (IndexError, ValueError) as exc:
         return usage_error(f"bad launcher arguments: {exc}")
-    return run_as_reaper(command, policy=policy, cwd=cwd, tty=tty, lifeline=lifeline)
+    return run_as_reaper(command, policy=policy, cwd=cwd, tty=tty, lifeline=lifeline, log_denials=log_denials)
 
 
 def run_as_reaper(
     command: list[str], *, policy: SandboxPolicy | None, cwd: str, tty: bool = False,
-    env: dict[str, str] | None = None, lifeline: int | None = None,
+    env: dict[str, str] | None = None, lifeline: int | None = None, log_denials: bool = False,
 ) -> int:
     """Fork `command` in `cwd` under `policy` with `env` (None = ours), reap the whole tree, return its exit
     code (128+N for signal N; 1 when the sandbox refused to run it).
 
     `lifeline`: the read end of a pipe whose write end only the caller holds; when every write end is closed
     (the caller died, even by SIGKILL), the kernel sends this process SIGIO and the tree is torn down.
+    `log_denials`: report each syscall the seccomp filter refuses on stderr (denials.py).
     This process must be single-threaded (namespaces demand it) and own no other children: the CLI execs the
     launcher rather than calling this in-process."""
     if tty:
@@ -123,7 +129,7 @@ def run_as_reaper(
     except SandboxUnavailable as exc:
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         return 1
-    return _run_sandboxed(command, policy, roots, cwd, env)
+    return _run_sandboxed(command, policy, roots, cwd, env, log_denials)
 
 
 def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[WritableRoot]:
@@ -149,13 +155,16 @@ def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[Wri
     return roots
 
 
-def confine(policy: SandboxPolicy, roots: list[WritableRoot]) -> None:
+def confine(policy: SandboxPolicy, roots: list[WritableRoot], channel: socket.socket | None = None) -> None:
     """Command side of `policy`, just before exec (irreversible): close every fd but 0, 1, 2, set
-    no_new_privs, enforce Landlock, drop every capability, install the seccomp filter.
+    no_new_privs, enforce Landlock, drop every capability, install the seccomp filter. With a `channel`
+    (`--log-denials`), the filter notifies instead of failing, and its listener fd goes to PID 1 over it.
     Raises `SandboxUnavailable` naming the step that failed."""
     from codex_actors.exec import capabilities, landlock, seccomp
 
-    os.closerange(3, MAX_FD)
+    keep = -1 if channel is None else channel.fileno()
+    os.closerange(3, keep if keep > 3 else 3)
+    os.closerange(max(3, keep + 1), MAX_FD)
     try:
         landlock.restrict_self([root.root for root in roots], deny_tcp=policy.network_blocked)
     except OSError as exc:
@@ -165,9 +174,13 @@ def confine(policy: SandboxPolicy, roots: list[WritableRoot]) -> None:
     except OSError as exc:
         raise SandboxUnavailable(f"cannot drop capabilities: {_why(exc)}") from exc
     try:
-        seccomp.install(block_network=policy.network_blocked)
+        listener = seccomp.install(block_network=policy.network_blocked, notify=channel is not None)
     except (OSError, seccomp.UnsupportedArchitecture) as exc:
         raise SandboxUnavailable(f"seccomp failed: {exc}") from exc
+    if channel is not None and listener is not None:
+        socket.send_fds(channel, [b"L"], [listener])
+        os.close(listener)
+        channel.close()
 
 
 def _run_unsandboxed(command: list[str], cwd: str, env: dict[str, str] | None) -> int:
@@ -186,14 +199,14 @@ def _run_unsandboxed(command: list[str], cwd: str, env: dict[str, str] | None) -
 
 
 def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
-                   env: dict[str, str] | None) -> int:
+                   env: dict[str, str] | None, log_denials: bool) -> int:
     """Fork the PID namespace's init (I), which forks the command; when I exits the kernel kills everything
     left in the namespace, so reaping I means the whole tree is gone."""
     alive_r, alive_w = os.pipe()  # I checks it once: this process may die before I arms PDEATHSIG
     pid = os.fork()
     if pid == 0:
         os.close(alive_w)
-        _init(command, policy, roots, cwd, env, alive_r)
+        _init(command, policy, roots, cwd, env, alive_r, log_denials)
     os.close(alive_r)
     statuses: dict[int, int] = {}
     try:
@@ -211,7 +224,7 @@ def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[Writab
 
 
 def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
-          env: dict[str, str] | None, alive: int) -> None:
+          env: dict[str, str] | None, alive: int, log_denials: bool) -> None:
     """PID 1 of the sandbox: dies with the launcher (PDEATHSIG), mounts /proc, forks the command, reaps every
     orphan; once the command exits it SIGTERMs what is left, waits TERM_GRACE_S, and exits (the kernel then
     SIGKILLs the rest). Signals from inside reach it only through handlers it set, so `kill -9 1` is void."""
@@ -226,11 +239,14 @@ def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], 
             mounts.mount_proc()
         except OSError as exc:
             raise SandboxUnavailable(f"cannot mount /proc for the sandbox's PID namespace ({_why(exc)})") from exc
+        channel = _start_denial_log() if log_denials else None
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(command, policy, roots, cwd, env)
+            _child(command, policy, roots, cwd, env, None if channel is None else channel[1])
+        if channel is not None:
+            _serve_denials(*channel)
         statuses: dict[int, int] = {}
         try:
             _reap_until(statuses, stop_when=pid)
@@ -249,13 +265,13 @@ def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], 
 
 
 def _child(command: list[str], policy: SandboxPolicy | None, roots: list[WritableRoot], cwd: str,
-           env: dict[str, str] | None) -> None:
+           env: dict[str, str] | None, channel: socket.socket | None = None) -> None:
     try:
         for name in _RESET_SIGNALS:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
         os.chdir(cwd)  # after the mounts: a writable root's path now leads to its read-write clone
         if policy is not None:
-            confine(policy, roots)
+            confine(policy, roots, channel)
     except BaseException as exc:  # noqa: BLE001 - whatever went wrong, the command must not run
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         os._exit(1)
@@ -266,6 +282,33 @@ def _child(command: list[str], policy: SandboxPolicy | None, roots: list[Writabl
     except OSError as exc:
         os.write(2, f"codex-actors sandbox: cannot run {command[0]}: {exc.strerror}\n".encode())
         os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
+
+
+def _start_denial_log() -> tuple[socket.socket, socket.socket]:
+    """`--log-denials`, in PID 1 before forking the command: say so once, and open the channel the command
+    sends its seccomp listener fd over."""
+    from codex_actors.exec import denials
+
+    os.write(2, (denials.NOTE + "\n").encode())
+    return socket.socketpair()
+
+
+def _serve_denials(ours: socket.socket, theirs: socket.socket) -> None:
+    """In PID 1 after the fork: receive the listener fd and serve it from a thread (PID 1's main thread reaps;
+    it never forks again, and its `os._exit` ends the thread)."""
+    import threading
+
+    from codex_actors.exec import denials
+
+    theirs.close()
+
+    def run() -> None:
+        _, fds, _, _ = socket.recv_fds(ours, 1, 1)
+        ours.close()
+        if fds:
+            denials.serve(fds[0])
+
+    threading.Thread(target=run, name="codex-actors-denials", daemon=True).start()
 
 
 def _watch(lifeline: int) -> bool:

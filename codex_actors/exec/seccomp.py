@@ -23,7 +23,7 @@ from __future__ import annotations
 import ctypes
 import errno
 
-from codex_actors.exec._libc import MACHINE, prctl
+from codex_actors.exec._libc import MACHINE, check, libc, prctl
 
 # struct seccomp_data offsets: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6];
 _OFF_NR = 0
@@ -47,6 +47,7 @@ _OPCODES = {"ld": _LD_W_ABS, "and": _AND_K, "jeq": _JEQ_K, "jge": _JGE_K, "jset"
 RET_ALLOW = 0x7FFF0000
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
+RET_USER_NOTIF = 0x7FC00000
 AF_UNIX = 1
 SOCK_STREAM = 1
 SOCK_SEQPACKET = 5
@@ -85,14 +86,18 @@ SOCKET_CREATORS = ("socket", "socketpair")
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 
 
 class UnsupportedArchitecture(Exception):
     """No syscall table for this machine: the filter cannot be built, so a sandbox must refuse to run."""
 
 
-def build_program(machine: str, *, block_network: bool) -> list[tuple[int, int, int, int]]:
-    """The filter as `(code, jt, jf, k)` instructions for `machine` (`uname -m` value)."""
+def build_program(machine: str, *, block_network: bool, notify: bool = False) -> list[tuple[int, int, int, int]]:
+    """The filter as `(code, jt, jf, k)` instructions for `machine` (`uname -m` value). With `notify`, what
+    would fail with EPERM goes to the filter's listener instead (`--log-denials`, denials.py)."""
     if machine not in ARCHES:
         raise UnsupportedArchitecture(f"no seccomp syscall table for architecture {machine!r}")
     audit_arch, numbers = ARCHES[machine]
@@ -128,7 +133,7 @@ def build_program(machine: str, *, block_network: bool) -> list[tuple[int, int, 
     label("allow")
     body.append(("ret", RET_ALLOW, 0, 0))
     label("eperm")
-    body.append(("ret", RET_ERRNO | errno.EPERM, 0, 0))
+    body.append(("ret", RET_USER_NOTIF if notify else RET_ERRNO | errno.EPERM, 0, 0))
     label("enosys")
     body.append(("ret", RET_ERRNO | errno.ENOSYS, 0, 0))
     label("kill")
@@ -153,12 +158,19 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def install(*, block_network: bool) -> None:
+def install(*, block_network: bool, notify: bool = False) -> int | None:
     """Install the filter for this process and its future children (no_new_privs must already be set).
 
+    With `notify`, returns the listener fd of a SECCOMP_RET_USER_NOTIF filter (see denials.py); else None.
     Raises `UnsupportedArchitecture` or `OSError` when the kernel refuses.
     """
-    program = build_program(MACHINE, block_network=block_network)
+    program = build_program(MACHINE, block_network=block_network, notify=notify)
     array = (_SockFilter * len(program))(*[_SockFilter(*insn) for insn in program])
     fprog = _SockFprog(len(program), array)
+    if notify:
+        if MACHINE not in SYS_SECCOMP:
+            raise UnsupportedArchitecture(f"no seccomp syscall number for architecture {MACHINE!r}")
+        return check(libc.syscall(SYS_SECCOMP[MACHINE], SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                                  ctypes.byref(fprog)), "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)")
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+    return None

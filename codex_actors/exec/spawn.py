@@ -24,9 +24,10 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); from codex_actors.exec.
 
 
 def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | None, tty: bool,
-                  lifeline: int | None = None) -> list[str]:
+                  lifeline: int | None = None, log_denials: bool = False) -> list[str]:
     """`[python, -I, -S, -c, <bootstrap>, --cwd, cwd, ..., --, *command]` running `codex_actors.exec.sandbox`;
-    no `--policy` when unrestricted; `--lifeline FD` when given (see `sandbox.run_as_reaper`)."""
+    no `--policy` when unrestricted; `--lifeline FD` when given (see `sandbox.run_as_reaper`); `--log-denials`
+    when asked (denials.py)."""
     argv = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP.format(root=PACKAGE_PARENT), "--cwd", cwd]
     if policy is not None and not policy.is_unrestricted:
         argv += ["--policy", json.dumps(policy.to_json())]
@@ -34,6 +35,8 @@ def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | N
         argv.append("--tty")
     if lifeline is not None:
         argv += ["--lifeline", str(lifeline)]
+    if log_denials:
+        argv.append("--log-denials")
     return [*argv, "--", *command]
 
 
