@@ -5,7 +5,7 @@ descendant and exits only once the whole tree is gone; it holds the read end of 
 end only this process holds, so if this process dies (even by SIGKILL) the launcher ends the tree. So:
 
 * output is read until end-of-file, which arrives exactly when the tree is gone;
-* the kill ladder is: SIGTERM to the launcher (it SIGTERMs the tree, waits `sandbox.TERM_GRACE_S`, then
+* the kill ladder is: SIGTERM to the launcher (it SIGTERMs the tree, waits `reaping.TERM_GRACE_S`, then
   SIGKILLs the rest and reaps), and only if the launcher itself does not exit within `LAUNCHER_GRACE_S`,
   SIGKILL to the launcher's whole process group; the launcher is then reaped before anything is reported;
 * output collected before a timeout or cancellation is kept (head+tail capped at 1 MiB per buffer).

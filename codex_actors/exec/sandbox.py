@@ -37,22 +37,16 @@ import signal
 import socket
 import sys
 import termios
-import time
 from collections.abc import Mapping
 
+from codex_actors.exec import reaping
 from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
 from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
 
 REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
-TERM_GRACE_S = 0.5
-KILL_ROUND_S = 1.0
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
                   "SIGXFSZ", "SIGIO")
 MAX_FD = 2**31 - 1
-
-
-class _Stop(Exception):
-    """SIGTERM/SIGHUP reached the reaper: stop the command's tree now."""
 
 
 def usage_error(message: str) -> int:
@@ -116,9 +110,9 @@ def run_as_reaper(
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     for name in ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGHUP, _raise_stop)
-    if lifeline is not None and not _watch(lifeline):
+    signal.signal(signal.SIGTERM, reaping.raise_stop)
+    signal.signal(signal.SIGHUP, reaping.raise_stop)
+    if lifeline is not None and not reaping.watch_lifeline(lifeline):
         return 128 + signal.SIGKILL  # the caller is already gone: run nothing
     sys.stdout.flush()
     sys.stderr.flush()
@@ -191,11 +185,11 @@ def _run_unsandboxed(command: list[str], cwd: str, env: dict[str, str] | None) -
         _child(command, None, [], cwd, env)
     statuses: dict[int, int] = {}
     try:
-        _reap_until(statuses, stop_when=pid)
-    except _Stop:
+        reaping.reap_until(statuses, stop_when=pid)
+    except reaping.Stop:
         pass
-    _terminate_tree(statuses)
-    return _exit_code(statuses.get(pid))
+    reaping.terminate_tree(statuses)
+    return reaping.exit_code(statuses.get(pid))
 
 
 def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
@@ -210,17 +204,17 @@ def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[Writab
     os.close(alive_r)
     statuses: dict[int, int] = {}
     try:
-        _reap_until(statuses, stop_when=pid)
-    except _Stop:
+        reaping.reap_until(statuses, stop_when=pid)
+    except reaping.Stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGIO, signal.SIG_IGN)
-        _signal(pid, signal.SIGTERM)
-        if not _reap_for(statuses, TERM_GRACE_S + KILL_ROUND_S):
-            _signal(pid, signal.SIGKILL)
-            _reap_until(statuses, stop_when=pid)
+        reaping.send_signal(pid, signal.SIGTERM)
+        if not reaping.reap_for(statuses, reaping.TERM_GRACE_S + reaping.KILL_ROUND_S):
+            reaping.send_signal(pid, signal.SIGKILL)
+            reaping.reap_until(statuses, stop_when=pid)
     os.close(alive_w)
-    return _exit_code(statuses.get(pid))
+    return reaping.exit_code(statuses.get(pid))
 
 
 def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], cwd: str,
@@ -249,16 +243,16 @@ def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], 
             _serve_denials(*channel)
         statuses: dict[int, int] = {}
         try:
-            _reap_until(statuses, stop_when=pid)
-        except _Stop:
+            reaping.reap_until(statuses, stop_when=pid)
+        except reaping.Stop:
             pass
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        if not _reap_for(statuses, 0):
+        if not reaping.reap_for(statuses, 0):
             for signum in (signal.SIGTERM, signal.SIGCONT):
-                _signal(-1, signum)
-            _reap_for(statuses, TERM_GRACE_S)
-        os._exit(_exit_code(statuses.get(pid)))
+                reaping.send_signal(-1, signum)
+            reaping.reap_for(statuses, reaping.TERM_GRACE_S)
+        os._exit(reaping.exit_code(statuses.get(pid)))
     except BaseException as exc:  # noqa: BLE001 - whatever went wrong, the command must not run
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         os._exit(1)
@@ -311,125 +305,11 @@ def _serve_denials(ours: socket.socket, theirs: socket.socket) -> None:
     threading.Thread(target=run, name="codex-actors-denials", daemon=True).start()
 
 
-def _watch(lifeline: int) -> bool:
-    """Have the kernel send SIGIO (-> _Stop) when the lifeline's last writer closes; False if it already has."""
-    signal.signal(signal.SIGIO, _raise_stop)
-    fcntl.fcntl(lifeline, fcntl.F_SETOWN, os.getpid())
-    fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC | os.O_NONBLOCK)
-    return not select.select([lifeline], [], [], 0)[0]
-
-
 def _why(exc: OSError) -> str:
     """`what: strerror` (as `_libc.check` words it), or `path: strerror`, without Python's `[Errno N]`."""
     if exc.strerror is None:
         return str(exc)
     return exc.strerror if exc.filename is None else f"{exc.filename}: {exc.strerror}"
-
-
-def _exit_code(status: int | None) -> int:
-    if status is None:
-        return 128 + signal.SIGKILL
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
-
-
-_stop_requested = False
-
-
-def _raise_stop(signum, frame) -> None:
-    """Interrupt the blocking wait for the command, once; later signals are no-ops."""
-    global _stop_requested
-    if not _stop_requested:
-        _stop_requested = True
-        raise _Stop()
-
-
-def _reap_until(statuses: dict[int, int], *, stop_when: int) -> None:
-    """Reap children (blocking) until `stop_when` is reaped or no child is left."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-        statuses[pid] = status
-        if pid == stop_when:
-            return
-
-
-def _reap_for(statuses: dict[int, int], timeout: float) -> bool:
-    """Reap whatever has exited, for up to `timeout` seconds; True as soon as no child is left.
-
-    Polls every 10 ms: this runs only while a tree is being torn down, in the launcher (never on trio's
-    thread), and a timed blocking wait would need an alarm signal that can fire at any bytecode."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return True
-        if pid:
-            statuses[pid] = status
-            continue
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-
-
-def _terminate_tree(statuses: dict[int, int]) -> None:
-    """SIGTERM what is left of the tree, wait up to TERM_GRACE_S, then SIGKILL in rounds until no child is left."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    targets = _tree_pids()
-    if not targets and _reap_for(statuses, 0):
-        return
-    for pid in targets:
-        _signal(pid, signal.SIGTERM)
-        _signal(pid, signal.SIGCONT)
-    if _reap_for(statuses, TERM_GRACE_S) and not _tree_pids():
-        return
-    deadline = time.monotonic() + 10 * KILL_ROUND_S
-    while time.monotonic() < deadline:
-        for pid in _tree_pids():
-            _signal(pid, signal.SIGKILL)
-        if _reap_for(statuses, KILL_ROUND_S) and not _tree_pids():
-            return
-
-
-def _tree_pids() -> set[int]:
-    """Live (non-zombie) descendants of this process. As a subreaper it inherits every orphan of the tree, so
-    this is exactly what is left of the command (process groups are not used: the CLI runs the reaper inside
-    the user's job, whose other members are not ours to kill)."""
-    me = os.getpid()
-    children: dict[int, list[int]] = {}
-    live: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        if fields[0] != b"Z":
-            live.add(pid)
-    found: set[int] = set()
-    stack = list(children.get(me, ()))
-    while stack:
-        pid = stack.pop()
-        if pid not in found:
-            found.add(pid)
-            stack.extend(children.get(pid, ()))
-    return found & live
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def exit_now(code: int) -> None:
