@@ -34,14 +34,17 @@ import json
 import os
 import select
 import signal
-import socket
 import sys
 import termios
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from codex_actors.exec import reaping
 from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
 from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
+
+if TYPE_CHECKING:
+    import socket  # only `--log-denials` needs it, imported there: it costs milliseconds per command
 
 REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
@@ -172,6 +175,8 @@ def confine(policy: SandboxPolicy, roots: list[WritableRoot], channel: socket.so
     except (OSError, seccomp.UnsupportedArchitecture) as exc:
         raise SandboxUnavailable(f"seccomp failed: {exc}") from exc
     if channel is not None and listener is not None:
+        import socket
+
         socket.send_fds(channel, [b"L"], [listener])
         os.close(listener)
         channel.close()
@@ -281,6 +286,8 @@ def _child(command: list[str], policy: SandboxPolicy | None, roots: list[Writabl
 def _start_denial_log() -> tuple[socket.socket, socket.socket]:
     """`--log-denials`, in PID 1 before forking the command: say so once, and open the channel the command
     sends its seccomp listener fd over."""
+    import socket
+
     from codex_actors.exec import denials
 
     os.write(2, (denials.NOTE + "\n").encode())
@@ -290,6 +297,7 @@ def _start_denial_log() -> tuple[socket.socket, socket.socket]:
 def _serve_denials(ours: socket.socket, theirs: socket.socket) -> None:
     """In PID 1 after the fork: receive the listener fd and serve it from a thread (PID 1's main thread reaps;
     it never forks again, and its `os._exit` ends the thread)."""
+    import socket
     import threading
 
     from codex_actors.exec import denials
