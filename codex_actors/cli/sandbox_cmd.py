@@ -2,8 +2,8 @@
 
 Loads the normal config (`-c` overrides, `-p`, `-C`, `sandbox_mode`, `[sandbox_workspace_write]`,
 `[shell_environment_policy]`); `--full-auto` means workspace-write. Runs COMMAND through the same launcher
-code path as tool calls (this process becomes the reaper, the command runs sandboxed) and exits with the
-command's status (128+N when killed by signal N). If the sandbox cannot be enforced, the command does not run:
+as tool calls (this process execs the launcher, which needs a single-threaded process to create the
+sandbox's namespaces) and exits with the command's status (128+N when killed by signal N). If the sandbox cannot be enforced, the command does not run:
 `codex-actors sandbox: refusing to run: <why>` on stderr, exit code 1.
 """
 
@@ -16,7 +16,7 @@ import sys
 from codex_actors.cli.common import add_config_options, load_config_from_args
 from codex_actors.cli.errors import UsageError
 
-USAGE = "codex-actors sandbox linux [--full-auto] [-c key=value ...] -- COMMAND..."
+USAGE = "codex-actors sandbox linux [--full-auto] [--log-denials] [-c key=value ...] -- COMMAND..."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                   usage=USAGE)
         platform.add_argument("--full-auto", action="store_true",
                               help="workspace-write: cwd, /tmp and $TMPDIR writable, no network")
+        platform.add_argument("--log-denials", action="store_true",
+                              help="print each syscall the sandbox's seccomp filter denies, and why (stderr)")
         add_config_options(platform)
         platform.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND...")
 
@@ -33,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from codex_actors.exec.environment import build_env
     from codex_actors.exec.policy import SandboxPolicy
-    from codex_actors.exec.sandbox import run_as_reaper
+    from codex_actors.exec.spawn import launcher_argv
 
     command = list(args.argv)
     if command and command[0] == "--":
@@ -50,4 +52,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     env.update(policy.env_overrides())
-    return run_as_reaper(command, policy=policy, cwd=str(config.cwd), env=env)
+    argv = launcher_argv(command, cwd=str(config.cwd), policy=policy, tty=False, log_denials=args.log_denials)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)

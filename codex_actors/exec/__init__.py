@@ -4,8 +4,10 @@ Layering inside this package (arrows point down; nothing here imports `session/`
 
     process.py     ProcessActor: one child process tree, its output buffers and its lifetime (trio)
     spawn.py       the argv that starts a command through the launcher
-    sandbox.py     the launcher `python -m codex_actors.exec.sandbox`: reaper + sandbox, then exec (no trio)
-      landlock.py, seccomp.py, mounts.py   kernel mechanisms, small ctypes wrappers
+    sandbox.py     the launcher (spawn.launcher_argv): reaper + sandbox, then exec (no trio)
+      reaping.py   waits, the SIGTERM/SIGKILL ladder, the stop signal, the lifeline
+      namespaces.py, mounts.py, landlock.py, capabilities.py, seccomp.py   kernel mechanisms, small ctypes wrappers
+      denials.py   `--log-denials`: the seccomp listener served by the sandbox's PID 1
     policy.py      SandboxPolicy: what a command may touch (pure)
     buffer.py, truncation.py              pure output handling
 

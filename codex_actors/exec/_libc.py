@@ -10,8 +10,12 @@ libc.syscall.restype = ctypes.c_long
 libc.prctl.restype = ctypes.c_int
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
+
+#: The machine name (`uname -m`); `platform.machine()` costs an import the launcher cannot afford.
+MACHINE = os.uname().machine
 
 
 def check(result: int, what: str) -> int:

@@ -40,6 +40,9 @@ TRUNCATE = 1 << 14  # ABI 3
 # Network rights (ABI 4): TCP only; seccomp covers every other socket family.
 NET_BIND_TCP = 1 << 0
 NET_CONNECT_TCP = 1 << 1
+# Scopes (ABI 6): no connecting to abstract Unix sockets, no signals, outside this Landlock domain.
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+SCOPE_SIGNAL = 1 << 1
 
 READ_ACCESS = EXECUTE | READ_FILE | READ_DIR
 FILE_ONLY_ACCESS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE
@@ -49,7 +52,8 @@ WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty")
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64)]
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -76,15 +80,19 @@ def handled_fs_access(abi: int) -> int:
 def restrict_self(writable: Iterable[str], *, deny_tcp: bool) -> int:
     """Enforce: read+execute everywhere, full access beneath `writable` paths, write to a few devices.
 
-    `deny_tcp` also handles TCP bind/connect (ABI >= 4) with no rule granting them. Sets no_new_privs.
+    `deny_tcp` also handles TCP bind/connect (ABI >= 4) with no rule granting them, and (ABI >= 6) scopes
+    abstract Unix sockets to the sandbox; signals to processes outside it are always scoped out (ABI >= 6).
+    On older ABIs the PID and network namespaces and seccomp still enforce those. Sets no_new_privs.
     Returns the ABI used. Raises `OSError` with the failing step when the kernel refuses.
     """
     abi = abi_version()
     if abi < 1:
         raise OSError("Landlock is not supported or not enabled by this kernel")
     handled = handled_fs_access(abi)
-    attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if deny_tcp and abi >= 4 else 0)
-    size = ctypes.sizeof(attr) if abi >= 4 else 8
+    scoped = SCOPE_SIGNAL | (SCOPE_ABSTRACT_UNIX_SOCKET if deny_tcp else 0)
+    attr = _RulesetAttr(handled, NET_BIND_TCP | NET_CONNECT_TCP if deny_tcp and abi >= 4 else 0,
+                        scoped if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     ruleset = check(
         libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
         "landlock_create_ruleset",

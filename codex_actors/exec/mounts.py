@@ -1,10 +1,13 @@
-"""Read-only bind mounts in a private mount namespace: how `.git` stays read-only inside a writable root.
+"""The command's view of the filesystem, built in its private mount namespace (namespaces.py).
 
-Landlock rules only add rights, so a subpath of a writable root cannot be made read-only with Landlock alone.
-The launcher therefore unshares a mount namespace (as root directly; otherwise inside a new user namespace
-mapping the caller's uid/gid to themselves), makes every mount private so nothing propagates back to the host,
-and bind-mounts each protected path onto itself read-only. This must happen before Landlock is enforced
-(Landlock forbids mount changes afterwards). Only the launched command sees these mounts.
+Landlock does not cover file metadata (chmod, chown, xattrs, timestamps), so the filesystem itself is made
+read-only: every mount is made private (nothing propagates back to the host), each writable root is cloned
+as it is (`open_tree`), the whole tree under `/` is then set read-only in one `mount_setattr(AT_RECURSIVE)`,
+and the clones are attached back on top of their paths, read-write as before. Protected subpaths inside them
+(`.git`, `.codex`, ...) are bound on top again, read-only. This is bubblewrap's `--ro-bind / / --bind R R
+--ro-bind P P` (spec 5.4) with the kernel's new mount API (Linux 5.12+). `/proc` is mounted afresh from
+inside the new PID namespace, so it shows only the sandbox's processes. All of this must happen before
+Landlock is enforced (it forbids mount changes afterwards). Only the launched command sees these mounts.
 """
 
 from __future__ import annotations
@@ -15,60 +18,76 @@ from collections.abc import Iterable
 
 from codex_actors.exec._libc import check, libc
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
-MS_REMOUNT = 32
-MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+# The new mount API; these syscall numbers are the same on x86_64 and aarch64 (unified table).
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
+SYS_MOUNT_SETATTR = 442
+OPEN_TREE_CLONE = 1
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOUNT_ATTR_RDONLY = 0x1
 
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-libc.unshare.argtypes = [ctypes.c_int]
 
 
-def make_read_only(paths: Iterable[str]) -> None:
-    """Enter a private mount namespace and bind each existing path in `paths` onto itself read-only.
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
 
-    Raises `OSError` naming the step that failed (e.g. user namespaces disabled for an unprivileged user).
+
+def build(writable: Iterable[str], protected: Iterable[str]) -> None:
+    """Make everything read-only except the `writable` directories, then `protected` paths read-only again.
+
+    Call in a fresh mount namespace. Raises `OSError` naming the step that failed.
     """
-    paths = [p for p in paths if os.path.exists(p)]
-    if not paths:
-        return
-    _enter_mount_namespace()
     check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / a private mount")
-    for path in paths:
-        raw = os.fsencode(path)
-        check(libc.mount(raw, raw, None, MS_BIND | MS_REC, None), f"bind-mount {path}")
-        # A remount must repeat the flags the kernel locked on the original mount (nosuid, nodev, noexec).
-        locked = _locked_flags(path)
-        check(libc.mount(None, raw, None, MS_BIND | MS_REMOUNT | MS_RDONLY | locked, None),
-              f"remount {path} read-only")
+    clones = [(root, _clone(root)) for root in sorted(set(writable), key=lambda p: p.count("/"))]
+    try:
+        _set_read_only(AT_FDCWD, "/", 0)
+        for root, fd in clones:
+            _attach(fd, root)
+    finally:
+        for _, fd in clones:
+            os.close(fd)
+    for path in protected:
+        if not os.path.lexists(path):
+            continue
+        fd = _clone(path)
+        try:
+            _set_read_only(fd, "", AT_EMPTY_PATH)
+            _attach(fd, path)
+        finally:
+            os.close(fd)
 
 
-def _enter_mount_namespace() -> None:
-    if os.geteuid() == 0:
-        check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-        return
-    uid, gid = os.geteuid(), os.getegid()
-    check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER | CLONE_NEWNS)")
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+def mount_proc() -> None:
+    """Mount a new, read-only procfs on /proc (from inside the new PID namespace: it shows that namespace)."""
+    check(libc.mount(b"proc", b"/proc", b"proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+          "mount a new /proc")
 
 
-def _locked_flags(path: str) -> int:
-    flags = os.statvfs(path).f_flag
-    result = 0
-    for st_flag, ms_flag in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC)):
-        if flags & st_flag:
-            result |= ms_flag
-    return result
+def _clone(path: str) -> int:
+    """A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`), as an fd."""
+    return check(libc.syscall(SYS_OPEN_TREE, AT_FDCWD, os.fsencode(path),
+                              ctypes.c_uint(OPEN_TREE_CLONE | os.O_CLOEXEC | AT_RECURSIVE)),
+                 f"open_tree({path})")
 
 
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(text)
+def _set_read_only(dirfd: int, path: str, flags: int) -> None:
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    check(libc.syscall(SYS_MOUNT_SETATTR, dirfd, os.fsencode(path), ctypes.c_uint(flags | AT_RECURSIVE),
+                       ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))),
+          f"mount_setattr({path or 'clone'}, read-only)")
+
+
+def _attach(fd: int, path: str) -> None:
+    check(libc.syscall(SYS_MOVE_MOUNT, fd, b"", AT_FDCWD, os.fsencode(path), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
+          f"move_mount(-> {path})")

@@ -1,10 +1,11 @@
 """ProcessActor: one command's process tree, its output buffers and its lifetime (spec 4.2 / 4.4).
 
 The actor spawns the launcher (sandbox.py) in a new session; the launcher forks the command, reaps every
-descendant and exits only once the whole tree is gone, so:
+descendant and exits only once the whole tree is gone; it holds the read end of a lifeline pipe whose write
+end only this process holds, so if this process dies (even by SIGKILL) the launcher ends the tree. So:
 
 * output is read until end-of-file, which arrives exactly when the tree is gone;
-* the kill ladder is: SIGTERM to the launcher (it SIGTERMs the tree, waits `sandbox.TERM_GRACE_S`, then
+* the kill ladder is: SIGTERM to the launcher (it SIGTERMs the tree, waits `reaping.TERM_GRACE_S`, then
   SIGKILLs the rest and reaps), and only if the launcher itself does not exit within `LAUNCHER_GRACE_S`,
   SIGKILL to the launcher's whole process group; the launcher is then reaped before anything is reported;
 * output collected before a timeout or cancellation is kept (head+tail capped at 1 MiB per buffer).
@@ -143,6 +144,7 @@ class ProcessActor(Actor):
         self._started_at = 0.0
         self._ended_at: float | None = None
         self._exit_reported = False
+        self._lifeline: int | None = None
 
     @property
     def pid(self) -> int | None:
@@ -150,7 +152,10 @@ class ProcessActor(Actor):
 
     async def on_start(self) -> None:
         spec = self.spec
-        argv = launcher_argv(spec.argv, cwd=spec.cwd, policy=spec.policy, tty=spec.tty)
+        # The lifeline: the launcher holds the read end; the write end lives only in this process (close-on-exec),
+        # so when this process dies, however it dies, the launcher is told and ends the tree.
+        lifeline_r, self._lifeline = os.pipe()
+        argv = launcher_argv(spec.argv, cwd=spec.cwd, policy=spec.policy, tty=spec.tty, lifeline=lifeline_r)
         env = None if spec.env is None else dict(spec.env)
         self._started_at = trio.current_time()
         try:
@@ -159,7 +164,7 @@ class ProcessActor(Actor):
                 try:
                     self._process = await trio.lowlevel.open_process(
                         argv, stdin=slave, stdout=slave, stderr=slave, cwd=spec.cwd, env=env,
-                        start_new_session=True)
+                        start_new_session=True, pass_fds=(lifeline_r,))
                 except BaseException:
                     os.close(master)
                     raise
@@ -169,9 +174,15 @@ class ProcessActor(Actor):
             else:
                 self._process = await trio.lowlevel.open_process(
                     argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=spec.cwd,
-                    env=env, start_new_session=True)
+                    env=env, start_new_session=True, pass_fds=(lifeline_r,))
         except OSError as exc:
+            self._close_lifeline()
             raise SpawnError(f"failed to start {spec.argv[0]!r} in {spec.cwd!r}: {exc.strerror or exc}") from exc
+        except BaseException:
+            self._close_lifeline()
+            raise
+        finally:
+            os.close(lifeline_r)
         self.name = f"process:{spec.argv[0]}:{self._process.pid}"
 
     async def background(self, nursery: trio.Nursery) -> None:
@@ -236,10 +247,17 @@ class ProcessActor(Actor):
             return self._summary()
         raise TypeError(f"ProcessActor cannot handle {type(message).__name__}")
 
+    def _close_lifeline(self) -> None:
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
+
     async def on_stop(self) -> None:
         if self._process is None:
+            self._close_lifeline()
             return
         await self._kill_ladder()
+        self._close_lifeline()
         if self._exit_code is None:
             self._exit_code = _exit_code(self._process.returncode)
             self._ended_at = trio.current_time()

@@ -16,13 +16,27 @@ PTY_ROWS = 24
 PTY_COLS = 80
 
 
-def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | None, tty: bool) -> list[str]:
-    """`[python, -I, -m, codex_actors.exec.sandbox, ..., --, *command]`; no `--policy` when unrestricted."""
-    argv = [sys.executable, "-I", "-m", "codex_actors.exec.sandbox", "--cwd", cwd]
+#: The directory holding the `codex_actors` package: the launcher runs with `-S` (no site-packages, whose
+#: start-up hooks cost tens of milliseconds per command) and finds the package here instead.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); from codex_actors.exec.sandbox import exit_now, main; "
+              "exit_now(main())")
+
+
+def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | None, tty: bool,
+                  lifeline: int | None = None, log_denials: bool = False) -> list[str]:
+    """`[python, -I, -S, -c, <bootstrap>, --cwd, cwd, ..., --, *command]` running `codex_actors.exec.sandbox`;
+    no `--policy` when unrestricted; `--lifeline FD` when given (see `sandbox.run_as_reaper`); `--log-denials`
+    when asked (denials.py)."""
+    argv = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP.format(root=PACKAGE_PARENT), "--cwd", cwd]
     if policy is not None and not policy.is_unrestricted:
         argv += ["--policy", json.dumps(policy.to_json())]
     if tty:
         argv.append("--tty")
+    if lifeline is not None:
+        argv += ["--lifeline", str(lifeline)]
+    if log_denials:
+        argv.append("--log-denials")
     return [*argv, "--", *command]
 
 

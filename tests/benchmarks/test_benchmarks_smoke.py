@@ -100,3 +100,20 @@ def test_turn_overhead_prints_direct_and_nested_rows(tmp_path):
     assert rows[2][3] == "3"  # direct_serial with 2 calls: 2 tool-call responses + the final message
     assert all(len(r) == 9 for r in rows)
     assert json.loads(out.read_text())["rows"][1]["calls"] == 2
+
+
+def test_sandbox_cost_prints_one_row_per_mode_and_shell_with_target_lines(tmp_path):
+    out = tmp_path / "rows.json"
+    proc = run_benchmark("sandbox_cost", "--samples", "2", "--warmups", "0", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["scenario", "shell", "samples", "warmups", "mean", "p50", "p95", "p50", "-", "baseline"]
+    assert [(r[0], " ".join(r[1:3])) for r in rows] == [
+        (mode, shell) for shell in ("bash -lc", "bash -c")
+        for mode in ("danger-full-access", "read-only", "workspace-write")]
+    for row in rows:
+        assert row[3:5] == ["2", "0"] and row[5].endswith(("us", "ms", "s")), row
+    targets = [line for line in proc.stdout.splitlines() if line.startswith("target ")]
+    assert len(targets) == 4 and all(line.endswith((": met", ": MISSED")) for line in targets), targets
+    data = json.loads(out.read_text())
+    assert [len(r["times"]) for r in data["rows"]] == [2] * 6

@@ -41,7 +41,7 @@ def test_full_auto_writes_the_workspace_but_not_etc(work, home):
                "echo net=$CODEX_SANDBOX_NETWORK_DISABLED; exit 5", cwd=work, home=home)
     assert proc.returncode == 5
     assert proc.stdout == "ok\nnet=1\n"
-    assert "/etc/codex-actors-cli-probe: Permission denied" in proc.stderr
+    assert "/etc/codex-actors-cli-probe: Read-only file system" in proc.stderr
     assert not os.path.exists("/etc/codex-actors-cli-probe")
 
 
@@ -49,7 +49,7 @@ def test_full_auto_writes_the_workspace_but_not_etc(work, home):
 def test_config_override_selects_read_only(work, home):
     proc = cli("sandbox", "linux", "-c", "sandbox_mode=read-only", "--", "touch", "nope", cwd=work, home=home)
     assert proc.returncode == 1
-    assert "Permission denied" in proc.stderr
+    assert "Read-only file system" in proc.stderr
     assert not (work / "nope").exists()
 
 
@@ -67,3 +67,32 @@ def test_missing_command_and_bad_config_are_one_line_errors(work, home):
     proc = cli("sandbox", "linux", "-c", "sandbox_mode=sideways", "--", "true", cwd=work, home=home)
     assert proc.returncode == 2
     assert "sandbox_mode" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@needs_landlock
+def test_log_denials_prints_what_was_denied_and_why(work, home):
+    script = ("python3 -c 'import socket; socket.socket(socket.AF_INET6)' 2>/dev/null; echo py=$?; "
+              "unshare -m true 2>/dev/null; echo unshare=$?")
+    proc = cli("sandbox", "linux", "--full-auto", "--log-denials", "--", "bash", "-c", script, cwd=work, home=home)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "py=1\nunshare=1\n"
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("codex-actors sandbox: logging denials: ")
+    assert [line.split(" by pid ")[0] for line in lines[1:]] == [
+        "codex-actors sandbox: denied socket(AF_INET6, SOCK_STREAM)", "codex-actors sandbox: denied unshare()"]
+    assert lines[1].endswith("(python3): the network is off")
+    assert lines[2].endswith("(unshare): new namespaces, mounts and chroot are not allowed in the sandbox")
+
+
+def test_inherited_descriptors_do_not_reach_the_command(work, home, tmp_path):
+    """`sandbox linux -- bash -c 'echo pwn >&3' 3>>/outside`: the CLI's fd 3 is closed before exec."""
+    target = tmp_path / "outside.txt"
+    with open(target, "ab") as handle:
+        os.set_inheritable(handle.fileno(), True)
+        fd = handle.fileno()
+        env = {**os.environ, "CODEX_ACTORS_HOME": str(home)}
+        proc = subprocess.run([sys.executable, "-m", "codex_actors", "sandbox", "linux", "--", "bash", "-c",
+                               f"echo pwn >&{fd}"], cwd=work, env=env, capture_output=True, text=True, timeout=60,
+                              pass_fds=(fd,))
+    assert proc.returncode == 1 and "Bad file descriptor" in proc.stderr
+    assert target.read_text() == ""

@@ -1,5 +1,6 @@
 """FAIL CLOSED: when the kernel cannot enforce the policy, the launcher refuses to run the command."""
 
+import os
 import subprocess
 import sys
 
@@ -48,3 +49,44 @@ def test_launcher_rejects_bad_arguments():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.startswith("codex-actors sandbox: bad launcher arguments:")
+
+
+# The same, for any one syscall: `python -c HIDE_SYSCALL NR ERRNO <launcher argv...>` makes syscall NR fail
+# with ERRNO in the launcher and everything it starts.
+HIDE_SYSCALL = r"""
+import ctypes, os, sys
+from codex_actors.exec import seccomp
+from codex_actors.exec._libc import prctl, set_no_new_privs
+nr, err = int(sys.argv[1]), int(sys.argv[2])
+program = [(0x20, 0, 0, 0), (0x15, 0, 1, nr), (0x06, 0, 0, 0x00050000 | err), (0x06, 0, 0, 0x7FFF0000)]
+array = (seccomp._SockFilter * 4)(*[seccomp._SockFilter(*insn) for insn in program])
+set_no_new_privs()
+prctl(seccomp.PR_SET_SECCOMP, seccomp.SECCOMP_MODE_FILTER, ctypes.addressof(seccomp._SockFprog(4, array)))
+os.execv(sys.executable, [sys.executable] + sys.argv[3:])
+"""
+
+# (syscall, errno, the refusal's text): no user/PID/network namespaces (user namespaces disabled, a
+# container's seccomp profile), no mount_setattr (a kernel older than 5.12), no fresh /proc.
+MISSING_LAYERS = [
+    ("unshare", 1, "cannot create the sandbox's namespaces (unshare("),
+    ("mount_setattr", 38, "cannot make the filesystem read-only outside the writable roots (mount_setattr(/, "
+                          "read-only): Function not implemented)"),
+    ("mount", 1, "cannot make the filesystem read-only outside the writable roots (make / a private mount: "
+                 "Operation not permitted)"),
+]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux launcher")
+@pytest.mark.parametrize("mode", ["read-only", "workspace-write"])
+@pytest.mark.parametrize("syscall,err,reason", MISSING_LAYERS)
+def test_launcher_refuses_to_run_without_each_layer(tmp_path, mode, syscall, err, reason):
+    from codex_actors.exec import seccomp
+
+    nr = seccomp.ARCHES[os.uname().machine][1][syscall]
+    argv = launcher_argv(["touch", "ran"], cwd=str(tmp_path), policy=SandboxPolicy(mode), tty=False)
+    proc = subprocess.run([sys.executable, "-I", "-c", HIDE_SYSCALL, str(nr), str(err), *argv[1:]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("codex-actors sandbox: refusing to run: " + reason), proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert not (tmp_path / "ran").exists()
