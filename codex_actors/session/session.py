@@ -11,6 +11,7 @@ session's settings (`turn_context.py`); `add_to_history` / `get_history_entry_re
 
 from __future__ import annotations
 
+import inspect
 import math
 import uuid
 from pathlib import Path
@@ -103,6 +104,21 @@ class Session(Actor):
         self.router = await self._build_tools(nursery, self.services)
         self.startup_warnings = self.services.pop("startup_warnings", [])
         self.mcp_startup = self.services.pop("mcp_startup", None)
+        jobs = self.services.pop("after_first_request", [])
+        if jobs:
+            nursery.start_soon(self._after_first_request, jobs)
+
+    async def _after_first_request(self, jobs: list[Callable[[], Any]]) -> None:
+        """Run what the tools deferred (code-mode pool, shell snapshot) once the first model request has gone
+        out (the client's `request_sent` event; at once for a client without one), so that start-up work the
+        request does not need never delays it (issue 21). A job may return an awaitable; each runs once."""
+        sent = getattr(self.client, "request_sent", None)
+        if sent is not None:
+            await sent.wait()
+        for job in jobs:
+            result = job()
+            if inspect.isawaitable(result):
+                await result
 
     async def on_stop(self) -> None:
         if self.recorder is not None:
