@@ -35,6 +35,7 @@ from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.responses_http import run_responses_http
+from codex_actors.model.tls import verify_setting
 from codex_actors.protocol.events import EventMsg, StreamError, Warning
 
 FALLBACK_WARNING = "Falling back from WebSockets to HTTPS transport"
@@ -127,7 +128,8 @@ class ModelClient:
             if not sent.is_set():
                 request.extensions["trace"] = trace  # httpx's documented `trace` request extension
 
-        async with httpx.AsyncClient(event_hooks={"request": [watch_first_request]}) as http, \
+        verify = verify_setting(provider.base_url, os.environ)  # httpx reads proxy variables from os.environ
+        async with httpx.AsyncClient(verify=verify, event_hooks={"request": [watch_first_request]}) as http, \
                 background_nursery() as nursery:
             client = cls(provider, model, http=http, nursery=nursery, notify=notify,
                          extra_headers=extra_headers, env=env)
