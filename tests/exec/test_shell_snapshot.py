@@ -50,7 +50,7 @@ COMMANDS = [
     'echo "[${DROP_ME-unset}]"',
     "umask",
     'echo "[$BASH_ENV] $0"',
-    "nosuchcommand-xyz; echo after",
+    "nosuchcommand-xyz 2>&1; echo after",
     "exit 3",
 ]
 
@@ -120,7 +120,7 @@ async def test_commands_give_the_results_of_a_login_shell_without_running_the_pr
     assert results["ll"] == ("0", "aliased ll\n")
     assert results['echo "[${DROP_ME-unset}]"'] == ("0", "[unset]\n")
     assert results["umask"] == ("0", "0027\n")
-    assert results["nosuchcommand-xyz; echo after"] == (
+    assert results["nosuchcommand-xyz 2>&1; echo after"] == (
         "0", f"{BASH}: line 1: nosuchcommand-xyz: command not found\nafter\n")
     assert results["exit 3"] == ("3", "")
     # What the model and the user see is still the login command; no warning.
