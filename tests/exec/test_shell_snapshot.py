@@ -11,7 +11,9 @@ import pytest
 import trio
 
 from codex_actors.exec.policy import SandboxPolicy
-from codex_actors.exec.shell_snapshot import ShellSnapshot, SnapshotError, capture_script, render_snapshot
+from codex_actors.exec.shell_snapshot import (
+    ShellSnapshot, SnapshotError, capture_script, render_snapshot, wrap_command,
+)
 from codex_actors.tools.shell import ShellTool
 from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecContext, UnifiedExec
 from tests.exec.proctable import assert_nothing_left
@@ -40,16 +42,9 @@ echo run >> "$HOME/profile-runs"
 """
 # Environment-dependent commands, each run both ways.
 COMMANDS = [
-    "mytool a b",
-    'echo "$PATH" | cut -d: -f1',
-    'printf "%s\\n" "$PROFILE_VAR"',
-    "greet world",
-    "bash -c 'greet child'",
-    "helper",
-    "ll",
-    'echo "[${DROP_ME-unset}]"',
-    "umask",
-    'echo "[$BASH_ENV] $0"',
+    'mytool a b; echo "$PATH" | cut -d: -f1',
+    'printf "%s\\n" "$PROFILE_VAR"; echo "[${DROP_ME-unset}]"; umask; echo "[$BASH_ENV] $0"',
+    "greet world; bash -c 'greet child'; helper; ll",
     "nosuchcommand-xyz 2>&1; echo after",
     "exit 3",
 ]
@@ -112,17 +107,14 @@ async def test_commands_give_the_results_of_a_login_shell_without_running_the_pr
         assert all(f"{line}\n" in lines for line in chatter), (cmd, text)  # -lc: the noise is in every output
         quiet = "".join(line for line in lines if line.rstrip("\n") not in chatter)
         assert (snap_code, snap_text) == (code, quiet), cmd  # snapshot: the same result, without the noise
-    results = dict(zip(COMMANDS, snap))
-    assert results["mytool a b"] == ("0", "mytool ran with a b\n")
-    assert results['echo "$PATH" | cut -d: -f1'] == ("0", f"{home}/bin\n")
-    assert results['printf "%s\\n" "$PROFILE_VAR"'][1] == 'quoted "value" with $dollar and\na newline\n'
-    assert results["bash -c 'greet child'"] == ("0", "hello child from an exported function\n")
-    assert results["ll"] == ("0", "aliased ll\n")
-    assert results['echo "[${DROP_ME-unset}]"'] == ("0", "[unset]\n")
-    assert results["umask"] == ("0", "0027\n")
-    assert results["nosuchcommand-xyz 2>&1; echo after"] == (
-        "0", f"{BASH}: line 1: nosuchcommand-xyz: command not found\nafter\n")
-    assert results["exit 3"] == ("3", "")
+    assert [result for result in snap] == [
+        ("0", f"mytool ran with a b\n{home}/bin\n"),
+        ("0", 'quoted "value" with $dollar and\na newline\n[unset]\n0027\n[] /bin/bash\n'),
+        ("0", "hello world from an exported function\nhello child from an exported function\nplain function\n"
+              "aliased ll\n"),
+        ("0", f"{BASH}: line 1: nosuchcommand-xyz: command not found\nafter\n"),
+        ("3", ""),
+    ]
     # What the model and the user see is still the login command; no warning.
     assert [b["command"][:2] for b in rec.of("exec_command_begin")] == [[BASH, "-lc"]] * len(COMMANDS)
     assert rec.of("warning") == []
@@ -194,3 +186,12 @@ def test_output_without_the_capture_sections_is_an_error():
     with pytest.raises(SnapshotError, match="login shell output has 0 of 7 sections"):
         render_snapshot(b"the profile exited early\n", "M", {}, shell=BASH)
     assert capture_script("M").count("printf '\\n%s\\n' 'M'") == 7
+
+
+def test_only_login_commands_of_the_snapshot_shell_are_rewritten(tmp_path):
+    snap, env = tmp_path / "s.sh", {"PATH": "/usr/bin:/bin"}
+    assert wrap_command(["bash", "-lc", "echo $0 $1", "zero", "one"], env, snap, BASH) == (
+        ["bash", "-c", "echo $0 $1", "zero", "one"], {**env, "BASH_ENV": str(snap)})
+    assert wrap_command([BASH, "-c", "true"], env, snap, BASH) is None  # `login: false` stays as it is
+    assert wrap_command(["/bin/sh", "-lc", "true"], env, snap, BASH) is None  # another shell (dash here)
+    assert wrap_command(["bash", "-lc"], env, snap, BASH) is None
