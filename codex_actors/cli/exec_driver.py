@@ -113,16 +113,25 @@ def _finish(outcome: TurnOutcome, request: ExecRequest) -> int:
 
 async def _drive(handle: Any, config: Config, request: ExecRequest) -> TurnOutcome:
     outcome = TurnOutcome()
-    printer = _JsonPrinter(sys.stdout) if request.json else _HumanPrinter(config, request)
+    printer: Any = _JsonPrinter(sys.stdout) if request.json else None
+    started = False
     turn_id: str | None = None
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, handle)
-        printer.start(nursery)
         async for event in handle.events:
             msg = event.msg
-            printer.feed(msg)
             if isinstance(msg, events.SessionConfigured) and turn_id is None:
                 turn_id = await handle.submit(_user_turn(config, request))
+                if printer is None:
+                    # The human renderer (rich) loads once the first request is out; events wait in the queue.
+                    await handle.first_request_out()
+            if printer is None:
+                printer = _HumanPrinter(config, request)
+            if not started:
+                printer.start(nursery)
+                started = True
+            printer.feed(msg)
+            if isinstance(msg, events.SessionConfigured):
                 continue
             if isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
                 await _decline(handle, msg)
@@ -138,7 +147,8 @@ async def _drive(handle: Any, config: Config, request: ExecRequest) -> TurnOutco
             elif isinstance(msg, events.TurnAborted) and event.id == turn_id:
                 outcome.status = "interrupted"
                 break
-        printer.finish(outcome)
+        if printer is not None:
+            printer.finish(outcome)
         nursery.cancel_scope.cancel()
     return outcome
 

@@ -8,3 +8,7 @@ import-light), `prompt` (request bodies), `sse` / `chat` (pure stream parsing), 
 Import from the submodules; this file stays import-light so `codex_actors.model.provider` can be read by config
 without loading httpx or trio.
 """
+
+from codex_actors.model.lean_httpx import block_cli_import
+
+block_cli_import()  # before any submodule imports httpx (see lean_httpx.py)

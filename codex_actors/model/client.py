@@ -35,6 +35,7 @@ from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.responses_http import run_responses_http
+from codex_actors.model.tls import verify_setting
 from codex_actors.protocol.events import EventMsg, StreamError, Warning
 
 FALLBACK_WARNING = "Falling back from WebSockets to HTTPS transport"
@@ -81,6 +82,9 @@ class ModelClient:
       answer cut at the provider's `max_output_tokens`) protocol messages; the session forwards them as events.
     - `extra_headers`: added to every request (e.g. `session_id`, `originator`, `x-client-request-id`).
     - `env`: where API keys and env headers are read (default `os.environ`).
+    - `request_sent`: a `trio.Event` set once the first request's body has been written (httpx's `trace`
+      request extension, set by `open`), or when the first stream ends, whichever comes first; the session
+      starts the work a first request does not need after it (issue 21).
     Raises `ProviderError` at open when the provider's API key variable is missing.
     """
 
@@ -97,6 +101,7 @@ class ModelClient:
     ) -> None:
         self.provider = provider
         self.model = model
+        self.request_sent = trio.Event()
         self._http = http
         self._notify = notify
         self._headers = {**provider.headers(os.environ if env is None else env), **(extra_headers or {})}
@@ -120,9 +125,22 @@ class ModelClient:
         env: Mapping[str, str] | None = None,
     ) -> AsyncIterator[ModelClient]:
         """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit."""
-        async with httpx.AsyncClient() as http, background_nursery() as nursery:
+        sent = trio.Event()
+
+        async def trace(event_name: str, info: Mapping[str, Any]) -> None:
+            if event_name.endswith("send_request_body.complete"):
+                sent.set()
+
+        async def watch_first_request(request: httpx.Request) -> None:
+            if not sent.is_set():
+                request.extensions["trace"] = trace  # httpx's documented `trace` request extension
+
+        verify = verify_setting(provider.base_url, os.environ)  # httpx reads proxy variables from os.environ
+        async with httpx.AsyncClient(verify=verify, event_hooks={"request": [watch_first_request]}) as http, \
+                background_nursery() as nursery:
             client = cls(provider, model, http=http, nursery=nursery, notify=notify,
                          extra_headers=extra_headers, env=env)
+            client.request_sent = sent
             try:
                 yield client
             finally:
@@ -155,6 +173,8 @@ class ModelClient:
                 await self._run_with_retries(prompt, send.send)
             except ev.ModelError as exc:
                 await send.send(_Failure(exc))
+            finally:
+                self.request_sent.set()  # a WebSocket request, or one that failed before its body went out
 
     async def _attempt(self, prompt: Prompt, emit: Callable[[ev.ResponseEvent], Awaitable[None]]) -> None:
         if self.provider.wire_api == "chat":

@@ -11,6 +11,7 @@ session's settings (`turn_context.py`); `add_to_history` / `get_history_entry_re
 
 from __future__ import annotations
 
+import inspect
 import math
 import uuid
 from pathlib import Path
@@ -91,6 +92,8 @@ class Session(Actor):
         self._turn: TurnRunner | None = None
         self.token_totals: Any = None
         self.startup_warnings: list[str] = []
+        # Set once the first model request has gone out, or once the first task ended without one (issue 21).
+        self.first_request_out = trio.Event()
         self.mcp_startup: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -103,6 +106,20 @@ class Session(Actor):
         self.router = await self._build_tools(nursery, self.services)
         self.startup_warnings = self.services.pop("startup_warnings", [])
         self.mcp_startup = self.services.pop("mcp_startup", None)
+        nursery.start_soon(self._after_first_request, self.services.pop("after_first_request", []))
+
+    async def _after_first_request(self, jobs: list[Callable[[], Any]]) -> None:
+        """Run what the tools deferred (code-mode pool, shell snapshot) once the first model request has gone
+        out (the client's `request_sent` event; at once for a client without one), so that start-up work the
+        request does not need never delays it (issue 21). A job may return an awaitable; each runs once."""
+        sent = getattr(self.client, "request_sent", None)
+        if sent is not None:
+            await sent.wait()
+        self.first_request_out.set()
+        for job in jobs:
+            result = job()
+            if inspect.isawaitable(result):
+                await result
 
     async def on_stop(self) -> None:
         if self.recorder is not None:
@@ -251,6 +268,7 @@ class Session(Actor):
                 if self._turn is runner:
                     self._turn = None
                     self._task_scope = None
+                self.first_request_out.set()
                 done.set()
 
         assert self._nursery is not None
@@ -309,6 +327,11 @@ class SessionHandle:
         sub_id = submission_id or str(uuid.uuid4())
         await self._ref.ask(ops.Submission(sub_id, op))
         return sub_id
+
+    async def first_request_out(self) -> None:
+        """Return once the session's first model request has gone out (or its first task ended without one): what
+        a client does not need before that, such as loading its renderer, can wait until then (issue 21)."""
+        await self._session.first_request_out.wait()
 
     async def next_event(self) -> Event:
         return await self.events.receive()

@@ -3,6 +3,8 @@
 MCP servers from `[mcp_servers]` start in parallel; their tools join as `mcp__<server>__<tool>`, and a server that
 fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
 argv `shell` tool is registered but not offered (any of these names works when a model calls it).
+`shell_snapshot` (default true): both shell tools run login commands against one `ShellSnapshot` of the user's
+shell per session (`exec/shell_snapshot.py`), captured once the first model request has gone out.
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
 `features.code_mode_only` offers only `exec`/`wait`, every other tool reachable as `tools.*` from a cell.
 On the Chat Completions wire apply_patch is the JSON-function variant (that wire has no freeform tools).
@@ -11,7 +13,7 @@ On the Chat Completions wire apply_patch is the JSON-function variant (that wire
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import trio
 
@@ -20,6 +22,7 @@ from codex_actors.actors import start_actor
 from codex_actors.config import Config
 from codex_actors.exec.environment import build_env
 from codex_actors.exec.policy import SandboxPolicy
+from codex_actors.exec.shell_snapshot import SNAPSHOT_DIR, ShellSnapshot
 from codex_actors.codemode import DEFAULT_MAX_HEAP_BYTES, CodeModeService, NestedToolSpec
 from codex_actors.tools.apply_patch_tool import ApplyPatchTool
 from codex_actors.tools.code_mode_host import ExecTool, WaitTool, make_dispatcher, nested_tool_specs
@@ -27,9 +30,9 @@ from codex_actors.tools.approvals.rules import ExecPolicy
 from codex_actors.tools.command_approval import GuardedShellTool
 from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
-from codex_actors.tools.router import ToolHandler, ToolRouter
+from codex_actors.tools.router import ToolCall, ToolContext, ToolHandler, ToolResult, ToolRouter
 from codex_actors.tools.shell import ShellTool
-from codex_actors.tools.unified_exec import ExecCommandTool, UnifiedExec, WriteStdinTool
+from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
 
@@ -42,7 +45,15 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     services["exec_policy"] = rules
     services["exec_policy_home"] = config.home
     services.setdefault("startup_warnings", []).extend(rule_warnings)
-    processes = UnifiedExec(nursery, policy=policy, env=env,
+    shell = os.environ.get("SHELL") or "/bin/bash"
+    snapshot = None
+    if config.get("shell_snapshot", True):
+        snapshot = ShellSnapshot(shell, directory=config.home / SNAPSHOT_DIR, session_id=services["session_id"],
+                                 cwd=str(config.cwd), env={**env, **UNIFIED_EXEC_ENV})
+        await nursery.start(snapshot.run)
+        services["shell_snapshot"] = snapshot
+        services.setdefault("after_first_request", []).append(snapshot.begin)
+    processes = UnifiedExec(nursery, policy=policy, env=env, default_shell=shell, snapshot=snapshot,
                             background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
     services["processes"] = processes
     handlers: list[ToolHandler] = [
@@ -51,7 +62,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         ApplyPatchTool(freeform=wire_api == "responses"),
         UpdatePlanTool(),
         ViewImageTool(),
-        GuardedShellTool(ShellTool(policy=policy, env=env)),
+        GuardedShellTool(ShellTool(policy=policy, env=env, snapshot=snapshot)),
     ]
     servers = config.get("mcp_servers") or {}
     if servers:
@@ -75,15 +86,56 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
             max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
             pool_size=config.get("code_mode.pool_size", 2),
         )
-        await nursery.start(service.run)
         services["code_mode"] = service
+        # The runtime pool (threads, V8 isolates) starts once the first request is out, or at the first exec.
+        start_code_mode = StartOnce(lambda: nursery.start(service.run))
+        services.setdefault("after_first_request", []).append(start_code_mode)
         nested: list[NestedToolSpec] = []
         if code_mode_only:
             hidden |= {h.name for h in handlers}
-        handlers += [ExecTool(lambda: service, lambda: nested, code_mode_only=code_mode_only),
-                     WaitTool(lambda: service)]
+        handlers += [StartsFirst(ExecTool(lambda: service, lambda: nested, code_mode_only=code_mode_only),
+                                 start_code_mode),
+                     StartsFirst(WaitTool(lambda: service), start_code_mode)]
         router = ToolRouter(handlers, hidden=frozenset(hidden))
         router_holder.append(router)
         nested.extend(nested_tool_specs(router))
         return router
     return ToolRouter(handlers, hidden=frozenset(hidden))
+
+
+class StartOnce:
+    """`await once()` runs `start()` the first time; later and concurrent callers wait for that one run."""
+
+    def __init__(self, start: Callable[[], Awaitable[Any]]) -> None:
+        self._start = start
+        self._begun = False
+        self._done = trio.Event()
+
+    async def __call__(self) -> None:
+        if self._begun:
+            await self._done.wait()
+            return
+        self._begun = True
+        try:
+            await self._start()
+        finally:
+            self._done.set()
+
+
+class StartsFirst:
+    """A handler that awaits `start` (a `StartOnce`) before its first call; otherwise it is `handler`."""
+
+    def __init__(self, handler: ToolHandler, start: StartOnce) -> None:
+        self._handler = handler
+        self._start = start
+        self.name, self.kind, self.parallel = handler.name, handler.kind, handler.parallel
+
+    def spec(self) -> dict[str, Any]:
+        return self._handler.spec()
+
+    async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        await self._start()
+        return await self._handler.handle(call, ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handler, name)

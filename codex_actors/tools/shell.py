@@ -21,6 +21,7 @@ import trio
 from codex_actors.exec.events import MAX_DELTA_EVENTS, decode, exec_command_begin, exec_command_end, output_deltas
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.exec.process import ProcessSpec, ProcessSummary, SpawnError, run_command
+from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import formatted_truncate
 from codex_actors.tools.unified_exec import (
     DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
@@ -47,7 +48,9 @@ SHELL_TOOL: dict[str, Any] = {
 
 class ShellTool:
     """Handler for `shell`. `policy`: the SandboxPolicy commands run under; `env`: base environment from
-    `shell_environment_policy` (None = this process's); `max_output_tokens`: the model truncation budget.
+    `shell_environment_policy` (None = this process's); `max_output_tokens`: the model truncation budget;
+    `snapshot`: the session's `ShellSnapshot` (a `[bash, -lc, script]` command then sources it instead of
+    running the login profile, as in `UnifiedExec`), or None.
 
     Call it directly as `await tool(args, ExecContext(...))`, or through the router (`handle(call, ctx)`).
     """
@@ -68,8 +71,9 @@ class ShellTool:
         return await self(call.arguments(), exec_context(call, ctx), policy=policy)
 
     def __init__(self, *, policy: SandboxPolicy, env: Mapping[str, str] | None = None,
-                 max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS) -> None:
+                 max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS, snapshot: ShellSnapshot | None = None) -> None:
         self.policy = policy
+        self.snapshot = snapshot
         self._env = dict(os.environ if env is None else env)
         self._max_tokens = max_output_tokens
 
@@ -96,6 +100,11 @@ class ShellTool:
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         timeout_ms = int(timeout_ms)
+        argv, env = command, {**self._env, **policy.env_overrides()}
+        if self.snapshot is not None:
+            argv, env, warning = await self.snapshot.prepare(command, env)
+            if warning is not None:
+                await ctx.emit({"type": "warning", "message": warning})
         begin = exec_command_begin(call_id=ctx.call_id, turn_id=ctx.turn_id, command=command, cwd=workdir,
                                    source="agent")
         await ctx.emit(begin)
@@ -113,7 +122,7 @@ class ShellTool:
         async def on_exit(summary: ProcessSummary) -> None:
             final.append(summary)
 
-        spec = ProcessSpec(command, workdir, env={**self._env, **policy.env_overrides()}, policy=policy)
+        spec = ProcessSpec(argv, workdir, env=env, policy=policy)
         completed = False
         try:
             result = await run_command(spec, timeout_s=timeout_ms / 1000, on_output=on_output, on_exit=on_exit)

@@ -39,6 +39,7 @@ from codex_actors.exec.events import (
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.exec.process import Collect, ProcessActor, ProcessSpec, ProcessSummary, SpawnError, Summarize
 from codex_actors.exec.process import WriteStdin
+from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import approx_token_count, formatted_truncate
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
@@ -182,7 +183,10 @@ class UnifiedExec:
     `policy`: the `SandboxPolicy` every command runs under. `env`: the base environment built from
     `shell_environment_policy` (None = this process's environment); spec 4.4 variables and the policy's
     variables are added on top. `default_shell`: used when the call gives no `shell` (default `$SHELL` or
-    /bin/bash). `allow_login_shell`: when False, `login` is ignored and `-c` is always used.
+    /bin/bash). `allow_login_shell`: when False, `login` is ignored and `-c` is always used. `snapshot`: the
+    session's `ShellSnapshot`; login commands in its shell then run as `-c` with the snapshot sourced (the
+    command shown in events stays `[shell, -lc, cmd]`), and fall back to `-lc` with one `warning` event when
+    the snapshot failed. None = always `-lc`.
     Call `await aclose()` (or cancel the nursery) to kill every live process.
     """
 
@@ -196,8 +200,10 @@ class UnifiedExec:
         allow_login_shell: bool = True,
         background_terminal_max_timeout_ms: int = DEFAULT_BACKGROUND_MAX_MS,
         rng: random.Random | None = None,
+        snapshot: ShellSnapshot | None = None,
     ) -> None:
         self._nursery = nursery
+        self.snapshot = snapshot
         self.policy = policy
         self._env = dict(os.environ if env is None else env)
         self._default_shell = default_shell or os.environ.get("SHELL") or "/bin/bash"
@@ -234,13 +240,18 @@ class UnifiedExec:
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         command = [shell, "-lc" if login else "-c", cmd]
+        policy = policy or self.policy
+        argv, env = command, self._command_env(policy)
+        if self.snapshot is not None:
+            argv, env, warning = await self.snapshot.prepare(command, env)
+            if warning is not None:
+                await ctx.emit({"type": "warning", "message": warning})
         process_id = self._store.new_id()
         begin = exec_command_begin(call_id=ctx.call_id, turn_id=ctx.turn_id, command=command, cwd=workdir,
                                    source="unified_exec_startup", process_id=process_id)
         await ctx.emit(begin)
         await self._prune_for_new_session()
-        policy = policy or self.policy
-        spec = ProcessSpec(command, workdir, env=self._command_env(policy), tty=tty, policy=policy)
+        spec = ProcessSpec(argv, workdir, env=env, tty=tty, policy=policy)
         session = _Session(process_id, ref=None, tty=tty, begin=begin, emit=ctx.emit)  # type: ignore[arg-type]
         try:
             session.ref = await start_actor(

@@ -72,15 +72,19 @@ def test_exec_overhead_rejects_bad_tool_counts_with_a_clear_message():
 
 def test_startup_prints_help_exec_store_rows_and_the_import_breakdown(tmp_path):
     out = tmp_path / "startup.json"
-    proc = run_benchmark("startup", "--samples", "1", "--exec-samples", "1", "--store-size", "30", "--json", str(out))
+    proc = run_benchmark("startup", "--samples", "1", "--exec-samples", "1", "--command-samples", "1",
+                         "--store-size", "30", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     header, rows = header_and_rows(proc.stdout)
     assert header == ["scenario", "samples", "mean", "p50", "p95", "max"]
     assert [r[0] for r in rows] == ["help", "exec_first_request", "exec_total", "exec_first_request_store",
-                                    "exec_total_store", "resume_last_first_request_store"]
+                                    "exec_total_store", "resume_last_first_request_store", "login_shell",
+                                    "snapshot_shell", "sandbox_true", "python_trio_httpx", "exec_command_true",
+                                    "exec_command_true_lc"]
     assert "(store rows: 30 rollout files in CODEX_ACTORS_HOME/sessions)" in proc.stdout
     assert "package" in proc.stdout and "(all imports)" in proc.stdout and "codex_actors" in proc.stdout
     assert "target exec_first_request p50 = " in proc.stdout
+    assert "target exec_total p50 = " in proc.stdout and "target exec_command_true p50 = " in proc.stdout
     assert json.loads(out.read_text())["imports"]["total"] > 0
 
 

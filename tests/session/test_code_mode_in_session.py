@@ -102,15 +102,15 @@ async def test_interrupting_a_busy_cell_stops_its_v8_thread(tmp_path):
     async with serve_scripted_model(script) as server:
         config = config_for(tmp_path, server.url)
         async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
-            # The cell runs on one of the warm pool's runtimes, each a "codemode-v8-N" thread started already.
-            with trio.fail_after(10):
-                while not (pooled := v8_threads()):
-                    await trio.sleep(0.02)
+            # No V8 runtime before the first request has gone out (issue 21); then the cell runs on one of the
+            # pool's runtimes, each a "codemode-v8-N" thread.
+            assert not v8_threads()
             await session.submit(turn("spin", config.cwd))
             with trio.fail_after(10):
                 while not server.requests:
                     await trio.sleep(0.02)
             await trio.sleep(0.3)  # the exec call is in `while (true) {}` by now
+            pooled = v8_threads()
             await session.submit(ops.Interrupt())
             seen = await session.wait_for(events.TurnAborted, timeout=10)
             assert seen[-1].msg.reason == "interrupted"
