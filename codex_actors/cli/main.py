@@ -59,6 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except UsageError as exc:
         print(f"codex-actors {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130

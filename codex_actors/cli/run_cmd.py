@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codex_actors.cli.errors import UsageError
+from codex_actors.cli.errors import StartupError, UsageError
 from codex_actors.config.schema import APPROVAL_POLICIES, SANDBOX_MODES
 
 SLASH_HELP = [
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_interactive(config: Any, args: argparse.Namespace, *, resume: Path | None) -> int:
-    """Run the interactive loop until the user leaves; 0 on a normal exit. Config problems raise UsageError."""
+    """Run the interactive loop until the user leaves; 0 on a normal exit. Config problems raise StartupError."""
     from codex_actors.cli.exec_cmd import image_paths
 
     images = image_paths(args.images, Path(config.cwd))
@@ -100,5 +100,5 @@ def run_interactive(config: Any, args: argparse.Namespace, *, resume: Path | Non
     except KeyboardInterrupt:
         return 130
     if app.failure is not None:
-        raise UsageError(app.failure)
+        raise StartupError(app.failure)
     return code

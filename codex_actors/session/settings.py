@@ -12,6 +12,7 @@ class SessionSettings:
     """Resolved per-session settings.
 
     - `cwd`: absolute path string of the working root.
+    - `approval_policy`: "untrusted" | "on-failure" | "on-request" | "never" | GranularApproval.
     - `sandbox_policy`: SandboxPolicy JSON (`{"type": "workspace-write", "writable_roots": [...], ...}`).
     - `context_window` / `auto_compact_limit` / `max_tool_calls_per_turn`: tokens / tokens / calls.
     - `user_instructions`: the AGENTS.md text (already loaded), or None.
@@ -22,7 +23,7 @@ class SessionSettings:
     cwd: str
     model: str
     provider_id: str
-    approval_policy: str
+    approval_policy: Any  # a policy name, or a GranularApproval (codex_actors.tools.approvals.policy)
     sandbox_policy: dict[str, Any]
     instructions: str = ""
     developer_instructions: str | None = None

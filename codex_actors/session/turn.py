@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from codex_actors.tools.approvals.policy import approval_policy_json
 from codex_actors.actors import unwrap_group
 from codex_actors.model import events as model_events
 from codex_actors.model.prompt import Prompt
@@ -228,7 +229,7 @@ class TurnRunner:
             await self.session.recorder.record_turn_context({
                 "turn_id": self.turn_id,
                 "cwd": settings.cwd,
-                "approval_policy": settings.approval_policy,
+                "approval_policy": approval_policy_json(settings.approval_policy),
                 "sandbox_policy": settings.sandbox_policy,
                 "model": settings.model,
                 "summary": (settings.reasoning or {}).get("summary", "auto"),

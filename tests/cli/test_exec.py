@@ -35,11 +35,14 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a CLI run: its own CODEX_ACTORS_HOME, a dummy API key, no inherited base URL."""
+    """The environment of a CLI run: its own CODEX_ACTORS_HOME, an empty Codex home (CODEX_HOME), a dummy API
+    key, no inherited base URL."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACTORS_HOME")}
-    env.update({"CODEX_ACTORS_HOME": str(home), "OPENAI_API_KEY": "test-key", "NO_COLOR": "1",
-                "PYTHONUNBUFFERED": "1"})
+           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACTORS_HOME", "CODEX_HOME")}
+    codex_home = home.parent / f"{home.name}-codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    env.update({"CODEX_ACTORS_HOME": str(home), "CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "test-key",
+                "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 
@@ -419,13 +422,13 @@ async def test_unreadable_or_invalid_schema_file_is_a_one_line_error(tmp_path):
     env = cli_env(tmp_path / "home")
     proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "missing.json", "hi"], cwd=tmp_path,
                          env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == ("codex-actors exec: --output-schema missing.json: cannot read: "
                                "No such file or directory")
     (tmp_path / "bad.json").write_text("{not json")
     proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "bad.json", "hi"], cwd=tmp_path,
                          env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc).startswith("codex-actors exec: --output-schema bad.json: invalid JSON")
 
 
@@ -433,7 +436,7 @@ async def test_missing_api_key_names_the_variable(tmp_path):
     env = cli_env(tmp_path / "home")
     del env["OPENAI_API_KEY"]
     proc = await run_cli(["exec", "--skip-git-repo-check", "hi"], cwd=tmp_path, env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     line = _one_line(proc)
     assert line.startswith("codex-actors exec: Missing environment variable: `OPENAI_API_KEY`."), line
 
@@ -470,7 +473,7 @@ async def test_outside_a_git_repository_exec_refuses_without_skip_flag(tmp_path)
 async def test_whitespace_only_stdin_is_no_prompt(tmp_path):
     proc = await run_cli(["exec", "--skip-git-repo-check"], cwd=tmp_path, env=cli_env(tmp_path / "home"),
                          stdin=b"  \n")
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == "codex-actors exec: No prompt provided via stdin."
 
 
@@ -483,7 +486,7 @@ async def test_full_auto_and_yolo_conflict(tmp_path):
 async def test_missing_image_file_is_a_one_line_error(tmp_path):
     proc = await run_cli(["exec", "--skip-git-repo-check", "-i", "nope.png", "look"], cwd=tmp_path,
                          env=cli_env(tmp_path / "home"))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == "codex-actors exec: --image nope.png: no such file"
 
 
