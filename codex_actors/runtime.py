@@ -116,6 +116,7 @@ def session_settings(config: Config, options: RunOptions) -> SessionSettings:
         output_schema=options.output_schema,
         originator=options.originator,
         notify=tuple(config.get("notify") or ()),
+        verbosity=config.get("model_verbosity"),
     )
 
 

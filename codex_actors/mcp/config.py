@@ -77,7 +77,8 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
     """Build the config of server `name` from its table (key types already checked by the config schema).
 
     A relative stdio `cwd` is resolved against `cwd` (the session's working root). `startup_timeout_ms` is
-    honoured when `startup_timeout_sec` is absent. Raises McpConfigError when the table names no transport
+    honoured when `startup_timeout_sec` is absent; both timeouts may be floats (seconds), as in Codex.
+    `env_vars` entries are names or Codex's `{name, source = "local"}` tables. Raises McpConfigError when the table names no transport
     or both, or when stdio-only and HTTP-only keys are mixed.
     """
     where = f"mcp_servers.{name}"
@@ -95,7 +96,7 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
             command=table["command"],
             args=tuple(table.get("args", ())),
             env=dict(table.get("env", {})),
-            env_vars=tuple(table.get("env_vars", ())),
+            env_vars=tuple(v if isinstance(v, str) else v["name"] for v in table.get("env_vars", ())),
             cwd=server_cwd,
         )
     else:

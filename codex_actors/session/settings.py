@@ -17,6 +17,7 @@ class SessionSettings:
     - `context_window` / `auto_compact_limit` / `max_tool_calls_per_turn`: tokens / tokens / calls.
     - `user_instructions`: the AGENTS.md text (already loaded), or None.
     - `output_schema`: JSON schema for the final answer (`--output-schema`), or None.
+    - `verbosity`: config `model_verbosity` ("low" | "medium" | "high"), sent with every request, or None.
     - `originator`: "codex_exec" or "codex_cli" (rollout session_meta and request header).
     """
 
@@ -36,3 +37,4 @@ class SessionSettings:
     parallel_tool_calls: bool = True
     originator: str = "codex_exec"
     notify: tuple[str, ...] = ()
+    verbosity: str | None = None

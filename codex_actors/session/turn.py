@@ -262,6 +262,7 @@ class TurnRunner:
             output_schema=(getattr(self.op, "final_output_json_schema", None) or settings.output_schema)
             if with_tools else None,
             prompt_cache_key=self.session.session_id,
+            verbosity=settings.verbosity,
         )
 
     async def sample(self) -> bool:
@@ -317,9 +318,16 @@ class TurnRunner:
             await self.emit(events.AgentMessage(message=text, phase=item.phase))
         elif isinstance(item, items.Reasoning):
             await self.session.record(item)
-            for part in item.summary:
-                if part.get("text"):
-                    await self.emit(events.AgentReasoning(text=part["text"]))
+            summary = [part["text"] for part in item.summary if part.get("text")]
+            for text in summary:
+                await self.emit(events.AgentReasoning(text=text))
+            await self.emit(events.ItemCompleted(turn_id=self.turn_id, item={
+                "type": "Reasoning", "id": item.id or "", "summary_text": summary,
+                "raw_content": [str(p.get("text") or "") for p in item.content or () if p.get("text")]}))
+        elif isinstance(item, model_events.OtherItem) and item.type == "web_search_call":
+            # Shown, not kept in history: the search ran on the server, and its findings are in the answer.
+            for event in web_search_events(item.raw):
+                await self.emit(event)
         return False
 
     async def _run_tool(self, slot: _Slot) -> None:
@@ -388,6 +396,18 @@ class TurnRunner:
         return text
 
 
+def web_search_events(raw: dict[str, Any]) -> list[events.EventMsg]:
+    """`web_search_begin` + `web_search_end` for one `web_search_call` output item (spec agent-core 4.9):
+    `{"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search",
+    "query": "..."}}`. The query is the action's `query`, else its first `queries` entry, else ""."""
+    call_id = str(raw.get("id") or "")
+    action = raw.get("action") if isinstance(raw.get("action"), dict) else {"type": "other"}
+    queries = action.get("queries") or []
+    query = action.get("query") or (queries[0] if queries else "") or ""
+    return [events.WebSearchBegin(call_id=call_id),
+            events.WebSearchEnd(call_id=call_id, query=str(query), action=dict(action))]
+
+
 def _add_usage(total: model_events.TokenUsage | None, usage: model_events.TokenUsage) -> model_events.TokenUsage:
     if total is None:
         return usage
@@ -397,4 +417,5 @@ def _add_usage(total: model_events.TokenUsage | None, usage: model_events.TokenU
         output_tokens=total.output_tokens + usage.output_tokens,
         reasoning_output_tokens=total.reasoning_output_tokens + usage.reasoning_output_tokens,
         total_tokens=total.total_tokens + usage.total_tokens,
+        cache_write_input_tokens=total.cache_write_input_tokens + usage.cache_write_input_tokens,
     )

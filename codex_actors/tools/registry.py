@@ -42,8 +42,10 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     services["exec_policy"] = rules
     services["exec_policy_home"] = config.home
     services.setdefault("startup_warnings", []).extend(rule_warnings)
-    processes = UnifiedExec(nursery, policy=policy, env=env,
-                            background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
+    token_limit = config.get("tool_output_token_limit")
+    processes = UnifiedExec(nursery, policy=policy, env=env, allow_login_shell=config.get("allow_login_shell", True),
+                            background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000),
+                            output_token_limit=token_limit)
     services["processes"] = processes
     handlers: list[ToolHandler] = [
         GuardedShellTool(ExecCommandTool(processes)),
@@ -51,7 +53,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         ApplyPatchTool(freeform=wire_api == "responses"),
         UpdatePlanTool(),
         ViewImageTool(),
-        GuardedShellTool(ShellTool(policy=policy, env=env)),
+        GuardedShellTool(ShellTool(policy=policy, env=env, max_output_tokens=min(token_limit or 10_000, 10_000))),
     ]
     servers = config.get("mcp_servers") or {}
     if servers:
@@ -65,6 +67,11 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services.setdefault("startup_warnings", []).extend(listing.warnings)
         services["mcp_startup"] = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
+    server_tools = web_search_tools(config.get("web_search"), wire_api)
+    if config.get("web_search") in ("cached", "live") and not server_tools:
+        services.setdefault("startup_warnings", []).append(
+            f"web_search = \"{config.get('web_search')}\" needs the Responses wire; the chat wire of provider "
+            f"{config.get('model_provider')!r} has no built-in web search, so none is offered")
     hidden = {"shell"}
     code_mode_only = bool(config.get("features.code_mode_only"))
     if code_mode_only or config.get("features.code_mode"):
@@ -82,8 +89,17 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
             hidden |= {h.name for h in handlers}
         handlers += [ExecTool(lambda: service, lambda: nested, code_mode_only=code_mode_only),
                      WaitTool(lambda: service)]
-        router = ToolRouter(handlers, hidden=frozenset(hidden))
+        router = ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
         router_holder.append(router)
         nested.extend(nested_tool_specs(router))
         return router
-    return ToolRouter(handlers, hidden=frozenset(hidden))
+    return ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
+
+
+def web_search_tools(mode: str | None, wire_api: str) -> tuple[dict[str, Any], ...]:
+    """The Responses built-in web search for config `web_search` (spec agent-core 4.9): "live" may fetch pages
+    (`external_web_access: true`), "cached" reads the provider's index only; "disabled", unset or the chat
+    wire (which has no built-in tools) offer none."""
+    if wire_api != "responses" or mode not in ("cached", "live"):
+        return ()
+    return ({"type": "web_search", "external_web_access": mode == "live"},)

@@ -183,7 +183,8 @@ class UnifiedExec:
     `shell_environment_policy` (None = this process's environment); spec 4.4 variables and the policy's
     variables are added on top. `default_shell`: used when the call gives no `shell` (default `$SHELL` or
     /bin/bash). `allow_login_shell`: when False, `login` is ignored and `-c` is always used.
-    Call `await aclose()` (or cancel the nursery) to kill every live process.
+    `output_token_limit` (tokens; config `tool_output_token_limit`, None = none): the most any call returns to
+    the model, whatever `max_output_tokens` it asks for. Call `await aclose()` (or cancel the nursery) to kill every live process.
     """
 
     def __init__(
@@ -195,8 +196,10 @@ class UnifiedExec:
         default_shell: str | None = None,
         allow_login_shell: bool = True,
         background_terminal_max_timeout_ms: int = DEFAULT_BACKGROUND_MAX_MS,
+        output_token_limit: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        self._token_limit = output_token_limit
         self._nursery = nursery
         self.policy = policy
         self._env = dict(os.environ if env is None else env)
@@ -230,7 +233,7 @@ class UnifiedExec:
             login = _optional_bool(args, "login", True) and self._allow_login
             yield_ms = _clamp(_optional_number(args, "yield_time_ms", DEFAULT_EXEC_YIELD_MS), MIN_YIELD_MS,
                               MAX_YIELD_MS)
-            max_tokens = _max_tokens(args)
+            max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         command = [shell, "-lc" if login else "-c", cmd]
@@ -271,7 +274,7 @@ class UnifiedExec:
             process_id = _session_id(args)
             chars = _optional_str(args, "chars") or ""
             yield_ms = _optional_number(args, "yield_time_ms", DEFAULT_WRITE_YIELD_MS)
-            max_tokens = _max_tokens(args)
+            max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         session = self._sessions.get(process_id)
@@ -425,8 +428,9 @@ def _optional_number(args: Mapping[str, Any], key: str, default: float) -> float
     return float(value)
 
 
-def _max_tokens(args: Mapping[str, Any]) -> int:
-    return max(1, int(_optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
+def _max_tokens(args: Mapping[str, Any], limit: int | None = None) -> int:
+    requested = max(1, int(_optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
+    return min(requested, limit) if limit is not None else requested
 
 
 def _session_id(args: Mapping[str, Any]) -> int:
