@@ -101,6 +101,7 @@ class TurnRunner:
         self.started = time.monotonic()
         self.slots: list[_Slot] = []
         self.tool_calls = 0
+        self.reasoning_items = 0
         self.last_agent_message: str | None = None
         self.input_messages: list[str] = []
         self.total_usage = model_events.TokenUsage()
@@ -321,8 +322,9 @@ class TurnRunner:
             summary = [part["text"] for part in item.summary if part.get("text")]
             for text in summary:
                 await self.emit(events.AgentReasoning(text=text))
+            self.reasoning_items += 1  # ids are dropped from stored items (spec 1.4): number them per turn
             await self.emit(events.ItemCompleted(turn_id=self.turn_id, item={
-                "type": "Reasoning", "id": item.id or "", "summary_text": summary,
+                "type": "Reasoning", "id": f"{self.turn_id}-reasoning-{self.reasoning_items}", "summary_text": summary,
                 "raw_content": [str(p.get("text") or "") for p in item.content or () if p.get("text")]}))
         elif isinstance(item, model_events.OtherItem) and item.type == "web_search_call":
             # Shown, not kept in history: the search ran on the server, and its findings are in the answer.
