@@ -63,6 +63,9 @@ def add_exec_flags(parser: argparse.ArgumentParser, *, suppress: bool = False) -
         add("-c", "--config", dest="overrides", action="append", default=d(None), metavar="KEY=VALUE")
         add("-p", "--profile", default=d(None))
         add("-C", "--cd", dest="cwd", metavar="DIR", default=d(None))
+        add("--enable", dest="enable_features", action="append", default=d(None), metavar="FEATURE")
+        add("--disable", dest="disable_features", action="append", default=d(None), metavar="FEATURE")
+        add("--ignore-user-config", action="store_true", default=d(False))
     add("-m", "--model", default=d(None), help="model slug")
     add("--oss", action="store_true", default=d(False),
         help=f"use the local chat-wire provider '{OSS_PROVIDER}' (base URL from ${OSS_BASE_URL_ENV} if set)")
