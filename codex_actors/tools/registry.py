@@ -1,8 +1,9 @@
 """Which tools a session offers, from config (spec agent-core 4.1 with this project's choices).
 
 MCP servers from `[mcp_servers]` start in parallel; their tools join as `mcp__<server>__<tool>`, and a server that
-fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
-argv `shell` tool is registered but not offered (any of these names works when a model calls it).
+fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec; with
+`features.unified_exec = false`, `shell_command` instead), `apply_patch`, `update_plan`, `view_image`; the argv
+`shell` tool is registered but not offered (any of these names works when a model calls it).
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
 `features.code_mode_only` offers only `exec`/`wait`, every other tool reachable as `tools.*` from a cell.
 On the Chat Completions wire apply_patch is the JSON-function variant (that wire has no freeform tools).
@@ -29,6 +30,7 @@ from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
 from codex_actors.tools.shell import ShellTool
+from codex_actors.tools.shell_command import ShellCommandTool
 from codex_actors.tools.unified_exec import ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
@@ -47,14 +49,19 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
                             background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000),
                             output_token_limit=token_limit)
     services["processes"] = processes
+    shell = ShellTool(policy=policy, env=env, max_output_tokens=min(token_limit or 10_000, 10_000))
+    shell_command = GuardedShellTool(ShellCommandTool(shell, allow_login_shell=config.get("allow_login_shell", True)))
+    unified = config.get("features.unified_exec", True)
     handlers: list[ToolHandler] = [
         GuardedShellTool(ExecCommandTool(processes)),
         WriteStdinTool(processes),
         ApplyPatchTool(freeform=wire_api == "responses"),
         UpdatePlanTool(),
         ViewImageTool(),
-        GuardedShellTool(ShellTool(policy=policy, env=env, max_output_tokens=min(token_limit or 10_000, 10_000))),
+        GuardedShellTool(shell),
     ]
+    if not unified:  # registered only then, so that code mode's tool list stays as it was by default
+        handlers.append(shell_command)
     servers = config.get("mcp_servers") or {}
     if servers:
         # Imported only when configured: the MCP SDK costs about a second of start-up.
@@ -72,7 +79,8 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services.setdefault("startup_warnings", []).append(
             f"web_search = \"{config.get('web_search')}\" needs the Responses wire; the chat wire of provider "
             f"{config.get('model_provider')!r} has no built-in web search, so none is offered")
-    hidden = {"shell"}
+    # One family of shell tools is offered: unified exec, or shell_command without it; the others still answer.
+    hidden = {"shell"} if unified else {"shell", "exec_command", "write_stdin"}
     code_mode_only = bool(config.get("features.code_mode_only"))
     if code_mode_only or config.get("features.code_mode"):
         router_holder: list[ToolRouter] = []

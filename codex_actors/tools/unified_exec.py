@@ -61,6 +61,26 @@ WRITE_SETTLE_S = 0.1
 STDIN_CLOSED = ("write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep "
                 "stdin open")
 
+# The approval parameters every shell tool takes (spec agent-core 4.2), described as Codex describes them.
+APPROVAL_PARAMETERS: dict[str, Any] = {
+    "sandbox_permissions": {
+        "type": "string", "enum": ["use_default", "require_escalated"],
+        "description": ("Sandbox permissions for the command. \"use_default\" (the default) runs it in the "
+                        "sandbox; set \"require_escalated\" to ask the user to run it outside the sandbox, "
+                        "for example when it needs the network or writes outside the writable roots."),
+    },
+    "justification": {
+        "type": "string",
+        "description": ("Only with sandbox_permissions = \"require_escalated\": one short question shown to the "
+                        "user, e.g. \"Do you want to install the dependencies from the network?\""),
+    },
+    "prefix_rule": {
+        "type": "array", "items": {"type": "string"},
+        "description": ("Only with sandbox_permissions = \"require_escalated\": a command prefix the user may "
+                        "allow from now on, e.g. [\"npm\", \"install\"]; keep it narrow."),
+    },
+}
+
 EXEC_COMMAND_TOOL: dict[str, Any] = {
     "type": "function", "name": "exec_command", "strict": False,
     "description": ("Runs a command in a PTY, returning output or a session ID for ongoing interaction. "
@@ -73,11 +93,15 @@ EXEC_COMMAND_TOOL: dict[str, Any] = {
         "yield_time_ms": {"type": "number", "description": "How long to wait for output before yielding."},
         "max_output_tokens": {"type": "number", "description": "Maximum number of tokens to return."},
         "login": {"type": "boolean", "description": "Run the shell with -l/-i semantics (default true)."},
-        "sandbox_permissions": {"type": "string"},
-        "justification": {"type": "string"},
-        "prefix_rule": {"type": "array", "items": {"type": "string"}},
+        **APPROVAL_PARAMETERS,
     }},
 }
+
+
+def without_login(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with no `login` parameter: what the model is offered when `allow_login_shell` is false."""
+    properties = {k: v for k, v in spec["parameters"]["properties"].items() if k != "login"}
+    return {**spec, "parameters": {**spec["parameters"], "properties": properties}}
 WRITE_STDIN_TOOL: dict[str, Any] = {
     "type": "function", "name": "write_stdin", "strict": False,
     "description": "Writes characters to an existing unified exec session and returns recent output.",
@@ -208,6 +232,11 @@ class UnifiedExec:
         self._background_max_ms = background_terminal_max_timeout_ms
         self._store = SessionStore(rng)
         self._sessions: dict[int, _Session] = {}
+
+    @property
+    def allows_login_shell(self) -> bool:
+        """Config `allow_login_shell`: whether `login` is offered and honoured."""
+        return self._allow_login
 
     @property
     def live_session_ids(self) -> list[int]:
@@ -495,6 +524,10 @@ class ExecCommandTool(_UnifiedExecHandler):
 
     name = "exec_command"
     _spec = EXEC_COMMAND_TOOL
+
+    def spec(self) -> dict[str, Any]:
+        allowed = self._unified is None or self._unified.allows_login_shell
+        return EXEC_COMMAND_TOOL if allowed else without_login(EXEC_COMMAND_TOOL)
 
     async def handle(self, call: Any, ctx: Any) -> Any:
         return tool_result(await self.run(call, ctx))
