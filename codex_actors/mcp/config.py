@@ -65,6 +65,13 @@ class McpServerConfig:
     disabled_tools: frozenset[str] = frozenset()
     supports_parallel_tool_calls: bool = False
     max_restarts: int = DEFAULT_MAX_RESTARTS
+    default_tools_approval_mode: str = "auto"
+    tool_approval_modes: Mapping[str, str] = attrs.field(factory=dict)
+
+    def approval_mode(self, tool: str) -> str:
+        """"auto" | "prompt" | "approve" for `tool`: `[mcp_servers.<name>.tools.<tool>] approval_mode`, else
+        `default_tools_approval_mode` (spec 4.8 "Approval", 7.6)."""
+        return self.tool_approval_modes.get(tool, self.default_tools_approval_mode)
 
     def allows_tool(self, tool: str) -> bool:
         """The per-server filter of spec 4.8: `enabled_tools` allow-list first, then `disabled_tools`."""
@@ -127,6 +134,9 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
         disabled_tools=frozenset(table.get("disabled_tools", ())),
         supports_parallel_tool_calls=table.get("supports_parallel_tool_calls", False),
         max_restarts=table.get("max_restarts", DEFAULT_MAX_RESTARTS),
+        default_tools_approval_mode=table.get("default_tools_approval_mode", "auto"),
+        tool_approval_modes={tool: t["approval_mode"] for tool, t in (table.get("tools") or {}).items()
+                             if "approval_mode" in t},
     )
 
 

@@ -67,6 +67,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         # Imported only when configured: the MCP SDK costs about a second of start-up.
         from codex_actors.mcp import ListMcpTools, McpManager
         from codex_actors.tools.mcp import mcp_tool_handlers
+        from codex_actors.tools.mcp_resources import mcp_resource_tools
 
         manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
         services["mcp"] = manager
@@ -74,6 +75,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services.setdefault("startup_warnings", []).extend(listing.warnings)
         services["mcp_startup"] = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
+        handlers += mcp_resource_tools(listing.connections)
     server_tools = web_search_tools(config.get("web_search"), wire_api)
     if config.get("web_search") in ("cached", "live") and not server_tools:
         services.setdefault("startup_warnings", []).append(

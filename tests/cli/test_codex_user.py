@@ -78,3 +78,17 @@ async def test_exec_runs_on_a_codex_users_home_and_reports_items_as_codex_does(t
         "reasoning_output_tokens": 10}}
     assert not filecmp.dircmp(FIXTURE, codex_home).diff_files  # nothing written into Codex's home
     assert sorted(p.name for p in codex_home.iterdir()) == sorted(p.name for p in FIXTURE.iterdir())
+
+
+async def test_human_output_shows_a_failed_mcp_calls_arguments_and_error_text(tmp_path):
+    script = [response(function_call("mcp__time__get_current_time", {"timezone": "Mars/Olympus_Mons"}, "c1")),
+              response(text_message("That is not a timezone."))]
+    async with serve_scripted_model(script, websocket=False) as server:
+        env = codex_user_env(tmp_path, server.url)
+        proc = await run_cli(["exec", "--skip-git-repo-check", "--color", "never", "-c",
+                              "model_providers.openai.supports_websockets=false", "time on Mars?"],
+                             cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stderr.decode().splitlines()
+    at = lines.index('mcp: time/get_current_time({"timezone": "Mars/Olympus_Mons"}) (failed)')
+    assert "Mars/Olympus_Mons" in lines[at + 1] and "timezone" in lines[at + 1].lower(), lines[at:at + 3]
