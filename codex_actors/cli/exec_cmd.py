@@ -249,15 +249,19 @@ def is_trusted_directory(config: Any) -> bool:
 
 
 def find_session(home: Path, session_id: str | None, *, cwd: Path, any_cwd: bool) -> Path:
-    """The rollout to resume: by thread id, or the newest (whose cwd is `cwd` unless `any_cwd`).
-    Raises StartupError when none matches."""
+    """The rollout to resume: by thread id or thread name (`session_index.jsonl`, set by `/rename`), or the
+    newest (whose cwd is `cwd` unless `any_cwd`). Raises StartupError when none matches."""
     from codex_actors.session.persistence import find_rollout, iter_rollout_paths
     from codex_actors.session.persistence.listing import summarize_rollout
+    from codex_actors.session.persistence.session_index import find_thread_by_name
 
     if session_id is not None:
         path = find_rollout(home, session_id)
         if path is None:
-            raise StartupError(f"no saved session found with id {session_id} under {home / 'sessions'}")
+            named = find_thread_by_name(home, session_id)
+            path = find_rollout(home, named) if named is not None else None
+        if path is None:
+            raise StartupError(f"no saved session found with id or name {session_id} under {home / 'sessions'}")
         return path
     # Newest first, stopping at the first match: start-up must not grow with the number of saved sessions.
     for path in iter_rollout_paths(home):

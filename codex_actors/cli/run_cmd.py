@@ -5,7 +5,8 @@ A prompt line with history (`history.jsonl`), the run streamed above it as `exec
 time while the model or a tool works. Ctrl-C interrupts the running turn and keeps the session; at an idle
 prompt a second Ctrl-C (or Ctrl-D, or /quit) leaves. A line typed while a turn runs steers that turn.
 
-Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /help, /quit.
+Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /rename NAME,
+/help, /quit.
 /model and /approvals restart the session on the same rollout with the new setting (the session's settings are
 fixed for its life), so the conversation goes on.
 """
@@ -28,6 +29,7 @@ SLASH_HELP = [
     ("/status", "session id, model, policies, token usage"),
     ("/model [NAME]", "show or change the model"),
     ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never)"),
+    ("/rename NAME", "name this session, so that `resume NAME` / `exec resume NAME` find it"),
     ("/quit", "leave (also /exit, Ctrl-D)"),
 ]
 

@@ -61,3 +61,33 @@ def test_bare_codex_actors_with_a_prompt_starts_the_interactive_session(tmp_path
     assert finish(child) == 0
     first = server.requests()[0]["body"]
     assert any("say hello" in json.dumps(item) for item in first["input"])
+
+
+async def test_exec_resume_finds_a_session_by_the_name_rename_gave_it(tmp_path, scripted):
+    server = scripted([response(text_message("The password is swordfish."))])
+    env = cli_env(tmp_path / "home", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "codex_actors", "run", "--color", "never",
+                                           *provider_args(server.url, retries=0), "remember the password"],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(50, 160))
+    child.logfile_read = open(tmp_path / "pty-rename.log", "a")
+    child.expect("swordfish")
+    child.expect(PROMPT)
+    child.sendline("/rename secret-talk")
+    child.expect("session named 'secret-talk'")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    [index_line] = (tmp_path / "home" / "session_index.jsonl").read_text().splitlines()
+    thread_id = json.loads(index_line)["id"]
+    assert json.loads(index_line)["thread_name"] == "secret-talk"
+
+    async with serve_scripted_model([response(text_message("swordfish, still"))], websocket=False) as second:
+        proc = await run_cli(["exec", "--json", "--skip-git-repo-check", *provider_args(second.url), "resume",
+                              "secret-talk", "what was it?"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert jsonl(proc.stdout)[0] == {"type": "thread.started", "thread_id": thread_id}
+    assert "swordfish" in json.dumps(second.requests[0].body["input"])
+    missing = await run_cli(["exec", "--skip-git-repo-check", *provider_args(second.url), "resume", "no-such-name",
+                             "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    assert missing.returncode == 1
+    assert "no saved session found with id or name no-such-name" in missing.stderr.decode()
