@@ -118,7 +118,8 @@ async def test_plain_answer_prints_exactly_the_jsonl_events(tmp_path):
         {"type": "turn.started"},
         {"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "**Reading the question**"}},
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Four."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 12, "cached_input_tokens": 3, "output_tokens": 5,
+        {"type": "turn.completed", "usage": {"input_tokens": 12, "cached_input_tokens": 3, "cache_write_input_tokens": 0,
+                                             "output_tokens": 5,
                                              "reasoning_output_tokens": 2}},
     ]
     first_line = proc.stdout.decode().splitlines()[1]
@@ -140,7 +141,8 @@ async def test_apply_patch_turn_reports_a_file_change_and_writes_the_file(tmp_pa
         {"type": "item.completed", "item": {"id": "item_0", "type": "file_change",
                                             "changes": [{"path": path, "kind": "add"}], "status": "completed"}},
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Created hello.txt."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 0, "output_tokens": 7,
+        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 7,
                                              "reasoning_output_tokens": 0}},
     ]
     assert (tmp_path / "hello.txt").read_text() == "hello from the model\n"
@@ -192,7 +194,8 @@ async def test_shell_command_and_patch_in_one_turn_report_both_items(tmp_path):
         {"type": "item.completed", "item": {"id": "item_1", "type": "file_change",
                                             "changes": [{"path": path, "kind": "add"}], "status": "completed"}},
         {"type": "item.completed", "item": {"id": "item_2", "type": "agent_message", "text": "Ran it and patched."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 9, "cached_input_tokens": 0, "output_tokens": 1,
+        {"type": "turn.completed", "usage": {"input_tokens": 9, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 1,
                                              "reasoning_output_tokens": 0}},
     ]
     outputs = [i for i in server.requests[1].body["input"] if i.get("type") == "function_call_output"]
@@ -221,7 +224,8 @@ def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
     assert commands[0]["aggregated_output"].endswith("from-the-cell\n") and commands[0]["status"] == "completed"
     assert lines[-2:] == [
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "The cell finished."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0,
+        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 0,
                                              "reasoning_output_tokens": 0}},
     ]
     exec_output = json.dumps([i for i in server.requests[1].body["input"] if i.get("call_id") == "cell_call"

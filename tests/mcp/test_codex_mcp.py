@@ -160,3 +160,46 @@ async def test_an_mcp_image_reaches_the_model_on_the_chat_wire(tmp_path):
     assert follow["content"][0] == {"type": "text", "text": "Image output of tool call i1:"}
     image = follow["content"][1]
     assert image["type"] == "image_url" and image["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+async def test_resources_and_tools_over_streamable_http(tmp_path):
+    import socket
+    import subprocess
+
+    import trio
+
+    with socket.socket() as probe:  # a free port for the server to listen on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    binary = everything_command()
+    proc = await trio.lowlevel.open_process([binary, "streamableHttp"], env={**__import__("os").environ,
+                                                                              "PORT": str(port)},
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        with trio.fail_after(60):
+            seen = b""
+            while b"listening on port" not in seen:
+                chunk = await proc.stderr.receive_some(4096)
+                assert chunk, f"server-everything exited: {seen.decode(errors='replace')}"
+                seen += chunk
+        script = [response(function_call("list_mcp_resources", {"server": "web"}, "r1"),
+                           function_call("mcp__web__echo", {"message": "over http"}, "c1")),
+                  response(text_message("ok"))]
+        async with serve_scripted_model(script) as server:
+            config = config_for(tmp_path, server.url,
+                                f'[mcp_servers.web]\nurl = "http://127.0.0.1:{port}/mcp"\nstartup_timeout_sec = 30.0\n',
+                                "approval_policy=on-request")
+            _, asked = await one_turn(config)
+    finally:
+        proc.terminate()
+        with trio.move_on_after(10):
+            await proc.wait()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await proc.stderr.aclose()
+    assert asked == []  # echo is read-only
+    out = outputs(server.requests[1].body)
+    listed = json.loads(out["r1"])
+    assert listed["server"] == "web" and any(r["uri"] == DOC for r in listed["resources"])
+    assert "over http" in json.dumps(out["c1"])
