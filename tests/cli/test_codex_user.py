@@ -43,7 +43,7 @@ async def test_exec_runs_on_a_codex_users_home_and_reports_items_as_codex_does(t
         env = codex_user_env(tmp_path, server.url)
         proc = await run_cli(["exec", "--json", "--skip-git-repo-check", "-c",
                               "model_providers.openai.supports_websockets=false", "-c", "web_search=live",
-                              "what time is it?"], cwd=tmp_path, env=env, timeout=120)
+                              "what time is it?"], cwd=tmp_path, env=env, timeout=240)
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     codex_home = Path(env["CODEX_HOME"])
@@ -87,7 +87,7 @@ async def test_human_output_shows_a_failed_mcp_calls_arguments_and_error_text(tm
         env = codex_user_env(tmp_path, server.url)
         proc = await run_cli(["exec", "--skip-git-repo-check", "--color", "never", "-c",
                               "model_providers.openai.supports_websockets=false", "time on Mars?"],
-                             cwd=tmp_path, env=env, timeout=120)
+                             cwd=tmp_path, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stderr.decode().splitlines()
     at = lines.index('mcp: time/get_current_time({"timezone": "Mars/Olympus_Mons"}) (failed)')

@@ -27,7 +27,8 @@ def test_version_flags_print_the_version_and_load_no_runtime(tmp_path):
 async def test_e_is_exec_and_enable_disable_set_features(tmp_path):
     async with serve_scripted_model([response(text_message("ok"))], websocket=False) as server:
         proc = await run_cli(["e", "--json", "--skip-git-repo-check", "--disable", "code_mode",
-                              *provider_args(server.url), "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+                              *provider_args(server.url), "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"),
+                             timeout=180)
     assert proc.returncode == 0, proc.stderr.decode()
     assert jsonl(proc.stdout)[-1]["type"] == "turn.completed"
     names = [tool.get("name") for tool in server.requests[0].body["tools"]]
@@ -53,7 +54,7 @@ def test_bare_codex_actors_with_a_prompt_starts_the_interactive_session(tmp_path
     env = cli_env(tmp_path / "home", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "codex_actors", "--color", "never", *provider_args(server.url, retries=0),
                                            "say hello"], env=env, cwd=str(tmp_path), encoding="utf-8",
-                          timeout=30, dimensions=(50, 160))
+                          timeout=90, dimensions=(50, 160))
     child.logfile_read = open(tmp_path / "pty-bare.log", "a")
     child.expect("Hello from the bare command.")
     child.expect(PROMPT)
@@ -68,7 +69,7 @@ async def test_exec_resume_finds_a_session_by_the_name_rename_gave_it(tmp_path, 
     env = cli_env(tmp_path / "home", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "codex_actors", "run", "--color", "never",
                                            *provider_args(server.url, retries=0), "remember the password"],
-                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(50, 160))
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(50, 160))
     child.logfile_read = open(tmp_path / "pty-rename.log", "a")
     child.expect("swordfish")
     child.expect(PROMPT)
@@ -83,11 +84,12 @@ async def test_exec_resume_finds_a_session_by_the_name_rename_gave_it(tmp_path, 
 
     async with serve_scripted_model([response(text_message("swordfish, still"))], websocket=False) as second:
         proc = await run_cli(["exec", "--json", "--skip-git-repo-check", *provider_args(second.url), "resume",
-                              "secret-talk", "what was it?"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+                              "secret-talk", "what was it?"], cwd=tmp_path, env=cli_env(tmp_path / "home"),
+                             timeout=180)
     assert proc.returncode == 0, proc.stderr.decode()
     assert jsonl(proc.stdout)[0] == {"type": "thread.started", "thread_id": thread_id}
     assert "swordfish" in json.dumps(second.requests[0].body["input"])
     missing = await run_cli(["exec", "--skip-git-repo-check", *provider_args(second.url), "resume", "no-such-name",
-                             "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+                             "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"), timeout=180)
     assert missing.returncode == 1
     assert "no saved session found with id or name no-such-name" in missing.stderr.decode()
