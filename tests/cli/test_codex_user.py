@@ -92,3 +92,19 @@ async def test_human_output_shows_a_failed_mcp_calls_arguments_and_error_text(tm
     lines = proc.stderr.decode().splitlines()
     at = lines.index('mcp: time/get_current_time({"timezone": "Mars/Olympus_Mons"}) (failed)')
     assert "Mars/Olympus_Mons" in lines[at + 1] and "timezone" in lines[at + 1].lower(), lines[at:at + 3]
+
+
+def test_config_show_names_codex_config_as_the_origin_and_ignore_user_config_skips_it(tmp_path):
+    import json
+    import subprocess
+
+    env = codex_user_env(tmp_path, "http://127.0.0.1:9/v1")
+    show = [sys.executable, "-m", "codex_actors", "config", "show", "--json"]
+    payload = json.loads(subprocess.run(show, capture_output=True, text=True, env=env, cwd=tmp_path,
+                                        timeout=60).stdout)
+    assert payload["origins"]["model"] == "codex-user"
+    assert {"name": "codex-user", "path": str(Path(env["CODEX_HOME"]) / "config.toml")} in payload["layers"]
+    bare = subprocess.run([*show, "--ignore-user-config"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=60)
+    assert json.loads(bare.stdout)["origins"]["model"] == "default"
+    assert "warning" not in bare.stderr  # nothing of Codex's file was read
