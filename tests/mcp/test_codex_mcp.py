@@ -203,3 +203,44 @@ async def test_resources_and_tools_over_streamable_http(tmp_path):
     listed = json.loads(out["r1"])
     assert listed["server"] == "web" and any(r["uri"] == DOC for r in listed["resources"])
     assert "over http" in json.dumps(out["c1"])
+
+
+async def test_fetch_server_reads_a_local_page_and_prompt_mode_asks_every_time(tmp_path):
+    """mcp-server-fetch (PyPI) against the stdlib http.server: its `fetch` tool is read-only, so only
+    `approval_mode = "prompt"` makes it ask, and then on every call (no session-wide approval, as in Codex)."""
+    import socket
+    import subprocess
+    import sys
+
+    import trio
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body><h1>Hello from http.server</h1></body></html>")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = await trio.lowlevel.open_process([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                                            "--directory", str(site)], stdout=subprocess.PIPE,
+                                           stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/index.html"
+    try:
+        with trio.fail_after(30):
+            await web.stdout.receive_some(100)  # "Serving HTTP on ..."
+        script = [response(function_call("mcp__fetch__fetch", {"url": url}, "f1"),
+                           function_call("mcp__fetch__fetch", {"url": url, "raw": True}, "f2")),
+                  response(text_message("ok"))]
+        async with serve_scripted_model(script) as server:
+            fetch = (f'[mcp_servers.fetch]\ncommand = {json.dumps(venv_command("mcp-server-fetch"))}\n'
+                     'args = ["--ignore-robots-txt", "--allow-private-ips"]\nstartup_timeout_sec = 60.0\n'
+                     '[mcp_servers.fetch.tools.fetch]\napproval_mode = "prompt"\n')
+            _, asked = await one_turn(config_for(tmp_path, server.url, fetch, "approval_policy=untrusted"),
+                                      answer="approved_for_session")
+    finally:
+        web.terminate()
+        await web.wait()
+        await web.stdout.aclose()
+    assert [a.command[1] for a in asked] == ["fetch/fetch", "fetch/fetch"]
+    out = outputs(server.requests[1].body)
+    assert "Hello from http.server" in json.dumps(out["f1"])
+    assert "<h1>Hello from http.server</h1>" in json.dumps(out["f2"])
