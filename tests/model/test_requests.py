@@ -124,3 +124,12 @@ def test_chat_body_groups_tool_calls_and_maps_outputs_back_to_tool_messages():
     assert body["tools"][1]["function"]["parameters"]["properties"]["input"]["type"] == "string"
     assert body["tools"][1]["function"]["parameters"]["required"] == ["input"]
     assert body["tools"][0]["function"]["parameters"] == SHELL_TOOL["parameters"]
+
+
+def test_model_verbosity_is_sent_on_both_wires():
+    from codex_actors.model.chat import build_chat_body
+
+    prompt = Prompt(input=[Message("user", [InputText("hi")])], verbosity="low")
+    assert build_responses_body("m", prompt)["text"] == {"verbosity": "low"}
+    assert build_chat_body("m", prompt)["verbosity"] == "low"
+    assert "verbosity" not in build_chat_body("m", Prompt(input=[Message("user", [InputText("hi")])]))

@@ -79,3 +79,13 @@ async def test_login_is_offered_only_when_login_shells_are_allowed(tmp_path):
         await run_turn(config_for(tmp_path, server.url, "allow_login_shell=false"))
     assert "login" not in offered(server.requests[0].body)["exec_command"]["parameters"]["properties"]
     assert json.dumps(offered(server.requests[0].body)["exec_command"]).count("login") == 0
+
+
+async def test_tool_output_token_limit_caps_what_a_command_returns(tmp_path):
+    command = {"cmd": "seq 1 3000", "login": False, "max_output_tokens": 50000}
+    script = [response(function_call("exec_command", command, "c1")), response(text_message("done"))]
+    async with serve_scripted_model(script, websocket=False) as server:
+        await run_turn(config_for(tmp_path, server.url, "tool_output_token_limit=40"))
+    text = output_of(server.requests[1].body, "c1")
+    assert "tokens truncated" in text and "\n1\n" in text and "3000" in text
+    assert len(text) < 1000  # 3000 lines of output do not reach the model whole
