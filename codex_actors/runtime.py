@@ -33,6 +33,7 @@ from codex_actors.session.persistence import (
 from codex_actors.session.recording import RolloutSink
 from codex_actors.session.session import SessionHandle, open_session
 from codex_actors.session.settings import SessionSettings
+from codex_actors.tools.approvals.policy import approval_policy_from_config
 from codex_actors.tools.registry import build_router
 
 CLI_VERSION = "0.1.0"
@@ -68,12 +69,14 @@ def sandbox_policy(config: Config, add_dirs: tuple[str, ...] = ()) -> SandboxPol
 
 
 def provider_info(config: Config) -> ProviderInfo:
-    """The ProviderInfo of the configured `model_provider`; raises ConfigError for a bad provider table."""
+    """The ProviderInfo of the configured `model_provider` (its table already checked by the config schema),
+    with the API key of Codex's auth.json as a fallback. Raises ConfigError for an unknown provider or an
+    unreadable auth.json."""
+    from codex_actors.config.codex_auth import stored_api_key
+
     provider_id = config.get("model_provider")
-    try:
-        return ProviderInfo.from_table(provider_id, config.provider(provider_id))
-    except ProviderError as exc:
-        raise ConfigError(str(exc)) from None
+    return ProviderInfo.from_table(provider_id, config.provider(provider_id),
+                                   stored_api_key=stored_api_key(config.codex_home))
 
 
 def session_settings(config: Config, options: RunOptions) -> SessionSettings:
@@ -95,12 +98,13 @@ def session_settings(config: Config, options: RunOptions) -> SessionSettings:
         project_doc_max_bytes=config.get("project_doc_max_bytes", 32768),
         project_root_markers=config.get("project_root_markers", [".git"]),
         project_doc_fallback_filenames=config.get("project_doc_fallback_filenames", []),
+        fallback_home=config.codex_home,
     )
     return SessionSettings(
         cwd=str(config.cwd),
         model=config.get("model"),
         provider_id=config.get("model_provider"),
-        approval_policy=config.get("approval_policy"),
+        approval_policy=approval_policy_from_config(config.get("approval_policy")),
         sandbox_policy=sandbox_policy(config, options.add_dirs).to_json(),
         instructions=instructions,
         developer_instructions=config.get("developer_instructions"),
@@ -112,6 +116,7 @@ def session_settings(config: Config, options: RunOptions) -> SessionSettings:
         output_schema=options.output_schema,
         originator=options.originator,
         notify=tuple(config.get("notify") or ()),
+        verbosity=config.get("model_verbosity"),
     )
 
 

@@ -1,9 +1,9 @@
 """`codex-actors exec [OPTIONS] [PROMPT]` and `exec [OPTIONS] resume [SESSION_ID | --last] [PROMPT]`: one turn,
 headless, with human output or the JSONL events of `--json` (spec agent-core 6).
 
-Exit codes: 0 when the turn completed; 1 when it failed or was interrupted (and for the git-repo check, whose
-message and code are the spec's); 2 for usage and config errors (unknown flag, unreadable schema file, missing
-API key, no prompt). Expected failures print one line on stderr, never a traceback. Ctrl-C interrupts the turn
+Exit codes (spec agent-core 6.3): 0 when the turn completed; 1 when it failed or was interrupted, and for every
+problem found while starting (config, missing API key, no prompt, unreadable schema or image, the git-repo
+check); 2 only for arguments that cannot be parsed (unknown flag, conflicting flags). Expected failures print one line on stderr, never a traceback. Ctrl-C interrupts the turn
 (exit 1 once the engine confirms); a second Ctrl-C leaves at once (exit 130).
 
 The `@openai/codex-sdk` spawns this command as `exec --experimental-json [--config k=v ...] [flags] [resume ID]
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from codex_actors.cli.errors import UsageError
+from codex_actors.cli.errors import StartupError, UsageError
 from codex_actors.config.schema import SANDBOX_MODES
 from codex_actors.model.provider import OSS_BASE_URL_ENV, OSS_PROVIDER
 
@@ -63,6 +63,9 @@ def add_exec_flags(parser: argparse.ArgumentParser, *, suppress: bool = False) -
         add("-c", "--config", dest="overrides", action="append", default=d(None), metavar="KEY=VALUE")
         add("-p", "--profile", default=d(None))
         add("-C", "--cd", dest="cwd", metavar="DIR", default=d(None))
+        add("--enable", dest="enable_features", action="append", default=d(None), metavar="FEATURE")
+        add("--disable", dest="disable_features", action="append", default=d(None), metavar="FEATURE")
+        add("--ignore-user-config", action="store_true", default=d(False))
     add("-m", "--model", default=d(None), help="model slug")
     add("--oss", action="store_true", default=d(False),
         help=f"use the local chat-wire provider '{OSS_PROVIDER}' (base URL from ${OSS_BASE_URL_ENV} if set)")
@@ -146,9 +149,9 @@ def resolve_args(args: argparse.Namespace) -> argparse.Namespace:
 
 def decode_stdin(data: bytes) -> str:
     """Decode piped input (spec 6.2): UTF-8 (BOM stripped), UTF-16 LE/BE with BOM; UTF-32 BOMs and invalid
-    data raise UsageError."""
+    data raise StartupError."""
     if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise UsageError("stdin: UTF-32 input is not supported; send UTF-8")
+        raise StartupError("stdin: UTF-32 input is not supported; send UTF-8")
     try:
         if data.startswith(b"\xef\xbb\xbf"):
             return data[3:].decode("utf-8")
@@ -156,14 +159,14 @@ def decode_stdin(data: bytes) -> str:
             return data.decode("utf-16")
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"stdin: input is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise StartupError(f"stdin: input is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def read_prompt(prompt: str | None, stdin: Any = None) -> str:
     """The turn's prompt per spec 6.2. `stdin` defaults to `sys.stdin` (its binary buffer is read).
 
     Prompt given: piped stdin is appended as a `<stdin>` block (notice on stderr); `-` or no prompt: stdin is the
-    prompt. Raises UsageError when there is none."""
+    prompt. Raises StartupError when there is none."""
     stdin = sys.stdin if stdin is None else stdin
     is_tty = stdin is None or stdin.isatty()  # sys.stdin is None when fd 0 is closed: nothing to read
     if prompt is not None and prompt != "-":
@@ -175,10 +178,10 @@ def read_prompt(prompt: str | None, stdin: Any = None) -> str:
             return prompt
         return f"{prompt}\n\n<stdin>\n{extra}\n</stdin>"
     if stdin is None or (prompt is None and is_tty):
-        raise UsageError(NO_PROMPT)
+        raise StartupError(NO_PROMPT)
     text = decode_stdin(_read_all(stdin))
     if not text.strip():
-        raise UsageError(NO_PROMPT_STDIN)
+        raise StartupError(NO_PROMPT_STDIN)
     return text
 
 
@@ -189,24 +192,24 @@ def _read_all(stream: Any) -> bytes:
 
 
 def read_output_schema(path: str) -> dict[str, Any]:
-    """The JSON schema in `path`; raises UsageError (one line) when unreadable, not JSON or not an object."""
+    """The JSON schema in `path`; raises StartupError (one line) when unreadable, not JSON or not an object."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"--output-schema {path}: cannot read: {exc.strerror or exc}") from None
+        raise StartupError(f"--output-schema {path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise UsageError(f"--output-schema {path}: not UTF-8 text") from None
+        raise StartupError(f"--output-schema {path}: not UTF-8 text") from None
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--output-schema {path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
+        raise StartupError(f"--output-schema {path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
     if not isinstance(schema, dict):
-        raise UsageError(f"--output-schema {path}: expected a JSON object, got {type(schema).__name__}")
+        raise StartupError(f"--output-schema {path}: expected a JSON object, got {type(schema).__name__}")
     return schema
 
 
 def image_paths(values: list[str], cwd: Path) -> list[str]:
-    """`-i` values (each possibly comma-separated) as absolute paths; raises UsageError for a missing file."""
+    """`-i` values (each possibly comma-separated) as absolute paths; raises StartupError for a missing file."""
     paths = []
     for value in values:
         for part in value.split(","):
@@ -214,7 +217,7 @@ def image_paths(values: list[str], cwd: Path) -> list[str]:
                 continue
             path = (cwd / part.strip()).expanduser()
             if not path.is_file():
-                raise UsageError(f"--image {part.strip()}: no such file")
+                raise StartupError(f"--image {part.strip()}: no such file")
             paths.append(str(path.resolve()))
     return paths
 
@@ -260,22 +263,26 @@ def is_trusted_directory(config: Any) -> bool:
 
 
 def find_session(home: Path, session_id: str | None, *, cwd: Path, any_cwd: bool) -> Path:
-    """The rollout to resume: by thread id, or the newest (whose cwd is `cwd` unless `any_cwd`).
-    Raises UsageError when none matches."""
+    """The rollout to resume: by thread id or thread name (`session_index.jsonl`, set by `/rename`), or the
+    newest (whose cwd is `cwd` unless `any_cwd`). Raises StartupError when none matches."""
     from codex_actors.session.persistence import find_rollout, iter_rollout_paths
     from codex_actors.session.persistence.listing import summarize_rollout
+    from codex_actors.session.persistence.session_index import find_thread_by_name
 
     if session_id is not None:
         path = find_rollout(home, session_id)
         if path is None:
-            raise UsageError(f"no saved session found with id {session_id} under {home / 'sessions'}")
+            named = find_thread_by_name(home, session_id)
+            path = find_rollout(home, named) if named is not None else None
+        if path is None:
+            raise StartupError(f"no saved session found with id or name {session_id} under {home / 'sessions'}")
         return path
     # Newest first, stopping at the first match: start-up must not grow with the number of saved sessions.
     for path in iter_rollout_paths(home):
         summary = summarize_rollout(path)
         if summary is not None and (any_cwd or summary.cwd is None or Path(summary.cwd) == cwd):
             return summary.path
-    raise UsageError(f"no saved session to resume{'' if any_cwd else f' for {cwd}'} (try --all)")
+    raise StartupError(f"no saved session to resume{'' if any_cwd else f' for {cwd}'} (try --all)")
 
 
 # -- run --------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import attrs
 import trio
 
-from codex_actors.cli.errors import UsageError
+from codex_actors.cli.errors import StartupError
 from codex_actors.cli.jsonl import JsonlTranslator
 from codex_actors.config import Config, ConfigError
 from codex_actors.protocol import events, ops
@@ -59,7 +59,7 @@ class _Exit(Exception):
 
 def run_exec(config: Config, request: ExecRequest) -> int:
     """Run the turn; returns the exit code (0 completed, 1 failed or interrupted, 130 on a forced exit).
-    Raises UsageError for config problems found while starting (e.g. a missing API key)."""
+    Raises StartupError for config problems found while starting (e.g. a missing API key)."""
     try:
         return trio.run(_main, config, request)
     except KeyboardInterrupt:
@@ -85,10 +85,10 @@ async def _main(config: Config, request: ExecRequest) -> int:
         if isinstance(leaf, _Exit):
             return leaf.code
         if isinstance(leaf, (ConfigError, RolloutError)):
-            raise UsageError(str(leaf)) from None
+            raise StartupError(str(leaf)) from None
         raise
     except (ConfigError, RolloutError) as exc:
-        raise UsageError(str(exc)) from None
+        raise StartupError(str(exc)) from None
     return _finish(outcome, request)
 
 

@@ -10,6 +10,7 @@ never touches a clock it was not handed, so it is testable with a recording cons
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any, Callable
 
@@ -187,14 +188,32 @@ class HumanRenderer:
 
     def _on_mcp_tool_call_end(self, msg: events.McpToolCallEnd) -> None:
         inv = msg.invocation
-        ok = "Ok" in msg.result and not ((msg.result.get("Ok") or {}).get("isError"))
+        result = msg.result.get("Ok") or {}
+        ok = "Ok" in msg.result and not (result.get("isError") or result.get("is_error"))
         status = "completed" if ok else "failed"
-        self.console.print(Text.assemble(("mcp: ", "magenta italic"), f"{inv.get('server')}/{inv.get('tool')} ",
+        call = f"{inv.get('server')}/{inv.get('tool')}"
+        if not ok:  # what was asked and what went wrong, not only "(failed)"
+            call += f"({json.dumps(inv.get('arguments'), ensure_ascii=False)})" if inv.get("arguments") else "()"
+        self.console.print(Text.assemble(("mcp: ", "magenta italic"), f"{call} ",
                                          (f"({status})", "green" if ok else "red")))
+        if not ok:
+            self.console.print(Text(mcp_error_text(msg.result), style="red"))
         self._set_activity("working")
+
+    def _on_web_search_end(self, msg: events.WebSearchEnd) -> None:
+        self.console.print(Text.assemble(("web search: ", "magenta italic"), msg.query))
 
     def _on_view_image_tool_call(self, msg: events.ViewImageToolCall) -> None:
         self.console.print(Text.assemble(("view image ", "magenta italic"), msg.path))
+
+
+def mcp_error_text(result: dict[str, Any]) -> str:
+    """The error of a failed MCP call: the `Err` text, else the text blocks of an `isError` result."""
+    if "Err" in result:
+        return str(result["Err"])
+    content = (result.get("Ok") or {}).get("content") or []
+    texts = [str(block.get("text", "")) for block in content if isinstance(block, dict) and block.get("type") == "text"]
+    return "\n".join(t for t in texts if t) or "(no error text)"
 
 
 def render_file_change(path: str, change: dict[str, Any]) -> Text:

@@ -326,6 +326,9 @@ class SessionLoop:
         if name == "/status":
             self._show_status()
             return None
+        if name == "/rename":
+            self._rename(arg)
+            return None
         if name in ("/new", "/resume", "/model", "/approvals") and self.turn_running:
             self.console.print(Text(f"{name}: a turn is running; press Ctrl-C to interrupt it first", style="yellow"))
             return None
@@ -376,6 +379,19 @@ class SessionLoop:
             self.console.print(Text("no changes", style="dim"))
             return
         self.console.print(render_file_change("git diff", {"type": "update", "unified_diff": diff}))
+
+    def _rename(self, name: str) -> None:
+        from codex_actors.session.persistence.session_index import append_thread_name
+
+        if not name:
+            self.console.print(Text("/rename: give the new name, e.g. /rename fix-login", style="red"))
+            return
+        try:
+            append_thread_name(self.config.home, self.handle.session_id, name)
+        except OSError as exc:
+            self.console.print(Text(f"/rename: not saved: {exc}", style="red"))
+            return
+        self.console.print(Text(f"session named {name!r}: `codex-actors resume {name}` continues it", style="dim"))
 
     def _show_status(self) -> None:
         rows = [("session", self.handle.session_id), ("workdir", str(self.config.cwd)),

@@ -3,13 +3,16 @@
 Rules of the translator (the codex-rs `exec_events` mapping):
 - `session_configured` -> `thread.started{thread_id}`, always the first line; `task_started` -> `turn.started`.
 - Items get ids `item_0`, `item_1`, ... from one counter per translator (one per process); an item keeps its id
-  from `item.started` through `item.completed`. Agent messages, reasoning and warnings are completed-only items.
+  from `item.started` through `item.completed`. Agent messages, reasoning and warnings are completed-only items;
+  reasoning comes from `item_completed` (one item per reasoning output item, its summary parts joined with
+  "\n"), not from the per-part `agent_reasoning`. `web_search_begin`/`end` open and complete `web_search`.
 - Commands, patches and MCP calls open an item on their begin event (keyed by `call_id`) and complete it on the
   matching end event. The first `plan_update` of a turn starts a `todo_list` item, later ones update it, and the
   turn end completes it.
 - `error` and `stream_error` are top-level `error` lines; an `error` during a turn makes the turn end with
   `turn.failed{error}` instead of `turn.completed{usage}`. Usage is the last `token_count` total.
-- At turn end any item still open is force-completed. `turn_aborted` ends the turn writing neither.
+- At turn end any item still open is force-completed; a command still running keeps `status: "in_progress"`
+  and `exit_code: null` (it is not reported as completed). `turn_aborted` ends the turn writing neither.
 
 Field order inside each line is part of the contract; dicts here are built in that order and `json.dumps`
 keeps it.
@@ -47,6 +50,7 @@ class JsonlTranslator:
         self._commands: dict[str, _OpenItem] = {}
         self._patches: dict[str, _OpenItem] = {}
         self._mcp_calls: dict[str, _OpenItem] = {}
+        self._searches: dict[str, _OpenItem] = {}
         self._todo: _OpenItem | None = None
         self._usage: JSON | None = None
         self._error: str | None = None
@@ -91,6 +95,7 @@ class JsonlTranslator:
         self._commands.clear()
         self._patches.clear()
         self._mcp_calls.clear()
+        self._searches.clear()
         self._todo = None
         self.outcome = "interrupted"
         return []
@@ -117,10 +122,23 @@ class JsonlTranslator:
     def _on_agent_message(self, msg: events.AgentMessage) -> list[JSON]:
         return [self._completed({"id": self._new_id(), "type": "agent_message", "text": msg.message})]
 
-    def _on_agent_reasoning(self, msg: events.AgentReasoning) -> list[JSON]:
-        if not msg.text.strip():
+    def _on_item_completed(self, msg: events.ItemCompleted) -> list[JSON]:
+        if msg.item.get("type") != "Reasoning":
             return []
-        return [self._completed({"id": self._new_id(), "type": "reasoning", "text": msg.text})]
+        text = "\n".join(part for part in msg.item.get("summary_text") or () if part)
+        if not text.strip():
+            return []
+        return [self._completed({"id": self._new_id(), "type": "reasoning", "text": text})]
+
+    def _on_web_search_begin(self, msg: events.WebSearchBegin) -> list[JSON]:
+        item = {"id": self._new_id(), "type": "web_search", "query": "", "action": {"type": "other"}}
+        self._searches[msg.call_id] = _OpenItem(item)
+        return [{"type": "item.started", "item": dict(item)}]
+
+    def _on_web_search_end(self, msg: events.WebSearchEnd) -> list[JSON]:
+        opened = self._searches.pop(msg.call_id, None)
+        item_id = opened.item["id"] if opened is not None else self._new_id()
+        return [self._completed({"id": item_id, "type": "web_search", "query": msg.query, "action": msg.action})]
 
     def _on_plan_update(self, msg: events.PlanUpdate) -> list[JSON]:
         todo_items = [{"text": str(step.get("step", "")), "completed": step.get("status") == "completed"}
@@ -209,11 +227,14 @@ class JsonlTranslator:
             out.append(self._completed(dict(self._todo.item)))
             self._todo = None
         for opened in self._commands.values():
-            out.append(self._completed({**opened.item, "status": "completed"}))
+            out.append(self._completed(dict(opened.item)))  # still running: in_progress, exit_code null
         for opened in self._patches.values():
             out.append(self._completed({**opened.item, "status": "completed"}))
         for opened in self._mcp_calls.values():
             out.append(self._completed({**opened.item, "status": "completed"}))
+        for opened in self._searches.values():
+            out.append(self._completed(dict(opened.item)))
+        self._searches.clear()
         self._commands.clear()
         self._patches.clear()
         self._mcp_calls.clear()
@@ -222,7 +243,8 @@ class JsonlTranslator:
     def _usage_json(self) -> JSON:
         usage = self._usage or {}
         return {key: int(usage.get(key, 0) or 0)
-                for key in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")}
+                for key in ("input_tokens", "cached_input_tokens", "cache_write_input_tokens", "output_tokens",
+                            "reasoning_output_tokens")}
 
 
 def command_string(argv: list[str]) -> str:

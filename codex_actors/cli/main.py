@@ -2,6 +2,8 @@
 
 Each subcommand lives in its own module exposing `configure(parser)` and `run(args) -> int` (the exit code).
 Only the chosen subcommand's module is imported, so `codex-actors --help` loads neither trio, httpx nor V8.
+As in Codex, `codex-actors [PROMPT]` with no subcommand starts the interactive session (`run`), `e` is `exec`,
+and `--version` / `-V` prints the version.
 """
 
 from __future__ import annotations
@@ -24,27 +26,47 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+ALIASES = {"e": "exec"}
+VERSION = "0.1.0"  # codex_actors.runtime.CLI_VERSION, kept here so that --version imports nothing
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand's parser attached (modules imported on demand)."""
     parser = argparse.ArgumentParser(
         prog="codex-actors",
         description="A coding-agent runtime in the spirit of the Codex CLI, built as actors on trio.",
     )
+    parser.add_argument("-V", "--version", action="version", version=f"codex-actors {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in SUBCOMMANDS:
-        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        aliases = [alias for alias, target in ALIASES.items() if target == name]
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text, aliases=aliases)
         sub_parser.set_defaults(_module=module)
     return parser
+
+
+def _bare_is_run(argv: list[str], names: dict[str, str]) -> bool:
+    """`codex-actors`, `codex-actors "fix it"`, `codex-actors -m o3 "fix it"`: no subcommand means `run` (as
+    `codex [PROMPT]` starts Codex's TUI). Help, version and the top-level `-c` keep their own meaning."""
+    if not argv:
+        return True
+    first = argv[0]
+    if first in names or first in ALIASES:
+        return False
+    return first not in ("-h", "--help", "-V", "--version", "-c", "--config")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` (default `sys.argv[1:]`), run the subcommand, return its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    names = {name: module for name, module, _ in SUBCOMMANDS}
+    if _bare_is_run(argv, names):
+        argv = ["run", *argv]
     parser = argparse.ArgumentParser(prog="codex-actors", add_help=False)
     parser.add_argument("command", nargs="?")
     known, _ = parser.parse_known_args(argv[:1])
     full = build_parser()
-    names = {name: module for name, module, _ in SUBCOMMANDS}
+    known.command = ALIASES.get(known.command, known.command)
     if known.command in names:
         # Attach the real arguments of the one subcommand that runs.
         module = importlib.import_module(names[known.command])
@@ -54,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         full.print_help()
         return 0
+    args.command = ALIASES.get(args.command, args.command)
     module = importlib.import_module(args._module)
     try:
         return int(module.run(args) or 0)
     except UsageError as exc:
         print(f"codex-actors {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -5,7 +5,8 @@ A prompt line with history (`history.jsonl`), the run streamed above it as `exec
 time while the model or a tool works. Ctrl-C interrupts the running turn and keeps the session; at an idle
 prompt a second Ctrl-C (or Ctrl-D, or /quit) leaves. A line typed while a turn runs steers that turn.
 
-Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /help, /quit.
+Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /rename NAME,
+/help, /quit.
 /model and /approvals restart the session on the same rollout with the new setting (the session's settings are
 fixed for its life), so the conversation goes on.
 """
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codex_actors.cli.errors import UsageError
+from codex_actors.cli.errors import StartupError, UsageError
 from codex_actors.config.schema import APPROVAL_POLICIES, SANDBOX_MODES
 
 SLASH_HELP = [
@@ -28,6 +29,7 @@ SLASH_HELP = [
     ("/status", "session id, model, policies, token usage"),
     ("/model [NAME]", "show or change the model"),
     ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never)"),
+    ("/rename NAME", "name this session, so that `resume NAME` / `exec resume NAME` find it"),
     ("/quit", "leave (also /exit, Ctrl-D)"),
 ]
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_interactive(config: Any, args: argparse.Namespace, *, resume: Path | None) -> int:
-    """Run the interactive loop until the user leaves; 0 on a normal exit. Config problems raise UsageError."""
+    """Run the interactive loop until the user leaves; 0 on a normal exit. Config problems raise StartupError."""
     from codex_actors.cli.exec_cmd import image_paths
 
     images = image_paths(args.images, Path(config.cwd))
@@ -100,5 +102,5 @@ def run_interactive(config: Any, args: argparse.Namespace, *, resume: Path | Non
     except KeyboardInterrupt:
         return 130
     if app.failure is not None:
-        raise UsageError(app.failure)
+        raise StartupError(app.failure)
     return code

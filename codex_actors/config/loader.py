@@ -1,6 +1,9 @@
-"""Layered config: built-in defaults < user config.toml < project .codex-actors/config.toml < profile < -c < flags.
+"""Layered config: built-in defaults < Codex's user config.toml < our user config.toml < project
+.codex-actors/config.toml < profile < -c < flags.
 
 This is the precedence of spec agent-core "Choices for this project" (a `-c` beats the profile, unlike Codex).
+Codex's own `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`, spec 7.1) is read, never written, as the
+layer `codex-user`, so a Codex user's setup works unchanged; ours (`$CODEX_ACTORS_HOME`) wins over it.
 Tables merge recursively; every leaf remembers the layer it came from, for `codex-actors config show`.
 """
 
@@ -43,7 +46,10 @@ class Config:
 
     `values` is the merged nested table; `origins` maps each leaf's dotted key to the layer name it came from;
     `home` is `$CODEX_ACTORS_HOME` (default `~/.codex-actors`, not created here); `cwd` the working root;
-    `notes` tells of layers that were found but not used (an untrusted project config).
+    `notes` tells of layers that were found but not used (an untrusted project config); `warnings` holds at
+    most one line naming every key that is not understood (kept, without effect); `codex_home` is Codex's home
+    (`$CODEX_HOME`, default `~/.codex`), read for its config (not with `ignore_user_config`), its AGENTS.md
+    and its auth.json; never written.
     """
 
     values: dict[str, Any]
@@ -53,6 +59,8 @@ class Config:
     cwd: Path
     profile: str | None
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    codex_home: Path | None = None
 
     def get(self, dotted: str, default: Any = None) -> Any:
         """The value at a dotted key (`"sandbox_workspace_write.network_access"`), or `default`."""
@@ -88,6 +96,19 @@ def codex_home(environ: Mapping[str, str] | None = None) -> Path:
     if path.exists() and not path.is_dir():
         raise ConfigError(f"CODEX_ACTORS_HOME={value}: not a directory")
     return path
+
+
+def codex_user_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Codex's home: `$CODEX_HOME`, else `$HOME/.codex` (spec agent-core 7.1). Read only, never written.
+    Raises ConfigError when `$CODEX_HOME` is set but is not an existing directory (as Codex does)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("CODEX_HOME")
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"CODEX_HOME={value}: not an existing directory")
+        return path
+    return Path(environ.get("HOME") or Path.home()) / ".codex"
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -163,7 +184,9 @@ def load_config(
     `profile` key picks one. The project layer is `.codex-actors/config.toml` in each directory from the
     project root down to `cwd`, honoured only when the user config marks the root (or cwd) trusted
     (`[projects."<abs path>"] trust_level = "trusted"`), as Codex does, so a cloned repository cannot widen
-    its own sandbox. Raises ConfigError for bad files, bad values, an unknown profile.
+    its own sandbox; a trusted project with no `sandbox_mode` set anywhere gets workspace-write (origin
+    `trusted project`), as in Codex. Both user layers (Codex's and ours) are skipped with `ignore_user_config`.
+    Raises ConfigError for bad files, bad values, an unknown profile.
     """
     environ = os.environ if environ is None else environ
     cwd = Path(cwd or os.getcwd()).resolve()
@@ -172,15 +195,20 @@ def load_config(
     notes: list[str] = []
 
     user_file = home / "config.toml"
-    user_table: dict[str, Any] = {}
+    codex_dir = codex_user_home(environ)
+    if not ignore_user_config and codex_dir.resolve() != home.resolve():
+        codex_file = codex_dir / "config.toml"
+        if codex_file.is_file():
+            layers.append(Layer("codex-user", codex_file, read_toml(codex_file)))
     if not ignore_user_config and user_file.is_file():
-        user_table = read_toml(user_file)
-        layers.append(Layer("user", user_file, user_table))
+        layers.append(Layer("user", user_file, read_toml(user_file)))
+    user_projects = _merged([l.table for l in layers]).get("projects", {})
 
     markers = _merged([l.table for l in layers]).get("project_root_markers", [".git"])
     root = find_project_root(cwd, markers)
-    trusted = any(
-        user_table.get("projects", {}).get(str(p), {}).get("trust_level") == "trusted" for p in (root, cwd)
+    trusted = isinstance(user_projects, dict) and any(
+        isinstance(user_projects.get(str(p)), dict) and user_projects[str(p)].get("trust_level") == "trusted"
+        for p in (root, cwd)
     )
     for directory in [root, *_between(root, cwd)]:
         project_file = directory / ".codex-actors" / "config.toml"
@@ -213,8 +241,13 @@ def load_config(
     if flag_table:
         layers.append(Layer("flags", None, flag_table))
 
+    unknown: list[str] = []
     for layer in layers:
-        _validate(layer.table, layer.source)
+        errors, layer_unknown = schema.problems(layer.table)
+        if errors:
+            raise ConfigError(f"{layer.source}: {errors[0]}")
+        if not layer.name.startswith("profile:"):  # a profile's keys were already seen inside its file
+            unknown += [f"{key} ({layer.source})" for key in layer_unknown]
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -224,7 +257,14 @@ def load_config(
             for existing in [k for k in origins if k.startswith(dotted + ".")]:
                 del origins[existing]
             origins[dotted] = layer.name
-    return Config(values, origins, tuple(layers), home, cwd, profile, tuple(notes))
+    if trusted and origins.get("sandbox_mode") == "default":
+        values["sandbox_mode"] = "workspace-write"
+        origins["sandbox_mode"] = "trusted project"
+    cross = schema.cross_key_problems(values)
+    if cross:
+        raise ConfigError(cross[0])
+    warnings = (f"config keys not understood (ignored): {', '.join(unknown)}",) if unknown else ()
+    return Config(values, origins, tuple(layers), home, cwd, profile, tuple(notes), warnings, codex_dir)
 
 
 def _between(root: Path, cwd: Path) -> list[Path]:
@@ -257,15 +297,3 @@ def _leaves(table: dict[str, Any], prefix: str = "") -> Iterable[str]:
             yield from _leaves(value, dotted + ".")
         else:
             yield dotted
-
-
-def _validate(table: dict[str, Any], source: str, prefix: str = "") -> None:
-    for key, value in table.items():
-        dotted = f"{prefix}{key}"
-        check = schema.checker_for(dotted)
-        if check is not None:
-            problem = check(value)
-            if problem is not None:
-                raise ConfigError(f"{source}: {dotted}: expected {problem}, got {value!r}")
-        if isinstance(value, dict):
-            _validate(value, source, dotted + ".")

@@ -7,7 +7,7 @@ timeouts, restarts), `manager` (the actor owning every connection). The tool-rou
 """
 
 from codex_actors.mcp.config import McpConfigError, McpServerConfig, parse_server
-from codex_actors.mcp.connection import McpConnection, call_tool
+from codex_actors.mcp.connection import RESOURCE_METHODS, McpConnection, ResourceRequest, call_tool, request_resources
 from codex_actors.mcp.errors import McpCallError, McpError, McpStartupError
 from codex_actors.mcp.manager import ListMcpTools, McpManager, McpTool, McpToolList, startup_warning
 from codex_actors.mcp.naming import qualify_tool_names, sanitize_tool_name
@@ -24,11 +24,14 @@ __all__ = [
     "McpStartupError",
     "McpTool",
     "McpToolList",
+    "RESOURCE_METHODS",
+    "ResourceRequest",
     "call_result_to_dict",
     "call_tool",
     "model_output",
     "parse_server",
     "qualify_tool_names",
+    "request_resources",
     "sanitize_tool_name",
     "startup_warning",
 ]

@@ -65,6 +65,13 @@ class McpServerConfig:
     disabled_tools: frozenset[str] = frozenset()
     supports_parallel_tool_calls: bool = False
     max_restarts: int = DEFAULT_MAX_RESTARTS
+    default_tools_approval_mode: str = "auto"
+    tool_approval_modes: Mapping[str, str] = attrs.field(factory=dict)
+
+    def approval_mode(self, tool: str) -> str:
+        """"auto" | "prompt" | "approve" for `tool`: `[mcp_servers.<name>.tools.<tool>] approval_mode`, else
+        `default_tools_approval_mode` (spec 4.8 "Approval", 7.6)."""
+        return self.tool_approval_modes.get(tool, self.default_tools_approval_mode)
 
     def allows_tool(self, tool: str) -> bool:
         """The per-server filter of spec 4.8: `enabled_tools` allow-list first, then `disabled_tools`."""
@@ -77,7 +84,8 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
     """Build the config of server `name` from its table (key types already checked by the config schema).
 
     A relative stdio `cwd` is resolved against `cwd` (the session's working root). `startup_timeout_ms` is
-    honoured when `startup_timeout_sec` is absent. Raises McpConfigError when the table names no transport
+    honoured when `startup_timeout_sec` is absent; both timeouts may be floats (seconds), as in Codex.
+    `env_vars` entries are names or Codex's `{name, source = "local"}` tables. Raises McpConfigError when the table names no transport
     or both, or when stdio-only and HTTP-only keys are mixed.
     """
     where = f"mcp_servers.{name}"
@@ -95,7 +103,7 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
             command=table["command"],
             args=tuple(table.get("args", ())),
             env=dict(table.get("env", {})),
-            env_vars=tuple(table.get("env_vars", ())),
+            env_vars=tuple(v if isinstance(v, str) else v["name"] for v in table.get("env_vars", ())),
             cwd=server_cwd,
         )
     else:
@@ -126,6 +134,9 @@ def parse_server(name: str, table: Mapping[str, Any], *, cwd: str | Path | None 
         disabled_tools=frozenset(table.get("disabled_tools", ())),
         supports_parallel_tool_calls=table.get("supports_parallel_tool_calls", False),
         max_restarts=table.get("max_restarts", DEFAULT_MAX_RESTARTS),
+        default_tools_approval_mode=table.get("default_tools_approval_mode", "auto"),
+        tool_approval_modes={tool: t["approval_mode"] for tool, t in (table.get("tools") or {}).items()
+                             if "approval_mode" in t},
     )
 
 

@@ -53,6 +53,19 @@ class CallTool:
 
 
 @attrs.frozen
+class ResourceRequest:
+    """One resources request: `method` is "resources/list", "resources/templates/list" (with `cursor`, or
+    None for the first page) or "resources/read" (with `uri`)."""
+
+    method: str
+    cursor: str | None = None
+    uri: str | None = None
+
+
+RESOURCE_METHODS = ("resources/list", "resources/templates/list", "resources/read")
+
+
+@attrs.frozen
 class CancelCall:
     """Cancel the call that `CallTicket.call_no` numbers, if it still runs."""
 
@@ -113,7 +126,7 @@ class McpConnection(Actor[Any]):
     async def handle(self, message: Any) -> Any:
         if isinstance(message, ListTools):
             return list(self._tools)
-        if isinstance(message, CallTool):
+        if isinstance(message, (CallTool, ResourceRequest)):
             self._next_call_no += 1
             ticket_no = self._next_call_no
             send, recv = trio.open_memory_channel[Any](1)
@@ -198,12 +211,16 @@ class McpConnection(Actor[Any]):
         return self._link
 
     async def _call(
-        self, call_no: int, scope: trio.CancelScope, link: _Link, message: CallTool, send: trio.MemorySendChannel[Any]
+        self, call_no: int, scope: trio.CancelScope, link: _Link, message: CallTool | ResourceRequest,
+        send: trio.MemorySendChannel[Any],
     ) -> None:
         try:
             async with send:
                 with scope:
-                    outcome = await self._outcome(link, message)
+                    if isinstance(message, ResourceRequest):
+                        outcome = await self._resource_outcome(link, message)
+                    else:
+                        outcome = await self._outcome(link, message)
                     try:
                         send.send_nowait(outcome)
                     except trio.BrokenResourceError:
@@ -244,6 +261,25 @@ class McpConnection(Actor[Any]):
         return McpCallError(f"MCP server `{server}` went away during the call to `{tool}` ({detail}); {next_step}")
 
 
+    async def _resource_outcome(self, link: _Link, message: ResourceRequest) -> dict[str, Any] | McpCallError:
+        """The request's result in its MCP wire form (camelCase, unset fields left out), or the error: a server
+        without resources answers "Method not found", which is reported as such."""
+        assert link.opened is not None
+        client, timeout = link.opened.client, self.config.tool_timeout_sec
+        try:
+            with trio.move_on_after(timeout):
+                if message.method == "resources/list":
+                    result: Any = await client.list_resources(cursor=message.cursor)
+                elif message.method == "resources/templates/list":
+                    result = await client.list_resource_templates(cursor=message.cursor)
+                else:
+                    result = await client.read_resource(str(message.uri))
+                return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            return McpCallError(f"{message.method} timed out after {timeout:g} seconds (tool_timeout_sec)")
+        except Exception as exc:  # the model reads why; the connection's own breakage shows on the next call
+            return McpCallError(describe(exc))
+
+
 async def _list_all_tools(opened: OpenClient) -> list[mcp_types.Tool]:
     """Every tool, following `nextCursor` pages."""
     tools: list[mcp_types.Tool] = []
@@ -260,9 +296,20 @@ async def call_tool(ref: ActorRef[Any], tool: str, arguments: dict[str, Any] | N
     """Call `tool` through connection actor `ref` and return the CallToolResult dict
     (see `results.call_result_to_dict`). Raises McpCallError for anything that is not a result:
     timeout, server gone, restart limit reached, connection actor stopped."""
+    return await _ticketed(ref, CallTool(tool, arguments), f"`{tool}`")
+
+
+async def request_resources(ref: ActorRef[Any], request: ResourceRequest) -> dict[str, Any]:
+    """Send one `ResourceRequest` through connection actor `ref`; the result dict (e.g. `{"resources": [...],
+    "nextCursor": "..."}`, `{"contents": [...]}`). Raises McpCallError naming what failed."""
+    return await _ticketed(ref, request, request.method)
+
+
+async def _ticketed(ref: ActorRef[Any], message: CallTool | ResourceRequest, what: str) -> dict[str, Any]:
+    """Ask `ref` for a ticket, wait for its outcome (cancelling the request if we stop waiting first)."""
     server = ref.name.removeprefix("mcp:")
     try:
-        ticket: CallTicket = await ref.ask(CallTool(tool, arguments))
+        ticket: CallTicket = await ref.ask(message)
     except ActorDied:
         raise McpCallError(f"MCP server `{server}` is not running") from None
     answered = False
@@ -271,7 +318,7 @@ async def call_tool(ref: ActorRef[Any], tool: str, arguments: dict[str, Any] | N
             outcome = await ticket.reply.receive()
             answered = True
     except trio.EndOfChannel:
-        raise McpCallError(f"MCP server `{server}` stopped before answering `{tool}`") from None
+        raise McpCallError(f"MCP server `{server}` stopped before answering {what}") from None
     finally:
         if not answered:
             with contextlib.suppress(ActorDied, trio.WouldBlock):

@@ -34,7 +34,9 @@ class McpTool:
     """One tool offered to the model: `qualified_name` (`mcp__<server>__<tool>`, sanitized), the `server`
     and its raw `tool` name, the MCP `description`, `input_schema` / `output_schema` (JSON Schema dicts,
     output None when the tool declares none), `annotations` (the MCP hints dict, may be empty), `parallel`
-    (the server's `supports_parallel_tool_calls`) and `connection`, the ref of the server's actor."""
+    (the server's `supports_parallel_tool_calls`), `connection`, the ref of the server's actor, and
+    `approval_mode` ("auto" | "prompt" | "approve": the tool's `approval_mode`, else the server's
+    `default_tools_approval_mode`, else "auto")."""
 
     qualified_name: str
     server: str
@@ -45,18 +47,21 @@ class McpTool:
     annotations: dict[str, Any]
     parallel: bool
     connection: ActorRef[Any] = attrs.field(repr=False)
+    approval_mode: str = "auto"
 
 
 @attrs.frozen
 class McpToolList:
     """The manager's answer: `tools` (all servers, server names in sorted order, tools in listed order),
-    `ready` (server names that started), `failed` ((server, error) pairs, the `mcp_startup_complete` shape)
-    and `warnings` (one user-facing line per failure or skipped config, for the session to emit)."""
+    `ready` (server names that started), `failed` ((server, error) pairs, the `mcp_startup_complete` shape),
+    `warnings` (one user-facing line per failure or skipped config, for the session to emit) and `connections`
+    (server name -> the ref of its connection actor, for resource requests)."""
 
     tools: tuple[McpTool, ...]
     ready: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
     warnings: tuple[str, ...]
+    connections: Mapping[str, ActorRef[Any]] = attrs.field(factory=dict)
 
 
 def startup_warning(server: str, error: str) -> str:
@@ -160,6 +165,7 @@ def _tool_list(
                 annotations=annotations,
                 parallel=by_name[server].supports_parallel_tool_calls,
                 connection=started[server][0],
+                approval_mode=by_name[server].approval_mode(tool_name),
             )
         )
     return McpToolList(
@@ -167,4 +173,5 @@ def _tool_list(
         ready=tuple(sorted(started)),
         failed=tuple(sorted(failed.items())),
         warnings=tuple(warnings),
+        connections={server: started[server][0] for server in sorted(started)},
     )

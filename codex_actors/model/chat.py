@@ -127,7 +127,18 @@ def chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
         if index in anchors:
             message["reasoning"] = message.get("reasoning", "") + anchors[index]
 
+    # Images in tool outputs (an MCP screenshot, view_image): a `tool` message carries text only, so they follow
+    # the run of tool messages as one user message naming the calls they came from.
+    pending_images: list[dict[str, Any]] = []
+
+    def flush_images() -> None:
+        if pending_images:
+            messages.append({"role": "user", "content": list(pending_images)})
+            pending_images.clear()
+
     for index, item in enumerate(prompt.input):
+        if not isinstance(item, (it.FunctionCallOutput, it.CustomToolCallOutput)):
+            flush_images()
         if isinstance(item, it.Message):
             role = "system" if item.role == "developer" else item.role
             content = _message_content(item)
@@ -152,12 +163,18 @@ def chat_messages(prompt: Prompt) -> list[dict[str, Any]]:
             attach(index, messages[-1])
         elif isinstance(item, (it.FunctionCallOutput, it.CustomToolCallOutput)):
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": _output_text(item.output)})
+            images = [p for p in item.output if isinstance(p, it.InputImage)] if not isinstance(item.output, str) else []
+            if images:
+                pending_images.append({"type": "text", "text": f"Image output of tool call {item.call_id}:"})
+                pending_images.extend({"type": "image_url", "image_url": {"url": p.image_url}} for p in images)
+    flush_images()
     return messages
 
 
 def build_chat_body(model: str, prompt: Prompt, max_tokens: int | None = None) -> dict[str, Any]:
     """The JSON body of `POST {base_url}/chat/completions` (spec 3.4): model, messages, stream, tools and
-    `tool_choice: "auto"` when tools are offered, and `max_tokens` (a cap in tokens) when given. Not in the spec:
+    `tool_choice: "auto"` when tools are offered, `max_tokens` (a cap in tokens) when given, and `verbosity`
+    (config `model_verbosity`) when set, as OpenAI's chat API takes it. Not in the spec:
     `stream_options: {"include_usage": true}`, so that servers which can (OpenAI, Ollama, vLLM) end the stream
     with a usage chunk, which gives the turn its token counts (and auto-compaction its trigger)."""
     body: dict[str, Any] = {
@@ -166,6 +183,8 @@ def build_chat_body(model: str, prompt: Prompt, max_tokens: int | None = None) -
     }
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
+    if prompt.verbosity:
+        body["verbosity"] = prompt.verbosity
     tools = chat_tools(prompt.tools)
     if tools:
         body["tools"] = tools
@@ -189,6 +208,7 @@ def _usage(usage: dict[str, Any]) -> ev.TokenUsage:
         output_tokens=int(usage.get("completion_tokens") or 0),
         reasoning_output_tokens=int(completion_details.get("reasoning_tokens") or 0),
         total_tokens=int(usage.get("total_tokens") or 0),
+        cache_write_input_tokens=int(prompt_details.get("cache_write_tokens") or 0),
     )
 
 

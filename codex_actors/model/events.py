@@ -37,10 +37,11 @@ class TokenUsage:
     output_tokens: int = 0
     reasoning_output_tokens: int = 0
     total_tokens: int = 0
+    cache_write_input_tokens: int = 0
 
     @classmethod
     def from_responses_usage(cls, usage: dict[str, Any]) -> TokenUsage:
-        """From `{input_tokens, input_tokens_details.cached_tokens, output_tokens,
+        """From `{input_tokens, input_tokens_details.{cached_tokens, cache_write_tokens}, output_tokens,
         output_tokens_details.reasoning_tokens, total_tokens}`; missing numbers count as 0."""
         in_details = usage.get("input_tokens_details") or {}
         out_details = usage.get("output_tokens_details") or {}
@@ -50,6 +51,7 @@ class TokenUsage:
             output_tokens=int(usage.get("output_tokens") or 0),
             reasoning_output_tokens=int(out_details.get("reasoning_tokens") or 0),
             total_tokens=int(usage.get("total_tokens") or 0),
+            cache_write_input_tokens=int(in_details.get("cache_write_tokens") or 0),
         )
 
     def to_json(self) -> dict[str, int]:

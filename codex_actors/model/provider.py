@@ -56,21 +56,6 @@ class ProviderError(ValueError):
     """A provider table is invalid, or its API key variable is not set. The message names the key or variable."""
 
 
-def _str_map(provider_id: str, key: str, value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ProviderError(f"model_providers.{provider_id}.{key} must be a table of strings")
-    return {str(k): v for k, v in value.items()}
-
-
-def _int(provider_id: str, table: Mapping[str, Any], key: str, default: int, cap: int | None = None) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProviderError(f"model_providers.{provider_id}.{key} must be a non-negative integer, got {value!r}")
-    return min(value, cap) if cap is not None else value
-
-
 @attrs.frozen
 class ProviderInfo:
     """One model provider. Durations in milliseconds. `wire_api` is "responses" or "chat".
@@ -95,48 +80,27 @@ class ProviderInfo:
     supports_websockets: bool = False
     websocket_connect_timeout_ms: int = DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
     max_output_tokens: int | None = None
+    requires_openai_auth: bool = False
+    stored_api_key: str | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def from_table(
-        cls, provider_id: str, table: Mapping[str, Any], env: Mapping[str, str] | None = None
+        cls, provider_id: str, table: Mapping[str, Any], env: Mapping[str, str] | None = None, *,
+        stored_api_key: str | None = None,
     ) -> ProviderInfo:
-        """Build from a config table (plain dict, spec 3.5). `env` defaults to `os.environ` and is read only for
-        the base URL overrides `OPENAI_BASE_URL` (provider `openai`) and `CODEX_ACTORS_OSS_BASE_URL` (provider
-        `oss`), which beat the table's `base_url` when set and non-empty. Retries are capped at 100.
-        Raises ProviderError (also for `max_output_tokens` on the Responses wire, where a response cut at the
-        cap would arrive as `response.incomplete`, an error that is retried)."""
+        """Build from a config table (plain dict, spec 3.5) that the config schema already checked (key types,
+        bounds, `max_output_tokens` only on the chat wire, where a response cut at the cap is an answer rather
+        than a retried `response.incomplete`). `env` defaults to `os.environ` and is read only for the base URL
+        overrides `OPENAI_BASE_URL` (provider `openai`) and `CODEX_ACTORS_OSS_BASE_URL` (provider `oss`), which
+        beat the table's `base_url` when set and non-empty. Retries are capped at 100. `stored_api_key`: the key
+        of Codex's `auth.json`, used by a provider that `requires_openai_auth` (default for `openai`) when its
+        variables are unset."""
         env = os.environ if env is None else env
-        if not isinstance(table, Mapping):
-            raise ProviderError(f"model_providers.{provider_id} must be a table")
-        base_url = table.get("base_url")
+        base_url = table.get("base_url") or ""
         if provider_id == "openai" and env.get("OPENAI_BASE_URL"):
             base_url = env["OPENAI_BASE_URL"]
         if provider_id == OSS_PROVIDER and env.get(OSS_BASE_URL_ENV):
             base_url = env[OSS_BASE_URL_ENV]
-        if not isinstance(base_url, str) or not base_url:
-            raise ProviderError(f"model_providers.{provider_id}.base_url is required (e.g. http://localhost:11434/v1)")
-        wire_api = table.get("wire_api", "responses")
-        if wire_api not in ("responses", "chat"):
-            raise ProviderError(
-                f"model_providers.{provider_id}.wire_api must be \"responses\" or \"chat\", got {wire_api!r}"
-            )
-        for key in ("env_key", "env_key_instructions", "experimental_bearer_token", "name"):
-            if table.get(key) is not None and not isinstance(table[key], str):
-                raise ProviderError(f"model_providers.{provider_id}.{key} must be a string")
-        supports_ws = table.get("supports_websockets", False)
-        if not isinstance(supports_ws, bool):
-            raise ProviderError(f"model_providers.{provider_id}.supports_websockets must be true or false")
-        max_output_tokens = table.get("max_output_tokens")
-        if max_output_tokens is not None:
-            if isinstance(max_output_tokens, bool) or not isinstance(max_output_tokens, int) or max_output_tokens < 1:
-                raise ProviderError(
-                    f"model_providers.{provider_id}.max_output_tokens must be a positive integer, "
-                    f"got {max_output_tokens!r}"
-                )
-            if wire_api != "chat":
-                raise ProviderError(
-                    f"model_providers.{provider_id}.max_output_tokens is only supported with wire_api = \"chat\""
-                )
         return cls(
             id=provider_id,
             base_url=base_url.rstrip("/"),
@@ -144,18 +108,19 @@ class ProviderInfo:
             env_key=table.get("env_key"),
             env_key_instructions=table.get("env_key_instructions"),
             experimental_bearer_token=table.get("experimental_bearer_token"),
-            wire_api=wire_api,
-            query_params=_str_map(provider_id, "query_params", table.get("query_params")),
-            http_headers=_str_map(provider_id, "http_headers", table.get("http_headers")),
-            env_http_headers=_str_map(provider_id, "env_http_headers", table.get("env_http_headers")),
-            request_max_retries=_int(provider_id, table, "request_max_retries", DEFAULT_REQUEST_MAX_RETRIES, MAX_RETRIES),
-            stream_max_retries=_int(provider_id, table, "stream_max_retries", DEFAULT_STREAM_MAX_RETRIES, MAX_RETRIES),
-            stream_idle_timeout_ms=_int(provider_id, table, "stream_idle_timeout_ms", DEFAULT_STREAM_IDLE_TIMEOUT_MS),
-            supports_websockets=supports_ws,
-            websocket_connect_timeout_ms=_int(
-                provider_id, table, "websocket_connect_timeout_ms", DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS
-            ),
-            max_output_tokens=max_output_tokens,
+            wire_api=table.get("wire_api", "responses"),
+            query_params=dict(table.get("query_params") or {}),
+            http_headers=dict(table.get("http_headers") or {}),
+            env_http_headers=dict(table.get("env_http_headers") or {}),
+            request_max_retries=min(table.get("request_max_retries", DEFAULT_REQUEST_MAX_RETRIES), MAX_RETRIES),
+            stream_max_retries=min(table.get("stream_max_retries", DEFAULT_STREAM_MAX_RETRIES), MAX_RETRIES),
+            stream_idle_timeout_ms=table.get("stream_idle_timeout_ms", DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+            supports_websockets=table.get("supports_websockets", False),
+            websocket_connect_timeout_ms=table.get("websocket_connect_timeout_ms",
+                                                   DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS),
+            max_output_tokens=table.get("max_output_tokens"),
+            requires_openai_auth=table.get("requires_openai_auth", provider_id == "openai"),
+            stored_api_key=stored_api_key,
         )
 
     @property
@@ -165,8 +130,9 @@ class ProviderInfo:
         return _LOCAL_SERVER_HINTS.get(self.id)
 
     def api_key(self, env: Mapping[str, str] | None = None) -> str | None:
-        """The bearer token: `experimental_bearer_token`, else `$env_key` (for `openai` also `$CODEX_API_KEY`).
-        None when the provider needs no key. Raises ProviderError naming the variable when it is unset/empty."""
+        """The bearer token: `experimental_bearer_token`, else `$env_key` (for `openai` also `$CODEX_API_KEY`),
+        else (providers that `requires_openai_auth`) the `stored_api_key` from Codex's auth.json. None when the
+        provider needs no key. Raises ProviderError naming the variable when none of these is set."""
         env = os.environ if env is None else env
         if self.experimental_bearer_token:
             return self.experimental_bearer_token
@@ -175,6 +141,8 @@ class ProviderInfo:
         key = env.get(self.env_key, "").strip()
         if not key and self.id == "openai":
             key = env.get(_OPENAI_KEY_FALLBACK, "").strip()
+        if not key and self.requires_openai_auth and self.stored_api_key:
+            key = self.stored_api_key
         if key:
             return key
         message = f"Missing environment variable: `{self.env_key}`."

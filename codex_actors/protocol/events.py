@@ -185,6 +185,18 @@ class AgentReasoning(EventMsg):
 
 @register
 @attrs.frozen
+class ItemCompleted(EventMsg):
+    """A finished turn item as a whole (spec agent-core 6.4 reads reasoning from it): `item` is codex-rs's
+    `TurnItem` JSON, e.g. `{"type": "Reasoning", "id": "rs_1", "summary_text": ["**A**", "**B**"],
+    "raw_content": []}`: one per reasoning output item, where `agent_reasoning` comes once per summary part."""
+
+    TYPE: ClassVar[str] = "item_completed"
+    turn_id: str
+    item: JSON
+
+
+@register
+@attrs.frozen
 class PlanUpdate(EventMsg):
     """`plan` = [{step, status}] with status pending | in_progress | completed."""
 
@@ -363,6 +375,27 @@ class McpToolCallEnd(EventMsg):
     invocation: JSON
     duration: JSON
     result: JSON
+
+
+@register
+@attrs.frozen
+class WebSearchBegin(EventMsg):
+    """The model's provider started a built-in `web_search` call (`call_id` = the server item id)."""
+
+    TYPE: ClassVar[str] = "web_search_begin"
+    call_id: str
+
+
+@register
+@attrs.frozen
+class WebSearchEnd(EventMsg):
+    """A built-in `web_search` call finished: `query` and `action` (`{type: "search", query?, queries?}` |
+    `{type: "open_page", url?}` | `{type: "find_in_page", url?, pattern?}` | `{type: "other"}`)."""
+
+    TYPE: ClassVar[str] = "web_search_end"
+    call_id: str
+    query: str
+    action: JSON
 
 
 @register

@@ -9,6 +9,7 @@ from typing import Any
 
 from codex_actors.protocol import items
 from codex_actors.session.persistence.agents_md import agents_md_message_text
+from codex_actors.tools.approvals.policy import GranularApproval
 
 _SANDBOX_TEXT = {
     "read-only": "The sandbox only permits reading files. Commands cannot write anywhere.",
@@ -40,21 +41,34 @@ _APPROVAL_TEXT = {
 }
 
 
-def permissions_text(sandbox_policy: dict[str, Any], approval_policy: str) -> str:
-    """The `<permissions instructions>` block for a SandboxPolicy JSON object and an approval policy name."""
+def permissions_text(sandbox_policy: dict[str, Any], approval_policy: Any) -> str:
+    """The `<permissions instructions>` block for a SandboxPolicy JSON object and an approval policy (a name
+    or a GranularApproval)."""
     mode = sandbox_policy.get("type", "read-only")
     network = "enabled" if sandbox_policy.get("network_access") or mode == "danger-full-access" else "restricted"
     lines = [
         "<permissions instructions>",
         f"Filesystem sandboxing: `{mode}`. {_SANDBOX_TEXT.get(mode, '')}",
         f"Network access is {network}.",
-        _APPROVAL_TEXT.get(approval_policy, f"Approval policy is `{approval_policy}`."),
+        _approval_text(approval_policy),
     ]
     roots = sandbox_policy.get("writable_roots") or []
     if mode == "workspace-write" and roots:
         lines.append("Writable roots: " + ", ".join(f"`{r}`" for r in roots))
     lines.append("</permissions instructions>")
     return "\n".join(lines)
+
+
+_GRANULAR_LABELS = (("sandbox_approval", "sandbox escalations and risky commands"),
+                    ("rules", "commands an execpolicy rule asks about"))
+
+
+def _approval_text(policy: Any) -> str:
+    if isinstance(policy, GranularApproval):
+        text = _APPROVAL_TEXT["on-request"].replace("`on-request`", "granular (as `on-request`)")
+        refused = [label for name, label in _GRANULAR_LABELS if not getattr(policy, name)]
+        return text + (f" Never asked, rejected instead: {', '.join(refused)}." if refused else "")
+    return _APPROVAL_TEXT.get(policy, f"Approval policy is `{policy}`.")
 
 
 def environment_context(cwd: str, shell: str | None = None, now: datetime.datetime | None = None) -> str:

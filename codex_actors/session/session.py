@@ -20,6 +20,7 @@ from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable,
 
 import trio
 
+from codex_actors.tools.approvals.policy import approval_policy_json
 from codex_actors.actors import Actor, ActorRef, start_actor
 from codex_actors.protocol import events, items, ops
 from codex_actors.protocol.events import Event
@@ -387,7 +388,7 @@ async def open_session(
             session_id=session.session_id,
             model=settings.model,
             model_provider_id=settings.provider_id,
-            approval_policy=settings.approval_policy,
+            approval_policy=approval_policy_json(settings.approval_policy),
             sandbox_policy=settings.sandbox_policy,
             cwd=settings.cwd,
             history_log_id=metadata.log_id,

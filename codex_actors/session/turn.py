@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from codex_actors.tools.approvals.policy import approval_policy_json
 from codex_actors.actors import unwrap_group
 from codex_actors.model import events as model_events
 from codex_actors.model.prompt import Prompt
@@ -100,6 +101,7 @@ class TurnRunner:
         self.started = time.monotonic()
         self.slots: list[_Slot] = []
         self.tool_calls = 0
+        self.reasoning_items = 0
         self.last_agent_message: str | None = None
         self.input_messages: list[str] = []
         self.total_usage = model_events.TokenUsage()
@@ -235,7 +237,7 @@ class TurnRunner:
             await self.session.recorder.record_turn_context({
                 "turn_id": self.turn_id,
                 "cwd": settings.cwd,
-                "approval_policy": settings.approval_policy,
+                "approval_policy": approval_policy_json(settings.approval_policy),
                 "sandbox_policy": settings.sandbox_policy,
                 "model": settings.model,
                 "summary": (settings.reasoning or {}).get("summary", "auto"),
@@ -268,6 +270,7 @@ class TurnRunner:
             output_schema=(getattr(self.op, "final_output_json_schema", None) or settings.output_schema)
             if with_tools else None,
             prompt_cache_key=self.session.session_id,
+            verbosity=settings.verbosity,
         )
 
     async def sample(self) -> bool:
@@ -323,9 +326,17 @@ class TurnRunner:
             await self.emit(events.AgentMessage(message=text, phase=item.phase))
         elif isinstance(item, items.Reasoning):
             await self.session.record(item)
-            for part in item.summary:
-                if part.get("text"):
-                    await self.emit(events.AgentReasoning(text=part["text"]))
+            summary = [part["text"] for part in item.summary if part.get("text")]
+            for text in summary:
+                await self.emit(events.AgentReasoning(text=text))
+            self.reasoning_items += 1  # ids are dropped from stored items (spec 1.4): number them per turn
+            await self.emit(events.ItemCompleted(turn_id=self.turn_id, item={
+                "type": "Reasoning", "id": f"{self.turn_id}-reasoning-{self.reasoning_items}", "summary_text": summary,
+                "raw_content": [str(p.get("text") or "") for p in item.content or () if p.get("text")]}))
+        elif isinstance(item, model_events.OtherItem) and item.type == "web_search_call":
+            # Shown, not kept in history: the search ran on the server, and its findings are in the answer.
+            for event in web_search_events(item.raw):
+                await self.emit(event)
         return False
 
     async def _run_tool(self, slot: _Slot) -> None:
@@ -397,6 +408,18 @@ class TurnRunner:
         return text
 
 
+def web_search_events(raw: dict[str, Any]) -> list[events.EventMsg]:
+    """`web_search_begin` + `web_search_end` for one `web_search_call` output item (spec agent-core 4.9):
+    `{"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search",
+    "query": "..."}}`. The query is the action's `query`, else its first `queries` entry, else ""."""
+    call_id = str(raw.get("id") or "")
+    action = raw.get("action") if isinstance(raw.get("action"), dict) else {"type": "other"}
+    queries = action.get("queries") or []
+    query = action.get("query") or (queries[0] if queries else "") or ""
+    return [events.WebSearchBegin(call_id=call_id),
+            events.WebSearchEnd(call_id=call_id, query=str(query), action=dict(action))]
+
+
 def _add_usage(total: model_events.TokenUsage | None, usage: model_events.TokenUsage) -> model_events.TokenUsage:
     if total is None:
         return usage
@@ -406,4 +429,5 @@ def _add_usage(total: model_events.TokenUsage | None, usage: model_events.TokenU
         output_tokens=total.output_tokens + usage.output_tokens,
         reasoning_output_tokens=total.reasoning_output_tokens + usage.reasoning_output_tokens,
         total_tokens=total.total_tokens + usage.total_tokens,
+        cache_write_input_tokens=total.cache_write_input_tokens + usage.cache_write_input_tokens,
     )

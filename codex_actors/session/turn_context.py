@@ -13,11 +13,12 @@ from typing import Any
 
 import attrs
 
-from codex_actors.config.schema import APPROVAL_POLICIES
+from codex_actors.config import schema
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.protocol import items
 from codex_actors.session.context import environment_context, permissions_text
 from codex_actors.session.settings import SessionSettings
+from codex_actors.tools.approvals.policy import GranularApproval, approval_policy_from_config
 
 
 class TurnContextError(ValueError):
@@ -35,7 +36,7 @@ def apply_turn_context(
     summary: str | None = None,
 ) -> SessionSettings:
     """`settings` with every given (non-None) field replaced. `cwd` must be an absolute path to a directory;
-    `approval_policy` one of APPROVAL_POLICIES; `sandbox_policy` a SandboxPolicy JSON object (stored normalized);
+    `approval_policy` a policy name, Codex's `{"granular": {...}}` or a GranularApproval; `sandbox_policy` a SandboxPolicy JSON object (stored normalized);
     `effort` / `summary` change the reasoning settings of a model that has them (ignored for one that has
     none, whose requests carry no reasoning). Raises TurnContextError."""
     changes: dict[str, Any] = {}
@@ -44,9 +45,11 @@ def apply_turn_context(
             raise TurnContextError(f"cwd must be an absolute path to an existing directory, got {cwd!r}")
         changes["cwd"] = os.path.normpath(cwd)
     if approval_policy is not None:
-        if approval_policy not in APPROVAL_POLICIES:
-            raise TurnContextError(
-                f"unknown approval_policy {approval_policy!r}; expected one of: {', '.join(APPROVAL_POLICIES)}")
+        if not isinstance(approval_policy, GranularApproval):
+            problem = schema.approval_policy(approval_policy)
+            if problem is not None:
+                raise TurnContextError(f"unknown approval_policy {approval_policy!r}; expected {problem}")
+            approval_policy = approval_policy_from_config(approval_policy)
         changes["approval_policy"] = approval_policy
     if sandbox_policy is not None:
         try:
@@ -67,7 +70,7 @@ def apply_turn_context(
     return attrs.evolve(settings, **changes) if changes else settings
 
 
-def context_key(settings: SessionSettings) -> tuple[str, str, str]:
+def context_key(settings: SessionSettings) -> tuple[str, Any, str]:
     """What the model has been told about its context: cwd, approval policy, sandbox policy (as JSON text)."""
     return settings.cwd, settings.approval_policy, json.dumps(settings.sandbox_policy, sort_keys=True)
 

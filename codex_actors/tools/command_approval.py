@@ -1,6 +1,6 @@
 """Approval in front of the shell tools (spec agent-core 5.3 "Shell commands", 4.5 "Shell interception").
 
-`GuardedShellTool` wraps `exec_command` or `shell`: a command spelling an `apply_patch` invocation is routed to
+`GuardedShellTool` wraps `exec_command`, `shell_command` or `shell`: a command spelling an `apply_patch` invocation is routed to
 the apply_patch machinery; any other command is decided by the approval policy (known-safe list, dangerous
 commands, escalation requests) and, when the policy asks, waits for the user's `exec_approval`. For
 `exec_command` the approval comes before `exec_command_begin`, as upstream. An approved escalation (or a command
@@ -140,11 +140,15 @@ class GuardedShellTool:
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         args = call.arguments()
+        script = args.get("cmd") if self.name == "exec_command" else args.get("command")
         if self.name == "exec_command":
-            cmd = args.get("cmd")
-            if not isinstance(cmd, str):
+            if not isinstance(script, str):
                 return await self.inner.handle(call, ctx)  # the handler words the argument error
-            argv = ["bash", "-lc", cmd]
+            argv = ["bash", "-lc", script]
+        elif self.name == "shell_command":
+            if not isinstance(script, str):
+                return await self.inner.handle(call, ctx)
+            argv = ["bash", "-lc", script]
         else:
             argv = args.get("command")
             if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
@@ -152,7 +156,7 @@ class GuardedShellTool:
         workdir = args.get("workdir")
         cwd = os.path.join(ctx.cwd, workdir) if isinstance(workdir, str) and workdir else ctx.cwd
         try:
-            invocation = intercept_script(argv[2]) if self.name == "exec_command" else intercept_argv(argv)
+            invocation = intercept_script(script) if isinstance(script, str) else intercept_argv(argv)
         except ImplicitInvocationError as exc:
             raise ToolError(str(exc)) from None
         if invocation is not None:

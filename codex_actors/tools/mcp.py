@@ -5,6 +5,12 @@ call parses the arguments, emits `mcp_tool_call_begin`, calls the server through
 emits `mcp_tool_call_end` with `duration` and `result` (`{"Ok": CallToolResult}` or `{"Err": text}`), then
 gives the model the converted result. `code_mode_call` runs the same call for a nested `tools.mcp__*` call
 from a code-mode cell and returns the full CallToolResult dict instead.
+
+Approval (spec 4.8 "Approval"): under `untrusted`, `on-request` and granular policies a call is asked about
+first (an `exec_approval_request` whose command reads `mcp <server>/<tool> <arguments>`) unless the tool's
+annotations say it is read-only (`needs_approval`), or its `approval_mode` says otherwise: "prompt" always
+asks, "approve" never does. `approved_for_session` is remembered per server and tool. A refusal shows as a
+failed call (`user rejected MCP tool call`). Under `never` and `on-failure` nothing is asked.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import time
 from typing import Any, Literal
 
 from codex_actors.mcp import McpCallError, McpTool, McpToolList, call_tool, model_output
+from codex_actors.protocol.events import ExecApprovalRequest as ApprovalRequest
 from codex_actors.protocol.events import McpToolCallBegin, McpToolCallEnd
+from codex_actors.tools.approvals.policy import GranularApproval
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolHandler, ToolResult
 
 
@@ -28,6 +36,25 @@ def parse_mcp_arguments(payload: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}")
     return value
+
+
+REJECTED = "user rejected MCP tool call"
+ASKING_POLICIES = ("untrusted", "on-request")
+
+
+def needs_approval(annotations: dict[str, Any], approval_mode: str = "auto") -> bool:
+    """Whether a call must be asked about (codex-rs `requires_mcp_tool_approval_for_mode`): mode "prompt" always,
+    "approve" never; "auto": `destructiveHint: true` always, `readOnlyHint: true` never, otherwise unless both
+    `destructiveHint` and `openWorldHint` are false (a missing hint counts as true, the MCP default)."""
+    if approval_mode == "prompt":
+        return True
+    if approval_mode == "approve":
+        return False
+    if annotations.get("destructiveHint") is True:
+        return True
+    if annotations.get("readOnlyHint") is True:
+        return False
+    return annotations.get("destructiveHint", True) is not False or annotations.get("openWorldHint", True) is not False
 
 
 def duration(seconds: float) -> dict[str, int]:
@@ -100,6 +127,10 @@ class McpToolHandler:
         """Call the tool between `mcp_tool_call_begin` and `mcp_tool_call_end` events; return the
         CallToolResult dict (an MCP-level failure is a result with `isError: true`). Raises McpCallError."""
         invocation = {"server": self.tool.server, "tool": self.tool.tool, "arguments": arguments}
+        if not await self._approved(call_id, arguments, ctx):
+            await ctx.emit(McpToolCallBegin(call_id=call_id, invocation=invocation))
+            await self._end(ctx, call_id, invocation, time.monotonic(), {"Err": REJECTED})
+            raise McpCallError(REJECTED)
         await ctx.emit(McpToolCallBegin(call_id=call_id, invocation=invocation))
         started = time.monotonic()
         try:
@@ -109,6 +140,26 @@ class McpToolHandler:
             raise
         await self._end(ctx, call_id, invocation, started, {"Ok": result})
         return result
+
+    async def _approved(self, call_id: str, arguments: dict[str, Any] | None, ctx: ToolContext) -> bool:
+        settings = ctx.services.get("settings")
+        policy = getattr(settings, "approval_policy", "never")
+        if not isinstance(policy, GranularApproval) and policy not in ASKING_POLICIES:
+            return True
+        if not needs_approval(self.tool.annotations, self.tool.approval_mode):
+            return True
+        remembered: set[tuple[str, str]] = ctx.services.setdefault("mcp_approved_for_session", set())
+        key = (self.tool.server, self.tool.tool)
+        if key in remembered and self.tool.approval_mode != "prompt":
+            return True
+        shown = json.dumps(arguments, ensure_ascii=False) if arguments else "{}"
+        request = ApprovalRequest(
+            call_id=call_id, turn_id=ctx.turn_id, command=["mcp", f"{self.tool.server}/{self.tool.tool}", shown],
+            cwd=ctx.cwd, reason=f"Allow the {self.tool.server} MCP server to run tool \"{self.tool.tool}\"?")
+        answer = await ctx.services["approvals"].request(request)
+        if answer == "approved_for_session":
+            remembered.add(key)
+        return answer in ("approved", "approved_for_session")
 
     @staticmethod
     async def _end(

@@ -1,8 +1,9 @@
 """Which tools a session offers, from config (spec agent-core 4.1 with this project's choices).
 
 MCP servers from `[mcp_servers]` start in parallel; their tools join as `mcp__<server>__<tool>`, and a server that
-fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec), `apply_patch`, `update_plan`, `view_image`; the
-argv `shell` tool is registered but not offered (any of these names works when a model calls it).
+fails to start becomes a startup warning. Direct tools: `exec_command` + `write_stdin` (unified exec; with
+`features.unified_exec = false`, `shell_command` instead), `apply_patch`, `update_plan`, `view_image`; the argv
+`shell` tool is registered but not offered (any of these names works when a model calls it).
 `shell_snapshot` (default true): both shell tools run login commands against one `ShellSnapshot` of the user's
 shell per session (`exec/shell_snapshot.py`), captured once the first model request has gone out.
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
@@ -32,6 +33,7 @@ from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolCall, ToolContext, ToolHandler, ToolResult, ToolRouter
 from codex_actors.tools.shell import ShellTool
+from codex_actors.tools.shell_command import ShellCommandTool
 from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
@@ -53,22 +55,33 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         await nursery.start(snapshot.run)
         services["shell_snapshot"] = snapshot
         services.setdefault("after_first_request", []).append(snapshot.begin)
+    token_limit = config.get("tool_output_token_limit")
     processes = UnifiedExec(nursery, policy=policy, env=env, default_shell=shell, snapshot=snapshot,
-                            background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
+                            allow_login_shell=config.get("allow_login_shell", True),
+                            background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000),
+                            output_token_limit=token_limit)
     services["processes"] = processes
+    shell_tool = ShellTool(policy=policy, env=env, snapshot=snapshot,
+                           max_output_tokens=min(token_limit or 10_000, 10_000))
+    shell_command = GuardedShellTool(ShellCommandTool(shell_tool,
+                                                      allow_login_shell=config.get("allow_login_shell", True)))
+    unified = config.get("features.unified_exec", True)
     handlers: list[ToolHandler] = [
         GuardedShellTool(ExecCommandTool(processes)),
         WriteStdinTool(processes),
         ApplyPatchTool(freeform=wire_api == "responses"),
         UpdatePlanTool(),
         ViewImageTool(),
-        GuardedShellTool(ShellTool(policy=policy, env=env, snapshot=snapshot)),
+        GuardedShellTool(shell_tool),
     ]
+    if not unified:  # registered only then, so that code mode's tool list stays as it was by default
+        handlers.append(shell_command)
     servers = config.get("mcp_servers") or {}
     if servers:
         # Imported only when configured: the MCP SDK costs about a second of start-up.
         from codex_actors.mcp import ListMcpTools, McpManager
         from codex_actors.tools.mcp import mcp_tool_handlers
+        from codex_actors.tools.mcp_resources import mcp_resource_tools
 
         manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
         services["mcp"] = manager
@@ -76,7 +89,14 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services.setdefault("startup_warnings", []).extend(listing.warnings)
         services["mcp_startup"] = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
-    hidden = {"shell"}
+        handlers += mcp_resource_tools(listing.connections)
+    server_tools = web_search_tools(config.get("web_search"), wire_api)
+    if config.get("web_search") in ("cached", "live") and not server_tools:
+        services.setdefault("startup_warnings", []).append(
+            f"web_search = \"{config.get('web_search')}\" needs the Responses wire; the chat wire of provider "
+            f"{config.get('model_provider')!r} has no built-in web search, so none is offered")
+    # One family of shell tools is offered: unified exec, or shell_command without it; the others still answer.
+    hidden = {"shell"} if unified else {"shell", "exec_command", "write_stdin"}
     code_mode_only = bool(config.get("features.code_mode_only"))
     if code_mode_only or config.get("features.code_mode"):
         router_holder: list[ToolRouter] = []
@@ -96,11 +116,11 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         handlers += [StartsFirst(ExecTool(lambda: service, lambda: nested, code_mode_only=code_mode_only),
                                  start_code_mode),
                      StartsFirst(WaitTool(lambda: service), start_code_mode)]
-        router = ToolRouter(handlers, hidden=frozenset(hidden))
+        router = ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
         router_holder.append(router)
         nested.extend(nested_tool_specs(router))
         return router
-    return ToolRouter(handlers, hidden=frozenset(hidden))
+    return ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
 
 
 class StartOnce:
@@ -139,3 +159,12 @@ class StartsFirst:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._handler, name)
+
+
+def web_search_tools(mode: str | None, wire_api: str) -> tuple[dict[str, Any], ...]:
+    """The Responses built-in web search for config `web_search` (spec agent-core 4.9): "live" may fetch pages
+    (`external_web_access: true`), "cached" reads the provider's index only; "disabled", unset or the chat
+    wire (which has no built-in tools) offer none."""
+    if wire_api != "responses" or mode not in ("cached", "live"):
+        return ()
+    return ({"type": "web_search", "external_web_access": mode == "live"},)

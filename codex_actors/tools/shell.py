@@ -24,7 +24,7 @@ from codex_actors.exec.process import ProcessSpec, ProcessSummary, SpawnError, r
 from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import formatted_truncate
 from codex_actors.tools.unified_exec import (
-    DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
+    APPROVAL_PARAMETERS, DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
     tool_result,
 )
 
@@ -39,9 +39,7 @@ SHELL_TOOL: dict[str, Any] = {
         "command": {"type": "array", "items": {"type": "string"}, "description": "The command to execute."},
         "workdir": {"type": "string", "description": "The working directory to execute the command in."},
         "timeout_ms": {"type": "number", "description": "The timeout for the command in milliseconds."},
-        "sandbox_permissions": {"type": "string"},
-        "justification": {"type": "string"},
-        "prefix_rule": {"type": "array", "items": {"type": "string"}},
+        **APPROVAL_PARAMETERS,
     }},
 }
 

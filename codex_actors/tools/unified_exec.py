@@ -62,6 +62,26 @@ WRITE_SETTLE_S = 0.1
 STDIN_CLOSED = ("write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep "
                 "stdin open")
 
+# The approval parameters every shell tool takes (spec agent-core 4.2), described as Codex describes them.
+APPROVAL_PARAMETERS: dict[str, Any] = {
+    "sandbox_permissions": {
+        "type": "string", "enum": ["use_default", "require_escalated"],
+        "description": ("Sandbox permissions for the command. \"use_default\" (the default) runs it in the "
+                        "sandbox; set \"require_escalated\" to ask the user to run it outside the sandbox, "
+                        "for example when it needs the network or writes outside the writable roots."),
+    },
+    "justification": {
+        "type": "string",
+        "description": ("Only with sandbox_permissions = \"require_escalated\": one short question shown to the "
+                        "user, e.g. \"Do you want to install the dependencies from the network?\""),
+    },
+    "prefix_rule": {
+        "type": "array", "items": {"type": "string"},
+        "description": ("Only with sandbox_permissions = \"require_escalated\": a command prefix the user may "
+                        "allow from now on, e.g. [\"npm\", \"install\"]; keep it narrow."),
+    },
+}
+
 EXEC_COMMAND_TOOL: dict[str, Any] = {
     "type": "function", "name": "exec_command", "strict": False,
     "description": ("Runs a command in a PTY, returning output or a session ID for ongoing interaction. "
@@ -74,11 +94,15 @@ EXEC_COMMAND_TOOL: dict[str, Any] = {
         "yield_time_ms": {"type": "number", "description": "How long to wait for output before yielding."},
         "max_output_tokens": {"type": "number", "description": "Maximum number of tokens to return."},
         "login": {"type": "boolean", "description": "Run the shell with -l/-i semantics (default true)."},
-        "sandbox_permissions": {"type": "string"},
-        "justification": {"type": "string"},
-        "prefix_rule": {"type": "array", "items": {"type": "string"}},
+        **APPROVAL_PARAMETERS,
     }},
 }
+
+
+def without_login(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with no `login` parameter: what the model is offered when `allow_login_shell` is false."""
+    properties = {k: v for k, v in spec["parameters"]["properties"].items() if k != "login"}
+    return {**spec, "parameters": {**spec["parameters"], "properties": properties}}
 WRITE_STDIN_TOOL: dict[str, Any] = {
     "type": "function", "name": "write_stdin", "strict": False,
     "description": "Writes characters to an existing unified exec session and returns recent output.",
@@ -186,7 +210,8 @@ class UnifiedExec:
     /bin/bash). `allow_login_shell`: when False, `login` is ignored and `-c` is always used. `snapshot`: the
     session's `ShellSnapshot`; login commands in its shell then run as `-c` with the snapshot sourced (the
     command shown in events stays `[shell, -lc, cmd]`), and fall back to `-lc` with one `warning` event when
-    the snapshot failed. None = always `-lc`.
+    the snapshot failed. None = always `-lc`. `output_token_limit` (tokens; config `tool_output_token_limit`,
+    None = none): the most any call returns to the model, whatever `max_output_tokens` it asks for.
     Call `await aclose()` (or cancel the nursery) to kill every live process.
     """
 
@@ -199,9 +224,11 @@ class UnifiedExec:
         default_shell: str | None = None,
         allow_login_shell: bool = True,
         background_terminal_max_timeout_ms: int = DEFAULT_BACKGROUND_MAX_MS,
+        output_token_limit: int | None = None,
         rng: random.Random | None = None,
         snapshot: ShellSnapshot | None = None,
     ) -> None:
+        self._token_limit = output_token_limit
         self._nursery = nursery
         self.snapshot = snapshot
         self.policy = policy
@@ -211,6 +238,11 @@ class UnifiedExec:
         self._background_max_ms = background_terminal_max_timeout_ms
         self._store = SessionStore(rng)
         self._sessions: dict[int, _Session] = {}
+
+    @property
+    def allows_login_shell(self) -> bool:
+        """Config `allow_login_shell`: whether `login` is offered and honoured."""
+        return self._allow_login
 
     @property
     def live_session_ids(self) -> list[int]:
@@ -236,7 +268,7 @@ class UnifiedExec:
             login = _optional_bool(args, "login", True) and self._allow_login
             yield_ms = _clamp(_optional_number(args, "yield_time_ms", DEFAULT_EXEC_YIELD_MS), MIN_YIELD_MS,
                               MAX_YIELD_MS)
-            max_tokens = _max_tokens(args)
+            max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         command = [shell, "-lc" if login else "-c", cmd]
@@ -282,7 +314,7 @@ class UnifiedExec:
             process_id = _session_id(args)
             chars = _optional_str(args, "chars") or ""
             yield_ms = _optional_number(args, "yield_time_ms", DEFAULT_WRITE_YIELD_MS)
-            max_tokens = _max_tokens(args)
+            max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
         session = self._sessions.get(process_id)
@@ -436,8 +468,9 @@ def _optional_number(args: Mapping[str, Any], key: str, default: float) -> float
     return float(value)
 
 
-def _max_tokens(args: Mapping[str, Any]) -> int:
-    return max(1, int(_optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
+def _max_tokens(args: Mapping[str, Any], limit: int | None = None) -> int:
+    requested = max(1, int(_optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
+    return min(requested, limit) if limit is not None else requested
 
 
 def _session_id(args: Mapping[str, Any]) -> int:
@@ -502,6 +535,10 @@ class ExecCommandTool(_UnifiedExecHandler):
 
     name = "exec_command"
     _spec = EXEC_COMMAND_TOOL
+
+    def spec(self) -> dict[str, Any]:
+        allowed = self._unified is None or self._unified.allows_login_shell
+        return EXEC_COMMAND_TOOL if allowed else without_login(EXEC_COMMAND_TOOL)
 
     async def handle(self, call: Any, ctx: Any) -> Any:
         return tool_result(await self.run(call, ctx))

@@ -30,10 +30,10 @@ def test_config_show_json_for_machines(tmp_path):
     assert payload["origins"]["sandbox_mode"] == "default"
 
 
-def test_bad_config_is_one_line_exit_2_no_traceback(tmp_path):
+def test_bad_config_is_one_line_exit_1_no_traceback(tmp_path):
     (tmp_path / "config.toml").write_text("sandbox_mode = 'open'\n")
     result = cli("config", "show", home=tmp_path, cwd=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"codex-actors config: {tmp_path / 'config.toml'}: sandbox_mode: expected one of: read-only, "

@@ -34,11 +34,14 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a CLI run: its own CODEX_ACTORS_HOME, a dummy API key, no inherited base URL."""
+    """The environment of a CLI run: its own CODEX_ACTORS_HOME, an empty Codex home (CODEX_HOME), a dummy API
+    key, no inherited base URL."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACTORS_HOME")}
-    env.update({"CODEX_ACTORS_HOME": str(home), "OPENAI_API_KEY": "test-key", "NO_COLOR": "1",
-                "PYTHONUNBUFFERED": "1"})
+           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACTORS_HOME", "CODEX_HOME")}
+    codex_home = home.parent / f"{home.name}-codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    env.update({"CODEX_ACTORS_HOME": str(home), "CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "test-key",
+                "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 
@@ -114,7 +117,8 @@ async def test_plain_answer_prints_exactly_the_jsonl_events(tmp_path):
         {"type": "turn.started"},
         {"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "**Reading the question**"}},
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Four."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 12, "cached_input_tokens": 3, "output_tokens": 5,
+        {"type": "turn.completed", "usage": {"input_tokens": 12, "cached_input_tokens": 3, "cache_write_input_tokens": 0,
+                                             "output_tokens": 5,
                                              "reasoning_output_tokens": 2}},
     ]
     first_line = proc.stdout.decode().splitlines()[1]
@@ -136,7 +140,8 @@ async def test_apply_patch_turn_reports_a_file_change_and_writes_the_file(tmp_pa
         {"type": "item.completed", "item": {"id": "item_0", "type": "file_change",
                                             "changes": [{"path": path, "kind": "add"}], "status": "completed"}},
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Created hello.txt."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 0, "output_tokens": 7,
+        {"type": "turn.completed", "usage": {"input_tokens": 50, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 7,
                                              "reasoning_output_tokens": 0}},
     ]
     assert (tmp_path / "hello.txt").read_text() == "hello from the model\n"
@@ -188,7 +193,8 @@ async def test_shell_command_and_patch_in_one_turn_report_both_items(tmp_path):
         {"type": "item.completed", "item": {"id": "item_1", "type": "file_change",
                                             "changes": [{"path": path, "kind": "add"}], "status": "completed"}},
         {"type": "item.completed", "item": {"id": "item_2", "type": "agent_message", "text": "Ran it and patched."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 9, "cached_input_tokens": 0, "output_tokens": 1,
+        {"type": "turn.completed", "usage": {"input_tokens": 9, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 1,
                                              "reasoning_output_tokens": 0}},
     ]
     outputs = [i for i in server.requests[1].body["input"] if i.get("type") == "function_call_output"]
@@ -215,7 +221,8 @@ async def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_
     assert commands[0]["aggregated_output"].endswith("from-the-cell\n") and commands[0]["status"] == "completed"
     assert lines[-2:] == [
         {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "The cell finished."}},
-        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0,
+        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "cache_write_input_tokens": 0,
+                                             "output_tokens": 0,
                                              "reasoning_output_tokens": 0}},
     ]
     exec_output = json.dumps([i for i in server.requests[1].body["input"] if i.get("call_id") == "cell_call"
@@ -414,13 +421,13 @@ async def test_unreadable_or_invalid_schema_file_is_a_one_line_error(tmp_path):
     env = cli_env(tmp_path / "home")
     proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "missing.json", "hi"], cwd=tmp_path,
                          env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == ("codex-actors exec: --output-schema missing.json: cannot read: "
                                "No such file or directory")
     (tmp_path / "bad.json").write_text("{not json")
     proc = await run_cli(["exec", "--skip-git-repo-check", "--output-schema", "bad.json", "hi"], cwd=tmp_path,
                          env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc).startswith("codex-actors exec: --output-schema bad.json: invalid JSON")
 
 
@@ -428,7 +435,7 @@ async def test_missing_api_key_names_the_variable(tmp_path):
     env = cli_env(tmp_path / "home")
     del env["OPENAI_API_KEY"]
     proc = await run_cli(["exec", "--skip-git-repo-check", "hi"], cwd=tmp_path, env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     line = _one_line(proc)
     assert line.startswith("codex-actors exec: Missing environment variable: `OPENAI_API_KEY`."), line
 
@@ -467,7 +474,7 @@ async def test_outside_a_git_repository_exec_refuses_without_skip_flag(tmp_path)
 async def test_whitespace_only_stdin_is_no_prompt(tmp_path):
     proc = await run_cli(["exec", "--skip-git-repo-check"], cwd=tmp_path, env=cli_env(tmp_path / "home"),
                          stdin=b"  \n")
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == "codex-actors exec: No prompt provided via stdin."
 
 
@@ -480,7 +487,7 @@ async def test_full_auto_and_yolo_conflict(tmp_path):
 async def test_missing_image_file_is_a_one_line_error(tmp_path):
     proc = await run_cli(["exec", "--skip-git-repo-check", "-i", "nope.png", "look"], cwd=tmp_path,
                          env=cli_env(tmp_path / "home"))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert _one_line(proc) == "codex-actors exec: --image nope.png: no such file"
 
 

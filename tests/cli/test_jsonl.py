@@ -25,6 +25,11 @@ def end(call_id: str, argv: list[str], code: int, output: str, status: str = "co
                                  formatted_output=output, status=status)
 
 
+def reasoning(*parts: str) -> events.ItemCompleted:
+    return events.ItemCompleted(turn_id="t", item={"type": "Reasoning", "id": "rs_1", "summary_text": list(parts),
+                                                   "raw_content": []})
+
+
 def test_the_spec_example_renders_byte_for_byte():
     argv = ["/bin/bash", "-lc", "ls tests"]
     change = {"/repo/src/api.py": {"type": "update", "unified_diff": "@@ -1 +1 @@\n-a\n+b\n"}}
@@ -34,6 +39,7 @@ def test_the_spec_example_renders_byte_for_byte():
                                  history_entry_count=0),
         events.TaskStarted(turn_id="t"),
         events.AgentReasoning(text="**Locating the test runner**"),
+        reasoning("**Locating the test runner**"),
         begin("c1", argv),
         events.ExecCommandOutputDelta(call_id="c1", stream="stdout", chunk="dGVzdF9hcGkucHkK"),
         end("c1", argv, 0, "test_api.py\n"),
@@ -55,7 +61,8 @@ def test_the_spec_example_renders_byte_for_byte():
         '{"type":"item.started","item":{"id":"item_2","type":"file_change","changes":[{"path":"/repo/src/api.py","kind":"update"}],"status":"in_progress"}}',  # noqa: E501
         '{"type":"item.completed","item":{"id":"item_2","type":"file_change","changes":[{"path":"/repo/src/api.py","kind":"update"}],"status":"completed"}}',  # noqa: E501
         '{"type":"item.completed","item":{"id":"item_3","type":"agent_message","text":"Fixed the off-by-one in api.py."}}',  # noqa: E501
-        '{"type":"turn.completed","usage":{"input_tokens":18234,"cached_input_tokens":15104,"output_tokens":611,"reasoning_output_tokens":320}}',  # noqa: E501
+        # The spec's example plus `cache_write_input_tokens` (issue #22; codex-rs's usage carries it too).
+        '{"type":"turn.completed","usage":{"input_tokens":18234,"cached_input_tokens":15104,"cache_write_input_tokens":0,"output_tokens":611,"reasoning_output_tokens":320}}',  # noqa: E501
     ]
 
 
@@ -78,7 +85,8 @@ def test_plan_updates_start_then_update_one_todo_list_completed_at_turn_end():
             {"text": "read", "completed": False}, {"text": "fix", "completed": False}]}},
         {"type": "item.updated", "item": todo2},
         {"type": "item.completed", "item": todo2},
-        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0,
+        {"type": "turn.completed", "usage": {"input_tokens": 0, "cached_input_tokens": 0,
+                                             "cache_write_input_tokens": 0, "output_tokens": 0,
                                              "reasoning_output_tokens": 0}},
     ]
 
@@ -120,11 +128,12 @@ def test_an_error_during_the_turn_ends_it_with_turn_failed():
     assert translator.outcome == "failed" and translator.failure == "quota exceeded"
 
 
-def test_open_command_is_force_completed_at_turn_end_and_abort_writes_nothing():
+def test_a_command_still_running_at_turn_end_is_closed_but_not_reported_completed_and_abort_writes_nothing():
     lines = [json.loads(x) for x in run(events.TaskStarted(turn_id="t"), begin("c", ["sleep", "9"]),
                                         events.TaskComplete(turn_id="t"))]
-    assert lines[-2]["item"] == {"id": "item_0", "type": "command_execution", "command": "sleep 9",
-                                 "aggregated_output": "", "exit_code": None, "status": "completed"}
+    assert lines[-2] == {"type": "item.completed", "item": {
+        "id": "item_0", "type": "command_execution", "command": "sleep 9", "aggregated_output": "",
+        "exit_code": None, "status": "in_progress"}}
     translator = JsonlTranslator()
     translator.feed(events.TaskStarted(turn_id="t"))
     translator.feed(begin("c", ["sleep", "9"]))
@@ -133,9 +142,46 @@ def test_open_command_is_force_completed_at_turn_end_and_abort_writes_nothing():
     assert translator.feed(events.TaskStarted(turn_id="u")) == [{"type": "turn.started"}]
 
 
+def test_one_reasoning_item_per_output_item_with_its_summary_parts_joined_by_newlines():
+    lines = [json.loads(x) for x in run(
+        events.AgentReasoning(text="**Reading**"), events.AgentReasoning(text="**Planning**"),
+        reasoning("**Reading**", "**Planning**"), reasoning("**Testing**"),
+        events.AgentMessage(message="done"))]
+    assert lines == [
+        {"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "**Reading**\n**Planning**"}},
+        {"type": "item.completed", "item": {"id": "item_1", "type": "reasoning", "text": "**Testing**"}},
+        {"type": "item.completed", "item": {"id": "item_2", "type": "agent_message", "text": "done"}},
+    ]
+
+
+def test_cache_write_tokens_reach_turn_completed_usage():
+    lines = [json.loads(x) for x in run(
+        events.TaskStarted(turn_id="t"),
+        events.TokenCount(info={"total_token_usage": {"input_tokens": 100, "cached_input_tokens": 40,
+                                                      "cache_write_input_tokens": 60, "output_tokens": 5,
+                                                      "reasoning_output_tokens": 1, "total_tokens": 105}}),
+        events.TaskComplete(turn_id="t"))]
+    assert lines[-1] == {"type": "turn.completed", "usage": {
+        "input_tokens": 100, "cached_input_tokens": 40, "cache_write_input_tokens": 60, "output_tokens": 5,
+        "reasoning_output_tokens": 1}}
+
+
+def test_a_web_search_call_is_one_started_and_completed_web_search_item():
+    lines = [json.loads(x) for x in run(
+        events.WebSearchBegin(call_id="ws_1"),
+        events.WebSearchEnd(call_id="ws_1", query="trio nursery", action={"type": "search", "query": "trio nursery"}))]
+    assert lines == [
+        {"type": "item.started", "item": {"id": "item_0", "type": "web_search", "query": "",
+                                          "action": {"type": "other"}}},
+        {"type": "item.completed", "item": {"id": "item_0", "type": "web_search", "query": "trio nursery",
+                                            "action": {"type": "search", "query": "trio nursery"}}},
+    ]
+
+
 def test_empty_reasoning_is_skipped_and_ids_keep_counting_across_turns():
     translator = JsonlTranslator()
     assert translator.feed(events.AgentReasoning(text="  ")) == []
+    assert translator.feed(reasoning("  ")) == []
     assert translator.feed(events.AgentMessage(message="a"))[0]["item"]["id"] == "item_0"
     translator.feed(events.TaskComplete(turn_id="t"))
     assert translator.feed(events.AgentMessage(message="b"))[0]["item"]["id"] == "item_1"

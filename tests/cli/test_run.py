@@ -192,7 +192,7 @@ def test_a_line_typed_while_the_turn_runs_steers_it(tmp_path, scripted):
     assert texts.index("do the main thing") < texts.index("working on it") < texts.index("also do the extra thing")
 
 
-def test_missing_api_key_ends_run_with_one_line_and_exit_code_2(tmp_path, scripted):
+def test_missing_api_key_ends_run_with_one_line_and_exit_code_1(tmp_path, scripted):
     server = scripted([])
     env = cli_env(tmp_path / "home", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     del env["OPENAI_API_KEY"]
@@ -200,7 +200,7 @@ def test_missing_api_key_ends_run_with_one_line_and_exit_code_2(tmp_path, script
                           cwd=str(tmp_path), encoding="utf-8", timeout=20)
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 2
+    assert child.exitstatus == 1
     assert "codex-actors run: Missing environment variable: `OPENAI_API_KEY`." in child.before
     assert "Traceback" not in child.before
 

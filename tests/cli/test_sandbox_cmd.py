@@ -65,7 +65,7 @@ def test_missing_command_and_bad_config_are_one_line_errors(work, home):
     assert proc.returncode == 2
     assert proc.stderr.startswith("codex-actors sandbox: no command given; usage: codex-actors sandbox linux")
     proc = cli("sandbox", "linux", "-c", "sandbox_mode=sideways", "--", "true", cwd=work, home=home)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "sandbox_mode" in proc.stderr and "Traceback" not in proc.stderr
 
 

@@ -120,7 +120,7 @@ def test_bad_value_names_file_key_and_expectation(home, project):
     with pytest.raises(ConfigError) as info:
         load(home, project)
     assert str(info.value) == (f"{path}: approval_policy: expected one of: untrusted, on-failure, on-request, "
-                               "never, got 'sometimes'")
+                               "never, or { granular = { sandbox_approval, rules, mcp_elicitations } }, got 'sometimes'")
     path.write_text("")
     with pytest.raises(ConfigError, match=r"^-c: sandbox_workspace_write.network_access: expected a boolean"):
         load(home, project, overrides=["sandbox_workspace_write.network_access=maybe"])

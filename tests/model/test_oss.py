@@ -195,20 +195,6 @@ def test_max_output_tokens_is_sent_as_max_tokens_and_only_when_set():
     assert ProviderInfo.from_table("oss", BUILTIN_PROVIDERS["oss"], env={}).max_output_tokens is None
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ({"base_url": "http://x/v1", "wire_api": "chat", "max_output_tokens": 0},
-     "model_providers.p.max_output_tokens must be a positive integer, got 0"),
-    ({"base_url": "http://x/v1", "wire_api": "chat", "max_output_tokens": "many"},
-     "model_providers.p.max_output_tokens must be a positive integer, got 'many'"),
-    ({"base_url": "http://x/v1", "max_output_tokens": 100},
-     'model_providers.p.max_output_tokens is only supported with wire_api = "chat"'),
-])
-def test_a_bad_max_output_tokens_is_refused_naming_the_key(table, message):
-    with pytest.raises(ProviderError) as caught:
-        ProviderInfo.from_table("p", table, env={})
-    assert str(caught.value) == message
-
-
 async def test_an_answer_cut_at_the_cap_keeps_its_text_completes_and_warns():
     script = [response(text_message("The sea is"), usage=usage(30, 4), finish_reason="length")]
     notes = Notes()

@@ -71,15 +71,6 @@ def test_provider_table_defaults_and_caps():
     assert with_query.url("responses", websocket=True) == "wss://h/openai/responses?api-version=1"
 
 
-def test_bad_provider_tables_name_the_offending_key():
-    with pytest.raises(ProviderError, match=r"model_providers.x.wire_api must be \"responses\" or \"chat\", got 'grpc'"):
-        ProviderInfo.from_table("x", {"base_url": "http://h", "wire_api": "grpc"})
-    with pytest.raises(ProviderError, match="model_providers.x.base_url is required"):
-        ProviderInfo.from_table("x", {})
-    with pytest.raises(ProviderError, match="model_providers.x.stream_max_retries must be a non-negative integer"):
-        ProviderInfo.from_table("x", {"base_url": "http://h", "stream_max_retries": "5"})
-
-
 def test_missing_api_key_names_the_variable():
     info = ProviderInfo.from_table("x", {"base_url": "http://h", "env_key": "MY_PROVIDER_KEY"}, env={})
     with pytest.raises(ProviderError, match=r"^Missing environment variable: `MY_PROVIDER_KEY`\.$"):
@@ -133,3 +124,12 @@ def test_chat_body_groups_tool_calls_and_maps_outputs_back_to_tool_messages():
     assert body["tools"][1]["function"]["parameters"]["properties"]["input"]["type"] == "string"
     assert body["tools"][1]["function"]["parameters"]["required"] == ["input"]
     assert body["tools"][0]["function"]["parameters"] == SHELL_TOOL["parameters"]
+
+
+def test_model_verbosity_is_sent_on_both_wires():
+    from codex_actors.model.chat import build_chat_body
+
+    prompt = Prompt(input=[Message("user", [InputText("hi")])], verbosity="low")
+    assert build_responses_body("m", prompt)["text"] == {"verbosity": "low"}
+    assert build_chat_body("m", prompt)["verbosity"] == "low"
+    assert "verbosity" not in build_chat_body("m", Prompt(input=[Message("user", [InputText("hi")])]))

@@ -92,7 +92,8 @@ async def test_a_bad_turn_context_is_refused_with_an_error_naming_the_field_and_
             await session.wait_for(events.SessionConfigured)
             bad = [
                 (user_turn("x", config.cwd, approval="sometimes"),
-                 "unknown approval_policy 'sometimes'; expected one of: untrusted, on-failure, on-request, never"),
+                 "unknown approval_policy 'sometimes'; expected one of: untrusted, on-failure, on-request, never, "
+                 "or { granular = { sandbox_approval, rules, mcp_elicitations } }"),
                 (user_turn("x", "relative/dir"),
                  "cwd must be an absolute path to an existing directory, got 'relative/dir'"),
                 (ops.OverrideTurnContext(sandbox_policy={"type": "no-sandbox"}),

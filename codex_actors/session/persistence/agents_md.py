@@ -75,7 +75,7 @@ def load_project_docs(
     """Concatenated project docs (root → cwd, blank-line separated), at most `max_bytes` bytes read in total.
 
     Whitespace-only files are skipped. None when nothing is found or `max_bytes` is 0. Raises ValueError for
-    a negative `max_bytes`.
+    a negative `max_bytes` (config values are checked by the schema; this guards direct callers).
     """
     if max_bytes < 0:
         raise ValueError(f"project_doc_max_bytes must be >= 0, got {max_bytes}")
@@ -106,10 +106,15 @@ def load_user_instructions(
     project_doc_max_bytes: int = DEFAULT_PROJECT_DOC_MAX_BYTES,
     project_root_markers: Sequence[str] = DEFAULT_PROJECT_ROOT_MARKERS,
     project_doc_fallback_filenames: Sequence[str] = (),
+    fallback_home: str | os.PathLike[str] | None = None,
 ) -> str | None:
     """Global text (global AGENTS file, then config `instructions`, blank-line joined) and project docs,
-    joined with `PROJECT_DOC_SEPARATOR`; None when there is neither."""
-    base_parts = [p for p in (load_global_instructions(home), (config_instructions or "").strip()) if p]
+    joined with `PROJECT_DOC_SEPARATOR`; None when there is neither. The global file comes from `home`, else
+    from `fallback_home` (Codex's home, so a Codex user's global AGENTS.md applies until we have our own)."""
+    global_text = load_global_instructions(home)
+    if global_text is None and fallback_home is not None:
+        global_text = load_global_instructions(fallback_home)
+    base_parts = [p for p in (global_text, (config_instructions or "").strip()) if p]
     base = "\n\n".join(base_parts) or None
     docs = load_project_docs(
         cwd,

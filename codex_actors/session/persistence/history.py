@@ -20,7 +20,6 @@ from typing import Any
 import attrs
 import trio
 
-PERSISTENCE_MODES = ("save-all", "none")
 LOCK_ATTEMPTS = 10
 LOCK_RETRY_S = 0.1
 TRIM_TARGET = 0.8
@@ -49,19 +48,14 @@ class HistoryMetadata:
 
 
 class HistoryLog:
-    """The history file under `home`. `persistence`: "save-all" | "none"; `max_bytes`: None = no cap.
-
-    Raises ValueError for an unknown persistence mode or a non-positive `max_bytes`.
+    """The history file under `home`. `persistence`: "save-all" | "none"; `max_bytes`: None or 0 = no cap.
+    The config schema checks both keys (`history.persistence`, `history.max_bytes`); they are taken as given.
     """
 
     def __init__(self, home: str | os.PathLike[str], *, persistence: str = "save-all", max_bytes: int | None = None):
-        if persistence not in PERSISTENCE_MODES:
-            raise ValueError(f"unknown history.persistence {persistence!r}; expected one of {PERSISTENCE_MODES}")
-        if max_bytes is not None and max_bytes <= 0:
-            raise ValueError(f"history.max_bytes must be positive, got {max_bytes}")
         self.path = Path(home) / "history.jsonl"
         self.enabled = persistence != "none"
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes or None
 
     async def append(self, session_id: str, text: str, *, ts: int | None = None) -> None:
         """Append one prompt (no-op when disabled). Raises HistoryError after 10 failed lock attempts."""

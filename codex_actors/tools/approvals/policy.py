@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import attrs
 
-UNTRUSTED = "untrusted"
-ON_FAILURE = "on-failure"
-ON_REQUEST = "on-request"
-NEVER = "never"
-APPROVAL_POLICIES = (UNTRUSTED, ON_FAILURE, ON_REQUEST, NEVER)
+from codex_actors.config.schema import APPROVAL_POLICIES
+
+UNTRUSTED, ON_FAILURE, ON_REQUEST, NEVER = APPROVAL_POLICIES
 
 READ_ONLY = "read-only"
 WORKSPACE_WRITE = "workspace-write"
@@ -37,6 +35,20 @@ class GranularApproval:
 
 
 ApprovalPolicy = Union[str, GranularApproval]
+
+
+def approval_policy_from_config(value: str | dict[str, Any]) -> ApprovalPolicy:
+    """The policy of an `approval_policy` config value (already checked by the config schema): a name, or
+    Codex's `{"granular": {...}}` table as a GranularApproval (absent optional flags are False, as in Codex)."""
+    if isinstance(value, dict):
+        flags = value["granular"]
+        return GranularApproval(**{field: bool(flags.get(field, False)) for field in attrs.fields_dict(GranularApproval)})
+    return value
+
+
+def approval_policy_json(policy: ApprovalPolicy) -> str | dict[str, Any]:
+    """The config/rollout spelling of a policy: the name, or `{"granular": {...}}`."""
+    return {"granular": attrs.asdict(policy)} if isinstance(policy, GranularApproval) else policy
 
 
 def check_approval_policy(policy: ApprovalPolicy) -> ApprovalPolicy:

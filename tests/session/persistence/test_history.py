@@ -65,13 +65,6 @@ async def test_persistence_none_writes_nothing(tmp_path):
     assert not log.path.exists()
 
 
-def test_bad_settings_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown history.persistence 'some'"):
-        HistoryLog(tmp_path, persistence="some")
-    with pytest.raises(ValueError, match="max_bytes must be positive"):
-        HistoryLog(tmp_path, max_bytes=0)
-
-
 async def test_append_gives_up_after_ten_lock_attempts_and_loses_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(history_module, "LOCK_RETRY_S", 0.01)
     log = HistoryLog(tmp_path)
