@@ -310,6 +310,12 @@ class SessionHandle:
         await self._ref.ask(ops.Submission(sub_id, op))
         return sub_id
 
+    async def ask(self, op: ops.Op, *, submission_id: str | None = None) -> tuple[str, Any]:
+        """Like `submit`, also returning the session's answer: "started" | "steered" | "rejected" |
+        "interrupted" | "resolved" | "unknown" | ... (see `Session.handle`)."""
+        sub_id = submission_id or str(uuid.uuid4())
+        return sub_id, await self._ref.ask(ops.Submission(sub_id, op))
+
     async def next_event(self) -> Event:
         return await self.events.receive()
 
