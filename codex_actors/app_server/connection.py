@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shlex
 import sys
 from typing import Any, Awaitable, Callable
 
@@ -25,7 +26,7 @@ import attrs
 import trio
 
 from codex_actors.app_server import jsonrpc
-from codex_actors.app_server.translate import ThreadTranslator, now_ms
+from codex_actors.app_server.translate import ThreadTranslator, command_actions, now_ms
 from codex_actors.protocol import events, ops
 from codex_actors.threads import ThreadHandle, ThreadManager
 
@@ -203,9 +204,6 @@ class Connection:
                 "startedAtMs": now_ms()}
         try:
             if isinstance(msg, events.ExecApprovalRequest):
-                from codex_actors.app_server.translate import command_actions
-                import shlex
-
                 params = {**base, "approvalId": msg.approval_id, "command": shlex.join(msg.command), "cwd": msg.cwd,
                           "commandActions": command_actions(msg.parsed_cmd, msg.command),
                           "proposedExecpolicyAmendment": _amendment(msg.proposed_execpolicy_amendment)}
@@ -221,7 +219,10 @@ class Connection:
         try:
             await self.manager.submit(thread_id, op)
         except LookupError:
-            pass  # the thread ended meanwhile
+            return  # the thread ended meanwhile
+        if op.decision in ("denied", "abort"):
+            for method, params in loaded.translator.declined(msg):
+                self.notify(method, params)
 
     async def _close_threads(self) -> None:
         for thread_id in list(self.threads):

@@ -97,13 +97,13 @@ class ThreadTranslator:
 
     def _on_task_complete(self, msg: events.TaskComplete, turn_id: str) -> list[Notification]:
         turn = self._ensure_turn(msg.turn_id)
-        out = self._close_open(turn_id)
+        out = self._close_open(turn_id, status="completed")
         status = "failed" if turn.error is not None else "completed"
         return out + [self._end_turn(turn, status, completed_at=msg.completed_at, duration_ms=msg.duration_ms)]
 
     def _on_turn_aborted(self, msg: events.TurnAborted, turn_id: str) -> list[Notification]:
         turn = self._ensure_turn(msg.turn_id or turn_id)
-        out = self._close_open(turn_id)
+        out = self._close_open(turn_id, status="failed")
         return out + [self._end_turn(turn, "interrupted", duration_ms=msg.duration_ms)]
 
     def _end_turn(self, turn: TurnState, status: str, *, completed_at: int | None = None,
@@ -224,6 +224,15 @@ class ThreadTranslator:
         out = [] if opened is not None else [self._started(item, turn_id)]
         return out + [self._completed(item, turn_id)]
 
+    def declined(self, msg: events.ExecApprovalRequest | events.ApplyPatchApprovalRequest) -> list[Notification]:
+        """The item of a command or patch whose approval was declined: it never runs, so the engine reports no
+        begin / end for it; the client still sees it, started and completed with status `declined`."""
+        if isinstance(msg, events.ExecApprovalRequest):
+            item = command_item(msg, status="declined")
+        else:
+            item = {"type": "fileChange", "id": msg.call_id, "changes": file_changes(msg.changes), "status": "declined"}
+        return self._both(item, msg.turn_id)
+
     # -- patches ----------------------------------------------------------------------------------------
 
     def _on_patch_apply_begin(self, msg: events.PatchApplyBegin, turn_id: str) -> list[Notification]:
@@ -283,7 +292,8 @@ def turn_json(turn_id: str, items: list[JSON], status: str, *, error: JSON | Non
 def command_item(msg: Any, *, status: str) -> JSON:
     """A v2 `commandExecution` item from an exec begin/end event (no output yet)."""
     return {"type": "commandExecution", "id": msg.call_id, "command": shlex.join(msg.command), "cwd": msg.cwd,
-            "processId": msg.process_id, "source": _command_source(msg.source), "status": status,
+            "processId": getattr(msg, "process_id", None), "source": _command_source(getattr(msg, "source", "agent")),
+            "status": status,
             "commandActions": command_actions(msg.parsed_cmd, msg.command),
             "aggregatedOutput": None, "exitCode": None, "durationMs": None}
 
