@@ -14,7 +14,8 @@ Rules:
 - Each thread runs in a task of the manager's nursery: `open_configured_session` (runtime.py) plus a forwarder
   that copies every session `Event`, in order, to each subscriber channel (unbounded, like the session's own
   event queue, so a slow listener never stalls a turn). A subscriber that closes its channel is dropped.
-- A thread ends on `close`, when the manager stops, or when its session fails; then every subscriber channel
+- A thread ends on `close`, when the manager stops (threads are closed one by one first, each session shutting
+  down normally, before the actor is cancelled), or when its session fails; then every subscriber channel
   is closed (end of stream). A failing thread never takes the manager or the other threads down.
 - Ops and events are routed by thread id; an unknown id raises `UnknownThread`.
 """
@@ -33,6 +34,9 @@ from codex_actors.actors import Actor, ActorRef, start_actor
 from codex_actors.config import Config
 from codex_actors.protocol import ops
 from codex_actors.protocol.events import Event
+
+
+CLOSE_ALL_TIMEOUT_S = 30.0
 
 
 class UnknownThread(LookupError):
@@ -106,6 +110,11 @@ class _Live:
 
 
 @attrs.frozen
+class _CloseAll:
+    pass
+
+
+@attrs.frozen
 class _Failed:
     """An exception to re-raise in the caller (the manager itself carries on)."""
 
@@ -150,6 +159,11 @@ class _ThreadManagerActor(Actor):
                 return True
             if isinstance(message, _Live):
                 return [live.info for live in self._threads.values()]
+            if isinstance(message, _CloseAll):
+                for live in list(self._threads.values()):
+                    live.stop.set()
+                    await live.done.wait()
+                return None
         except Exception as exc:  # noqa: BLE001 - handed back to the caller; one bad request never kills us
             return _Failed(exc)
         raise TypeError(f"thread manager got an unknown message {message!r}")
@@ -274,7 +288,15 @@ async def open_thread_manager() -> AsyncIterator[ThreadManager]:
         try:
             yield ThreadManager(ref)
         finally:
-            await ref.stop()
+            # Close the threads while their rollout recorders still run (a plain cancel would stop a recorder
+            # before its session's last flush), then stop the actor.
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(CLOSE_ALL_TIMEOUT_S):
+                    try:
+                        await ref.ask(_CloseAll())
+                    except Exception:  # noqa: BLE001 - the actor is gone already; stop() settles it
+                        pass
+                await ref.stop()
 
 
 # Re-exported for type hints in front ends.
