@@ -106,19 +106,34 @@ class WebSocketTransport(Transport):
 
 
 async def serve_stdio(overrides: list[str], home: Path) -> None:
-    """Serve one client on stdin/stdout until stdin ends; every thread is closed before this returns."""
+    """Serve one client on stdin/stdout until stdin ends (or SIGINT / SIGTERM, which the official SDKs send right
+    after closing stdin); every thread is closed before this returns."""
     async with open_thread_manager() as manager:
         state = AppServerState(manager, overrides, Path(os.getcwd()), home)
         stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
         stdout = trio.lowlevel.FdStream(os.dup(sys.stdout.fileno()))
-        async with stdin, stdout:
+        async with stdin, stdout, trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_signals, nursery.cancel_scope)
             await Connection(StdioTransport(stdin, stdout), state, METHODS).serve()
+            nursery.cancel_scope.cancel()
+
+
+async def _cancel_on_signals(scope: trio.CancelScope) -> None:
+    """SIGINT / SIGTERM end the listener through a cancel, so every connection closes its threads and the
+    manager shuts their sessions down before the process exits."""
+    import signal
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
 
 
 async def serve_websocket(overrides: list[str], home: Path, host: str, port: int, *,
                           task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Serve WebSocket clients on ws://host:port until cancelled; reports the bound port through
-    `task_status` and on stderr as `codex-actors app-server listening on ws://HOST:PORT`."""
+    `task_status` and on stderr as `codex-actors app-server listening on ws://HOST:PORT`. SIGINT / SIGTERM
+    stop it cleanly."""
     import trio_websocket
 
     async with open_thread_manager() as manager:
@@ -129,6 +144,7 @@ async def serve_websocket(overrides: list[str], home: Path, host: str, port: int
             await Connection(WebSocketTransport(ws), state, METHODS).serve()
 
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_signals, nursery.cancel_scope)
             server = await nursery.start(trio_websocket.serve_websocket, handler, host, port, None)
             bound = server.port
             print(f"codex-actors app-server listening on ws://{host}:{bound}", file=sys.stderr, flush=True)
