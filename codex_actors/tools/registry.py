@@ -11,7 +11,7 @@ On the Chat Completions wire apply_patch is the JSON-function variant (that wire
 from __future__ import annotations
 
 import os
-from typing import Any
+
 
 import trio
 
@@ -28,23 +28,24 @@ from codex_actors.tools.command_approval import GuardedShellTool
 from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolHandler, ToolRouter
+from codex_actors.tools.services import SessionServices
 from codex_actors.tools.shell import ShellTool
 from codex_actors.tools.unified_exec import ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
 
-async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any]) -> ToolRouter:
-    """Start the tool-owned services in `nursery` (registering them in `services`, so the session stops them)
+async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: SessionServices) -> ToolRouter:
+    """Start the tool-owned services in `nursery` (setting them on `services`, whose `aclose` the session calls)
     and return the router for this session."""
-    policy = SandboxPolicy.from_json(services["settings"].sandbox_policy)
+    policy = SandboxPolicy.from_json(services.settings.sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
     rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
-    services["exec_policy"] = rules
-    services["exec_policy_home"] = config.home
-    services.setdefault("startup_warnings", []).extend(rule_warnings)
+    services.exec_policy = rules
+    services.exec_policy_home = config.home
+    services.startup_warnings.extend(rule_warnings)
     processes = UnifiedExec(nursery, policy=policy, env=env,
                             background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000))
-    services["processes"] = processes
+    services.processes = processes
     handlers: list[ToolHandler] = [
         GuardedShellTool(ExecCommandTool(processes)),
         WriteStdinTool(processes),
@@ -60,23 +61,23 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         from codex_actors.tools.mcp import mcp_tool_handlers
 
         manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
-        services["mcp"] = manager
+        services.mcp = manager
         listing = await manager.ask(ListMcpTools())
-        services.setdefault("startup_warnings", []).extend(listing.warnings)
-        services["mcp_startup"] = (listing.ready, listing.failed)
+        services.startup_warnings.extend(listing.warnings)
+        services.mcp_startup = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
     hidden = {"shell"}
     code_mode_only = bool(config.get("features.code_mode_only"))
     if code_mode_only or config.get("features.code_mode"):
         router_holder: list[ToolRouter] = []
         service = CodeModeService(
-            make_dispatcher(lambda: router_holder[0], services["tool_context"]),
-            notifier=services["notify_from_cell"],
+            make_dispatcher(lambda: router_holder[0], services.tool_context),
+            notifier=services.notify_from_cell,
             max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
             pool_size=config.get("code_mode.pool_size", 2),
         )
         await nursery.start(service.run)
-        services["code_mode"] = service
+        services.code_mode = service
         nested: list[NestedToolSpec] = []
         if code_mode_only:
             hidden |= {h.name for h in handlers}
