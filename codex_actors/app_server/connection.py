@@ -220,7 +220,7 @@ class Connection:
             await self.manager.submit(thread_id, op)
         except LookupError:
             return  # the thread ended meanwhile
-        if op.decision in ("denied", "abort"):
+        if isinstance(op, ops.ExecApproval) and op.decision in ("denied", "abort"):
             for method, params in loaded.translator.declined(msg):
                 self.notify(method, params)
 

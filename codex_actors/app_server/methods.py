@@ -300,10 +300,9 @@ async def replay_turns(path: Path, thread_id: str) -> list[JSON]:
         except Exception:  # noqa: BLE001 - an event kind this version does not know: skip it
             continue
         if isinstance(msg, events.UserMessage) and translator.turn is not None and translator.turn.items:
-            translator._end_turn(translator.turn, "completed")
+            translator.finish_replayed_turn()
         translator.feed(msg)
-    if translator.turn is not None:
-        translator._end_turn(translator.turn, "completed")
+    translator.finish_replayed_turn()
     return translator.turns
 
 

@@ -54,6 +54,7 @@ class ThreadTranslator:
         self.turns: list[JSON] = []
         self._next_id = 0
         self._open: dict[str, JSON] = {}  # call_id -> in-progress item
+        self._declined: set[str] = set()  # call_ids already reported as declined commands
 
     def feed(self, msg: events.EventMsg, turn_id: str = "") -> list[Notification]:
         """The notifications for one event (`turn_id`: the event's submission id, used when no turn runs)."""
@@ -212,6 +213,8 @@ class ThreadTranslator:
         return [("item/commandExecution/outputDelta", {**self._ids(turn_id), "itemId": msg.call_id, "delta": text})]
 
     def _on_exec_command_end(self, msg: events.ExecCommandEnd, turn_id: str) -> list[Notification]:
+        if msg.call_id in self._declined:
+            return []
         opened = self._open.pop(msg.call_id, None)
         if msg.status == "declined":
             status = "declined"
@@ -225,13 +228,18 @@ class ThreadTranslator:
         return out + [self._completed(item, turn_id)]
 
     def declined(self, msg: events.ExecApprovalRequest | events.ApplyPatchApprovalRequest) -> list[Notification]:
-        """The item of a command or patch whose approval was declined: it never runs, so the engine reports no
-        begin / end for it; the client still sees it, started and completed with status `declined`."""
-        if isinstance(msg, events.ExecApprovalRequest):
-            item = command_item(msg, status="declined")
-        else:
-            item = {"type": "fileChange", "id": msg.call_id, "changes": file_changes(msg.changes), "status": "declined"}
-        return self._both(item, msg.turn_id)
+        """The item of a command whose approval was declined: it never runs and the engine reports no begin /
+        end for it, so the client sees it here, started and completed with status `declined` (a later end
+        event for it is dropped). A declined patch needs nothing: the engine ends it as `declined` itself."""
+        if not isinstance(msg, events.ExecApprovalRequest):
+            return []
+        self._declined.add(msg.call_id)
+        return self._both(command_item(msg, status="declined"), msg.turn_id)
+
+    def finish_replayed_turn(self) -> None:
+        """Replay only: end the open turn as completed (stored rollouts keep no task events)."""
+        if self.turn is not None:
+            self._end_turn(self.turn, "completed")
 
     # -- patches ----------------------------------------------------------------------------------------
 

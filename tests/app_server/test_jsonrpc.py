@@ -112,3 +112,38 @@ async def test_a_client_that_disconnects_mid_turn_ends_the_turn_and_keeps_the_ro
     assert any(line["payload"].get("message") == "remember this prompt" for line in lines
                if line["type"] == "event_msg" and line["payload"].get("type") == "user_message")
     assert ("event_msg", "turn_aborted") in kinds
+
+
+async def test_patch_approvals_are_server_requests_answered_by_the_client(tmp_path):
+    from codex_actors.testing.script import custom_tool_call
+
+    work = tmp_path / "work"
+    work.mkdir()
+    patch = "*** Begin Patch\n*** Add File: {name}\n+written\n*** End Patch\n"
+    script = [response(custom_tool_call("apply_patch", patch.format(name="yes.txt"), "patch_yes")),
+              response(custom_tool_call("apply_patch", patch.format(name="no.txt"), "patch_no")),
+              response(text_message("patched"))]
+    async with serve_scripted_model(script, websocket=False) as server, trio.open_nursery() as nursery:
+        client = await RawClient.start(server.url, tmp_path / "home", work, nursery)
+        with trio.fail_after(60):
+            await client.initialize()
+            started = await client.call("thread/start", {"approvalPolicy": "untrusted", "sandbox": "workspace-write"})
+            thread_id = started["result"]["thread"]["id"]
+            await client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "patch"}]})
+            asked, items = [], {}
+            while True:
+                message = await client.next()
+                if message.get("method") == "item/fileChange/requestApproval":
+                    asked.append(message["params"]["itemId"])
+                    decision = "accept" if message["params"]["itemId"] == "patch_yes" else "decline"
+                    await client.send({"id": message["id"], "result": {"decision": decision}})
+                elif message.get("method") == "item/completed" and message["params"]["item"]["type"] == "fileChange":
+                    item = message["params"]["item"]
+                    items[item["id"]] = (item["status"], [c["kind"]["type"] for c in item["changes"]])
+                elif message.get("method") == "turn/completed":
+                    break
+            await client.proc.stdin.aclose()
+            await client.proc.wait()
+    assert asked == ["patch_yes", "patch_no"]
+    assert items == {"patch_yes": ("completed", ["add"]), "patch_no": ("declined", ["add"])}
+    assert (work / "yes.txt").read_text() == "written\n" and not (work / "no.txt").exists()
