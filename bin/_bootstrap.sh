@@ -20,6 +20,15 @@ codex_actors_bootstrap() {
     local target="$root"
     [ -n "$extras" ] && target="$root[$extras]"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$target" >&2 || return 2
+    if [ "$extras" = "test" ]; then
+        # Packages the tests drive but whose own dependencies must not come along ([tool.codex-actors]).
+        local no_deps
+        no_deps="$("$venv/bin/python" -c 'import sys, tomllib; print(" ".join(tomllib.load(open(sys.argv[1], "rb")).get("tool", {}).get("codex-actors", {}).get("test-no-deps", [])))' "$root/pyproject.toml")" || return 2
+        if [ -n "$no_deps" ]; then
+            # shellcheck disable=SC2086
+            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps $no_deps >&2 || return 2
+        fi
+    fi
     cp "$root/pyproject.toml" "$stamp"
     # A test install is a superset of the runtime install.
     [ -n "$extras" ] && cp "$root/pyproject.toml" "$venv/.installed"

@@ -46,10 +46,14 @@ class RunOptions:
     `ephemeral`: write no rollout. `resume`: path of a rollout to continue. `output_schema`: JSON schema for the
     final answer. `originator`: "codex_exec" or "codex_cli_py" (rollout session_meta, request header).
     `add_dirs`: extra writable roots (`--add-dir`). `thread_source`: `--thread-source`, recorded in the rollout's
-    session_meta as `thread_source`."""
+    session_meta as `thread_source`. `fork_from`: path of a rollout whose history a new thread (new id, new
+    rollout) starts from; `forked_from_id` is then recorded in its session_meta. `base_instructions`: replaces the
+    built-in base instructions (and `model_instructions_file`)."""
 
     ephemeral: bool = False
     resume: Path | None = None
+    fork_from: Path | None = None
+    base_instructions: str | None = None
     output_schema: dict[str, Any] | None = None
     originator: str = "codex_exec"
     source: str = "exec"
@@ -83,7 +87,9 @@ def session_settings(config: Config, options: RunOptions) -> SessionSettings:
     """SessionSettings from config keys (see spec agent-core 7.3 for their meaning)."""
     instructions = BASE_INSTRUCTIONS
     instructions_file = config.get("model_instructions_file")
-    if instructions_file:
+    if options.base_instructions is not None:
+        instructions = options.base_instructions
+    elif instructions_file:
         try:
             instructions = Path(instructions_file).expanduser().read_text(encoding="utf-8")
         except OSError as exc:
@@ -152,6 +158,11 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
         resumed = read_rollout(options.resume)
         session_id = resumed.thread_id
         initial_history = [items.item_from_json(i) for i in resumed.history if _known_item(i)]
+    forked_from = None
+    if options.fork_from is not None:
+        source = await trio.to_thread.run_sync(read_rollout, options.fork_from)
+        forked_from = source.thread_id
+        initial_history = [items.item_from_json(i) for i in source.history if _known_item(i)]
 
     headers = {"originator": options.originator}
 
@@ -168,6 +179,8 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                     "base_instructions": {"text": settings.instructions}}
             if options.thread_source is not None:
                 meta["thread_source"] = options.thread_source
+            if forked_from is not None:
+                meta["forked_from_id"] = forked_from
             git = await trio.to_thread.run_sync(_git_info, settings.cwd)
             if git:
                 meta["git"] = git

@@ -158,9 +158,11 @@ class Actor(Generic[M]):
             send.close()
             recv.close()
             _fail_pending(recv, ref)
-            with trio.CancelScope(shield=True):
-                await self.on_stop()
-            done.set()
+            try:
+                with trio.CancelScope(shield=True):
+                    await self.on_stop()
+            finally:
+                done.set()  # even when on_stop raised: a waiting stop() must not wait forever
 
 
 def unwrap_group(exc: BaseException) -> BaseException:

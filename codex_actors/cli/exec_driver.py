@@ -1,4 +1,5 @@
-"""The trio side of `codex-actors exec`: open the session, submit one turn, print its events, pick the exit code.
+"""The trio side of `codex-actors exec`: start a thread in the thread manager, submit one turn, print its events,
+pick the exit code.
 
 Spec agent-core 6: approvals are `never` (any approval request that still arrives is declined); Ctrl-C sends
 `interrupt` and the run ends once `turn_aborted` arrives; a second Ctrl-C (or SIGTERM) leaves at once, after
@@ -68,16 +69,19 @@ def run_exec(config: Config, request: ExecRequest) -> int:
 
 async def _main(config: Config, request: ExecRequest) -> int:
     from codex_actors.actors import unwrap_group
-    from codex_actors.runtime import RunOptions, open_configured_session
+    from codex_actors.runtime import RunOptions
     from codex_actors.session.persistence import RolloutError
+    from codex_actors.threads import open_thread_manager
 
     options = RunOptions(ephemeral=request.ephemeral, resume=request.resume, output_schema=request.output_schema,
                          originator=request.originator, source="exec", add_dirs=request.add_dirs,
                          thread_source=request.thread_source)
     try:
-        async with open_configured_session(config, options) as handle:
+        # The same thread manager as app-server and mcp-server: one thread, driven until its turn ends.
+        async with open_thread_manager() as threads:
+            thread = await threads.start(config, options)
             try:
-                outcome = await _drive(handle, config, request)
+                outcome = await _drive(thread, config, request)
             except _Exit as exit_:
                 return exit_.code
     except BaseExceptionGroup as group:

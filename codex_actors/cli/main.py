@@ -23,6 +23,8 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("config", "codex_actors.cli.config_cmd", "show the resolved configuration and where each key came from"),
     ("mcp", "codex_actors.cli.mcp_cmd", "manage MCP servers in config.toml (list | get | add | remove)"),
     ("sandbox", "codex_actors.cli.sandbox_cmd", "run a command under the configured sandbox (linux | landlock)"),
+    ("app-server", "codex_actors.cli.app_server_cmd", "serve the Codex app-server protocol (JSON-RPC v2) for SDKs and IDEs"),
+    ("mcp-server", "codex_actors.cli.mcp_server_cmd", "serve codex-actors as an MCP server over stdio (tools codex, codex-reply)"),
 ]
 
 
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A coding-agent runtime in the spirit of the Codex CLI, built as actors on trio.",
     )
     parser.add_argument("-V", "--version", action="version", version=f"codex-actors {VERSION}")
+    parser.add_argument("-c", "--config", dest="top_overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key for the subcommand that follows (repeatable)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in SUBCOMMANDS:
         aliases = [alias for alias, target in ALIASES.items() if target == name]
@@ -59,6 +63,7 @@ def _bare_is_run(argv: list[str], names: dict[str, str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` (default `sys.argv[1:]`), run the subcommand, return its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    top_overrides, argv = split_top_level_config(argv)
     names = {name: module for name, module, _ in SUBCOMMANDS}
     if _bare_is_run(argv, names):
         argv = ["run", *argv]
@@ -73,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         sub_action = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
         module.configure(sub_action.choices[known.command])
     args = full.parse_args(argv)
+    if top_overrides:
+        # Top-level `-c` come first, so the subcommand's own `-c` win (the order the SDKs rely on).
+        args.overrides = [*top_overrides, *(getattr(args, "overrides", None) or [])]
     if args.command is None:
         full.print_help()
         return 0
@@ -85,3 +93,24 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def split_top_level_config(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Take the `-c KEY=VALUE` / `--config KEY=VALUE` / `--config=KEY=VALUE` options given before the
+    subcommand (`codex-actors -c k=v app-server`, as the official SDKs start it): (those values, the rest)."""
+    values: list[str] = []
+    rest = list(argv)
+    while rest:
+        head = rest[0]
+        if head in ("-c", "--config") and len(rest) >= 2:
+            values.append(rest[1])
+            rest = rest[2:]
+        elif head.startswith("--config="):
+            values.append(head.split("=", 1)[1])
+            rest = rest[1:]
+        elif head.startswith("-c") and len(head) > 2:
+            values.append(head[2:])
+            rest = rest[1:]
+        else:
+            break
+    return values, rest

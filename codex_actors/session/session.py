@@ -30,8 +30,8 @@ from codex_actors.session.persistence.history import HistoryLog, HistoryMetadata
 from codex_actors.session.settings import SessionSettings
 from codex_actors.session.turn import TurnRunner, user_message_item
 from codex_actors.session.turn_context import TurnContextError, apply_turn_context
-from codex_actors.tools.approvals import ApprovalCache
 from codex_actors.tools.router import ToolContext, ToolRouter
+from codex_actors.tools.services import SessionServices
 
 
 class Recorder(Protocol):
@@ -46,15 +46,15 @@ class Recorder(Protocol):
     async def flush(self) -> None: ...
 
 
-BuildTools = Callable[[trio.Nursery, dict[str, Any]], Awaitable[ToolRouter]]
+BuildTools = Callable[[trio.Nursery, SessionServices], Awaitable[ToolRouter]]
 
 
 class Session(Actor):
     """The session actor. Reach it through `SessionHandle` (see `open_session`).
 
     `client` is a model client with `stream(prompt)`; `build_tools(nursery, services)` starts the tool-owned
-    actors (process manager, code-mode service, MCP connections) in the session's nursery and returns the
-    router; `events_out` receives every `Event`; `recorder` (optional) persists the rollout.
+    actors (process manager, code-mode service, MCP connections) in the session's nursery, sets them on
+    `services` (a `SessionServices`, the session's collaborators as typed attributes) and returns the router; `events_out` receives every `Event`; `recorder` (optional) persists the rollout.
     """
 
     name = "session"
@@ -86,7 +86,8 @@ class Session(Actor):
         self.approvals = ApprovalBroker(self._emit_unscoped)
         self.on_turn_complete = on_turn_complete
         self.router: ToolRouter | None = None
-        self.services: dict[str, Any] = {}
+        self.services = SessionServices(settings=settings, approvals=self.approvals, session_id=self.session_id,
+                                        tool_context=self.tool_context, notify_from_cell=self.notify_from_cell)
         self._nursery: trio.Nursery | None = None
         self._task_scope: trio.CancelScope | None = None
         self._task_done: trio.Event | None = None
@@ -101,13 +102,10 @@ class Session(Actor):
 
     async def background(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
-        self.services = {"approvals": self.approvals, "approval_cache": ApprovalCache(), "settings": self.settings,
-                         "session_id": self.session_id, "tool_context": self.tool_context,
-                         "notify_from_cell": self.notify_from_cell}
         self.router = await self._build_tools(nursery, self.services)
-        self.startup_warnings = self.services.pop("startup_warnings", [])
-        self.mcp_startup = self.services.pop("mcp_startup", None)
-        nursery.start_soon(self._after_first_request, self.services.pop("after_first_request", []))
+        self.startup_warnings = list(self.services.startup_warnings)
+        self.mcp_startup = self.services.mcp_startup
+        nursery.start_soon(self._after_first_request, list(self.services.after_first_request))
 
     async def _after_first_request(self, jobs: list[Callable[[], Any]]) -> None:
         """Run what the tools deferred (code-mode pool, shell snapshot) once the first model request has gone
@@ -211,9 +209,8 @@ class Session(Actor):
         if isinstance(op, (ops.AddToHistory, ops.GetHistoryEntryRequest)):
             return await self._prompt_history_op(message.id, op)
         if isinstance(op, ops.CleanBackgroundTerminals):
-            processes = self.services.get("processes")
-            if processes is not None:
-                await processes.aclose()
+            if self.services.processes is not None:
+                await self.services.processes.aclose()
             return "cleaned"
         if isinstance(op, ops.Shutdown):
             await self._shutdown(message.id)
@@ -239,14 +236,14 @@ class Session(Actor):
         return "answered"
 
     def _set_settings(self, settings: SessionSettings) -> None:
-        """Adopt new settings: tools read them from `services` at each call, the client takes the model at each
+        """Adopt new settings: tools read them from `services.settings` at each call, the client takes the model at each
         request (a running turn sees the change from its next tool call or request on)."""
         if settings is self.settings:
             return
         if settings.model != self.settings.model and hasattr(self.client, "model"):
             self.client.model = settings.model
         self.settings = settings
-        self.services["settings"] = settings
+        self.services.settings = settings
 
     async def _start_task(self, sub_id: str, op: Any) -> None:
         if self._task_scope is not None:
@@ -299,13 +296,7 @@ class Session(Actor):
     async def _shutdown(self, sub_id: str) -> None:
         await self._abort_task("interrupted")
         # Stop every tool-owned actor (cells, processes, MCP connections) before saying we are done.
-        for service in list(self.services.values()):
-            if isinstance(service, ActorRef):
-                await service.stop()
-            elif hasattr(service, "aclose"):
-                await service.aclose()
-            elif hasattr(service, "shutdown"):
-                await service.shutdown()
+        await self.services.aclose()
         if self.recorder is not None:
             await self.recorder.flush()
         await self.emit(sub_id, events.ShutdownComplete())
@@ -333,6 +324,12 @@ class SessionHandle:
         """Return once the session's first model request has gone out (or its first task ended without one): what
         a client does not need before that, such as loading its renderer, can wait until then (issue 21)."""
         await self._session.first_request_out.wait()
+
+    async def ask(self, op: ops.Op, *, submission_id: str | None = None) -> tuple[str, Any]:
+        """Like `submit`, also returning the session's answer: "started" | "steered" | "rejected" |
+        "interrupted" | "resolved" | "unknown" | ... (see `Session.handle`)."""
+        sub_id = submission_id or str(uuid.uuid4())
+        return sub_id, await self._ref.ask(ops.Submission(sub_id, op))
 
     async def next_event(self) -> Event:
         return await self.events.receive()

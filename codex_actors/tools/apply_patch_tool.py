@@ -15,8 +15,8 @@ from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResu
 
 def patch_assessor(ctx: ToolContext, call_id: str):
     """The `assess` and `ask` hooks of `apply_patch_call` for one call, bound to the session's policies."""
-    settings = ctx.services["settings"]
-    cache: ApprovalCache = ctx.services["approval_cache"]
+    settings = ctx.services.settings
+    cache: ApprovalCache = ctx.services.approval_cache
     policy = SandboxPolicy.from_json(settings.sandbox_policy)
     roots = policy.effective_writable_roots(ctx.cwd)
     reason: str | None = None  # what `assess` found, shown with the question `ask` puts
@@ -40,7 +40,7 @@ def patch_assessor(ctx: ToolContext, call_id: str):
                                                    reason=reason)
         # An `abort` answer interrupts the turn (the session cancels this wait); one that still arrives here (a
         # request outliving the turn) counts as a denial like every other non-approval.
-        answer = await ctx.services["approvals"].request(request)
+        answer = await ctx.services.approvals.request(request)
         if answer == "approved_for_session":
             cache.approve_patch(_touched_paths(changes), cwd=ctx.cwd)
         return "approve" if answer in ("approved", "approved_for_session") else "deny"

@@ -51,20 +51,20 @@ class CommandApproval:
 async def approve_command(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, *,
                           sandbox_permissions: str | None, justification: str | None,
                           prefix_rule: Any = None) -> CommandApproval:
-    """Decide `argv` per spec 5.3 steps 1-4 (execpolicy rules from `services["exec_policy"]` first, then the
+    """Decide `argv` per spec 5.3 steps 1-4 (execpolicy rules from `services.exec_policy` first, then the
     heuristics), asking the user (`exec_approval_request`) when the policy says so. `prefix_rule` is the model's
     suggested allow rule (a list of words); the request proposes it, or the command itself when it is one
     simple command, as the rule an `approved_execpolicy_amendment` answer persists.
 
     A call requesting escalation under any policy but `on-request` is refused before running
     (`decide_command` words it). A denied prompt refuses with `exec command rejected by user`."""
-    settings = ctx.services["settings"]
-    cache: ApprovalCache = ctx.services["approval_cache"]
+    settings = ctx.services.settings
+    cache: ApprovalCache = ctx.services.approval_cache
     escalated = sandbox_permissions == "require_escalated"
     if cache.is_command_approved(argv, cwd=cwd, sandbox_permissions=sandbox_permissions):
         return CommandApproval(run_unsandboxed=escalated)
     mode = SandboxPolicy.from_json(settings.sandbox_policy).mode
-    rules: ExecPolicy | None = ctx.services.get("exec_policy")
+    rules: ExecPolicy | None = ctx.services.exec_policy
     decision = decide_command(argv, approval_policy=settings.approval_policy, sandbox_mode=mode,
                               requested_escalation=escalated, rule_lookup=rules.lookup if rules else None)
     if decision.outcome == "allow":
@@ -91,9 +91,9 @@ async def _ask(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, reason
     request = events.ExecApprovalRequest(
         call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=cwd, reason=reason,
         proposed_execpolicy_amendment={"command": proposal} if proposal else None)
-    answer = await ctx.services["approvals"].request(request)
+    answer = await ctx.services.approvals.request(request)
     if answer == "approved_for_session":
-        cache: ApprovalCache = ctx.services["approval_cache"]
+        cache: ApprovalCache = ctx.services.approval_cache
         cache.approve_command(argv, cwd=cwd, sandbox_permissions=sandbox_permissions)
     if answer == "approved_execpolicy_amendment" and proposal:
         await _persist_rule(proposal, ctx)
@@ -101,9 +101,9 @@ async def _ask(argv: list[str], cwd: str, call_id: str, ctx: ToolContext, reason
 
 
 async def _persist_rule(prefix: list[str], ctx: ToolContext) -> None:
-    rules: ExecPolicy = ctx.services.get("exec_policy") or ExecPolicy()
-    ctx.services["exec_policy"] = rules.with_rule(allow_rule(prefix, source="approved_execpolicy_amendment"))
-    home = ctx.services.get("exec_policy_home")
+    rules: ExecPolicy = ctx.services.exec_policy or ExecPolicy()
+    ctx.services.exec_policy = rules.with_rule(allow_rule(prefix, source="approved_execpolicy_amendment"))
+    home = ctx.services.exec_policy_home
     if home is None:
         return
     try:
@@ -167,7 +167,7 @@ class GuardedShellTool:
                                          prefix_rule=args.get("prefix_rule"))
         if approval.refusal is not None:
             raise ToolError(approval.refusal)
-        settings = ctx.services["settings"]
+        settings = ctx.services.settings
         session_policy = SandboxPolicy.from_json(settings.sandbox_policy)
         sandboxed = not approval.run_unsandboxed and not session_policy.is_unrestricted
         # One call shows one begin/end pair, as upstream: the first attempt's end is held back until it is
@@ -228,7 +228,7 @@ async def _approve_retry(argv: list[str], cwd: str, call_id: str, ctx: ToolConte
                          sandbox_permissions: str | None) -> bool:
     """Ask whether to re-run a sandbox-denied command unsandboxed (spec 5.3 step 5); a command approved for
     the session is re-run without asking, and an `approved_for_session` answer is remembered."""
-    cache: ApprovalCache = ctx.services["approval_cache"]
+    cache: ApprovalCache = ctx.services.approval_cache
     if cache.is_command_approved(argv, cwd=cwd, sandbox_permissions=sandbox_permissions):
         return True
     return await _ask(argv, cwd, call_id, ctx, RETRY_WITHOUT_SANDBOX_REASON, sandbox_permissions)

@@ -142,13 +142,13 @@ class McpToolHandler:
         return result
 
     async def _approved(self, call_id: str, arguments: dict[str, Any] | None, ctx: ToolContext) -> bool:
-        settings = ctx.services.get("settings")
+        settings = ctx.services.settings
         policy = getattr(settings, "approval_policy", "never")
         if not isinstance(policy, GranularApproval) and policy not in ASKING_POLICIES:
             return True
         if not needs_approval(self.tool.annotations, self.tool.approval_mode):
             return True
-        remembered: set[tuple[str, str]] = ctx.services.setdefault("mcp_approved_for_session", set())
+        remembered: set[tuple[str, str]] = ctx.services.mcp_approved_for_session
         key = (self.tool.server, self.tool.tool)
         if key in remembered and self.tool.approval_mode != "prompt":
             return True
@@ -156,7 +156,7 @@ class McpToolHandler:
         request = ApprovalRequest(
             call_id=call_id, turn_id=ctx.turn_id, command=["mcp", f"{self.tool.server}/{self.tool.tool}", shown],
             cwd=ctx.cwd, reason=f"Allow the {self.tool.server} MCP server to run tool \"{self.tool.tool}\"?")
-        answer = await ctx.services["approvals"].request(request)
+        answer = await ctx.services.approvals.request(request)
         if answer == "approved_for_session":
             remembered.add(key)
         return answer in ("approved", "approved_for_session")

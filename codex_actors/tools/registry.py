@@ -32,35 +32,36 @@ from codex_actors.tools.command_approval import GuardedShellTool
 from codex_actors.tools.exec_policy_files import load_exec_policy, rules_dirs
 from codex_actors.tools.plan import UpdatePlanTool
 from codex_actors.tools.router import ToolCall, ToolContext, ToolHandler, ToolResult, ToolRouter
+from codex_actors.tools.services import SessionServices
 from codex_actors.tools.shell import ShellTool
 from codex_actors.tools.shell_command import ShellCommandTool
 from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecCommandTool, UnifiedExec, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
 
-async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any]) -> ToolRouter:
-    """Start the tool-owned services in `nursery` (registering them in `services`, so the session stops them)
+async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: SessionServices) -> ToolRouter:
+    """Start the tool-owned services in `nursery` (setting them on `services`, whose `aclose` the session calls)
     and return the router for this session."""
-    policy = SandboxPolicy.from_json(services["settings"].sandbox_policy)
+    policy = SandboxPolicy.from_json(services.settings.sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
     rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
-    services["exec_policy"] = rules
-    services["exec_policy_home"] = config.home
-    services.setdefault("startup_warnings", []).extend(rule_warnings)
+    services.exec_policy = rules
+    services.exec_policy_home = config.home
+    services.startup_warnings.extend(rule_warnings)
     shell = os.environ.get("SHELL") or "/bin/bash"
     snapshot = None
     if config.get("shell_snapshot", True):
-        snapshot = ShellSnapshot(shell, directory=config.home / SNAPSHOT_DIR, session_id=services["session_id"],
+        snapshot = ShellSnapshot(shell, directory=config.home / SNAPSHOT_DIR, session_id=services.session_id,
                                  cwd=str(config.cwd), env={**env, **UNIFIED_EXEC_ENV})
         await nursery.start(snapshot.run)
-        services["shell_snapshot"] = snapshot
-        services.setdefault("after_first_request", []).append(snapshot.begin)
+        services.shell_snapshot = snapshot
+        services.after_first_request.append(snapshot.begin)
     token_limit = config.get("tool_output_token_limit")
     processes = UnifiedExec(nursery, policy=policy, env=env, default_shell=shell, snapshot=snapshot,
                             allow_login_shell=config.get("allow_login_shell", True),
                             background_terminal_max_timeout_ms=config.get("background_terminal_max_timeout", 300000),
                             output_token_limit=token_limit)
-    services["processes"] = processes
+    services.processes = processes
     shell_tool = ShellTool(policy=policy, env=env, snapshot=snapshot,
                            max_output_tokens=min(token_limit or 10_000, 10_000))
     shell_command = GuardedShellTool(ShellCommandTool(shell_tool,
@@ -84,15 +85,15 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         from codex_actors.tools.mcp_resources import mcp_resource_tools
 
         manager = await start_actor(nursery, McpManager(servers, cwd=str(config.cwd)))
-        services["mcp"] = manager
+        services.mcp = manager
         listing = await manager.ask(ListMcpTools())
-        services.setdefault("startup_warnings", []).extend(listing.warnings)
-        services["mcp_startup"] = (listing.ready, listing.failed)
+        services.startup_warnings.extend(listing.warnings)
+        services.mcp_startup = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
         handlers += mcp_resource_tools(listing.connections)
     server_tools = web_search_tools(config.get("web_search"), wire_api)
     if config.get("web_search") in ("cached", "live") and not server_tools:
-        services.setdefault("startup_warnings", []).append(
+        services.startup_warnings.append(
             f"web_search = \"{config.get('web_search')}\" needs the Responses wire; the chat wire of provider "
             f"{config.get('model_provider')!r} has no built-in web search, so none is offered")
     # One family of shell tools is offered: unified exec, or shell_command without it; the others still answer.
@@ -101,15 +102,15 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     if code_mode_only or config.get("features.code_mode"):
         router_holder: list[ToolRouter] = []
         service = CodeModeService(
-            make_dispatcher(lambda: router_holder[0], services["tool_context"]),
-            notifier=services["notify_from_cell"],
+            make_dispatcher(lambda: router_holder[0], services.tool_context),
+            notifier=services.notify_from_cell,
             max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
             pool_size=config.get("code_mode.pool_size", 2),
         )
-        services["code_mode"] = service
+        services.code_mode = service
         # The runtime pool (threads, V8 isolates) starts once the first request is out, or at the first exec.
         start_code_mode = StartOnce(lambda: nursery.start(service.run))
-        services.setdefault("after_first_request", []).append(start_code_mode)
+        services.after_first_request.append(start_code_mode)
         nested: list[NestedToolSpec] = []
         if code_mode_only:
             hidden |= {h.name for h in handlers}

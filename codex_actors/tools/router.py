@@ -16,6 +16,7 @@ import attrs
 
 from codex_actors.protocol import items
 from codex_actors.tools.rwlock import ReadWriteLock
+from codex_actors.tools.services import SessionServices
 
 Emit = Callable[[Any], Awaitable[None]]
 
@@ -74,12 +75,12 @@ class ToolError(Exception):
 class ToolContext:
     """Per-call context a handler may use: the turn id, the turn's cwd (absolute path string), an async
     `emit(EventMsg)` that streams events to the client, and `services`, the session's shared actors and
-    settings keyed by name (e.g. "processes", "code_mode", "approvals")."""
+    settings as typed attributes (`SessionServices`: `processes`, `code_mode`, `approvals`, ...)."""
 
     turn_id: str
     cwd: str
     emit: Emit
-    services: dict[str, Any] = attrs.field(factory=dict)
+    services: SessionServices = attrs.field(factory=SessionServices)
 
 
 class ToolHandler(Protocol):

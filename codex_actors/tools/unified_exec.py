@@ -524,14 +524,14 @@ class _UnifiedExecHandler:
         return self._spec
 
     def _target(self, ctx: Any) -> UnifiedExec:
-        unified = self._unified or ctx.services.get("processes")
+        unified = self._unified or ctx.services.processes
         if unified is None:
-            raise RuntimeError(f"{self.name}: no UnifiedExec given and none in ctx.services['processes']")
+            raise RuntimeError(f"{self.name}: no UnifiedExec given and none in ctx.services.processes")
         return unified
 
 
 class ExecCommandTool(_UnifiedExecHandler):
-    """Router handler for `exec_command`; uses the given `UnifiedExec`, else `ctx.services["processes"]`."""
+    """Router handler for `exec_command`; uses the given `UnifiedExec`, else `ctx.services.processes`."""
 
     name = "exec_command"
     _spec = EXEC_COMMAND_TOOL
@@ -549,7 +549,7 @@ class ExecCommandTool(_UnifiedExecHandler):
 
 
 class WriteStdinTool(_UnifiedExecHandler):
-    """Router handler for `write_stdin`; uses the given `UnifiedExec`, else `ctx.services["processes"]`."""
+    """Router handler for `write_stdin`; uses the given `UnifiedExec`, else `ctx.services.processes`."""
 
     name = "write_stdin"
     _spec = WRITE_STDIN_TOOL

@@ -162,3 +162,20 @@ async def test_cancelled_owner_still_joins_thread():
     with trio.move_on_after(0.05):
         await owned.run()
     assert not owned.thread.is_alive()
+
+
+async def test_stop_returns_even_when_on_stop_raises():
+    class BadCleanup(Actor):
+        name = "bad-cleanup"
+
+        async def on_stop(self):
+            raise OSError("flush failed")
+
+    with pytest.raises(BaseExceptionGroup) as raised:
+        async with trio.open_nursery() as nursery:
+            ref = await start_actor(nursery, BadCleanup())
+            with trio.fail_after(5):
+                await ref.stop()  # hung forever before: `done` was never set
+            assert ref.stopped
+    assert raised.group_contains(OSError, match="flush failed")
+    assert not raised.group_contains(trio.TooSlowError)

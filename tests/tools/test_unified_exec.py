@@ -9,6 +9,7 @@ import trio
 
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.tools.router import ToolCall, ToolContext
+from codex_actors.tools.services import SessionServices
 from codex_actors.tools.unified_exec import (
     STDIN_CLOSED, ExecCommandTool, ExecContext, SessionStore, UnifiedExec, WriteStdinTool,
 )
@@ -237,7 +238,7 @@ async def test_router_adapters_emit_protocol_events():
 
     async with trio.open_nursery() as nursery:
         ux = UnifiedExec(nursery, policy=FULL)
-        tool_ctx = ToolContext(turn_id="t", cwd="/tmp", emit=emit, services={"processes": ux})
+        tool_ctx = ToolContext(turn_id="t", cwd="/tmp", emit=emit, services=SessionServices(processes=ux))
         result = await ExecCommandTool().handle(
             ToolCall("c1", "exec_command", "function", '{"cmd": "echo via router", "login": false}'), tool_ctx)
         assert parse(result.output)["output"] == "via router\n" and result.success
