@@ -1,9 +1,11 @@
-"""The interactive loop of `codex-actors run` / `resume`: one trio task merging engine events and prompt answers.
+"""The interactive loop of `codex-actors run` / `resume`: one trio task merging engine events and terminal input.
 
 Everything the loop decides happens on the trio thread, one inbox message at a time: ("event", Event) from the
-session, ("input", Result) from the prompt thread, ("signal", None) for a SIGINT that arrived while no prompt
-held the terminal. At most one prompt is outstanding; an approval request preempts the line prompt (keeping
-what was typed) and the line prompt comes back once every pending approval is answered.
+session, ("input", Result) from the terminal thread (`prompt_thread.TerminalThread`: a line, an answer key,
+Ctrl-C, Ctrl-D), ("signal", None) for a SIGINT sent from outside. The input line stays at the bottom of the
+screen for the whole run; output is printed above it, and a submitted line is echoed once, as `› text`.
+An approval request replaces the input line with a one-key question (y / n / a / p, Esc or Ctrl-C aborts the
+turn); the line, with what was typed, comes back once every pending request is answered.
 
 A session ends with a `Next` plan: quit, or open another session (new, resumed, or the same rollout with a
 changed model / approval policy).
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import math
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +29,29 @@ from rich.text import Text
 from codex_actors.cli.errors import UsageError
 from codex_actors.cli.human import HumanRenderer, make_console, render_file_change
 from codex_actors.cli.jsonl import command_string
+from codex_actors.cli.markdown import render_plain
 from codex_actors.cli.prompt_thread import (
+    ABORT,
+    LINE_PROMPT,
+    Choice,
     EndOfInput,
     Interrupted,
-    LineRequest,
-    Preempted,
-    PromptThread,
+    Line,
+    Question,
     StatusBox,
+    TerminalFile,
+    TerminalThread,
 )
 from codex_actors.cli.run_cmd import SLASH_HELP, load_run_config
+from codex_actors.cli.status_line import ContextMeter
 from codex_actors.config import ConfigError
 from codex_actors.config.schema import APPROVAL_POLICIES
 from codex_actors.protocol import events, ops
 from codex_actors.session.persistence import RolloutError
 
-LINE_PROMPT = "› "
-APPROVAL_ANSWERS = {"y": "approved", "yes": "approved", "a": "approved_for_session", "always": "approved_for_session",
-                    "n": "denied", "no": "denied"}
+APPROVAL_KEYS = {"y": "approved", "a": "approved_for_session", "n": "denied"}
+APPROVAL_RECORDS = {"approved": "✔ approved", "approved_for_session": "✔ approved for this session",
+                    "denied": "✗ denied", ABORT: "✗ aborted the turn"}
 STATUS_TICK_S = 0.2
 
 
@@ -63,7 +73,7 @@ class Next:
 
 
 class InteractiveApp:
-    """Owns the prompt thread for the whole run and opens one session after another."""
+    """Owns the terminal thread for the whole run and opens one session after another."""
 
     def __init__(self, args: argparse.Namespace, config: Any, *, first_prompt: str | None, images: list[str],
                  resume: Path | None) -> None:
@@ -72,127 +82,134 @@ class InteractiveApp:
         self.first_prompt = first_prompt
         self.images = images
         self.resume = resume
-        self.console = make_console(args.color, stderr=False)
         self.status = StatusBox("starting…")
+        self.terminal = TerminalThread(history=_load_history(config.home), status=self.status)
+        self.console = make_console(args.color, stderr=False, file=TerminalFile(self.terminal, stream=sys.stdout))
         self.failure: str | None = None
 
     async def main(self) -> int:
         send, receive = trio.open_memory_channel(math.inf)
-        prompts = PromptThread(history=_load_history(self.config.home), status=self.status)
         async with trio.open_nursery() as nursery:
-            await nursery.start(prompts.run, send)
+            await nursery.start(self.terminal.run, send)
             plan = Next(resume=self.resume)
             changes: dict[str, Any] = {}
             while not plan.quit:
                 changes.update(plan.changes)
                 try:
                     config = load_run_config(self.args, **changes) if changes else self.config
-                    plan = await self._session(config, plan.resume, prompts, receive)
+                    plan = await self._session(config, plan, receive)
                 except (ConfigError, RolloutError, UsageError) as exc:
                     self.failure = str(exc)  # reported by the caller as one line, exit code 2
                     plan = Next(quit=True)
             nursery.cancel_scope.cancel()
         return 0
 
-    async def _session(self, config: Any, resume: Path | None, prompts: PromptThread,
-                       answers: trio.MemoryReceiveChannel) -> Next:
+    async def _session(self, config: Any, plan: Next, answers: trio.MemoryReceiveChannel) -> Next:
         from codex_actors.runtime import RunOptions, open_configured_session
 
-        options = RunOptions(ephemeral=self.args.ephemeral, resume=resume, originator="codex_cli_py", source="cli",
-                             add_dirs=tuple(self.args.add_dirs))
+        options = RunOptions(ephemeral=self.args.ephemeral, resume=plan.resume, originator="codex_cli_py",
+                             source="cli", add_dirs=tuple(self.args.add_dirs))
         async with open_configured_session(config, options) as handle:
-            loop = SessionLoop(handle, config, prompts, self.console, self.status, add_dirs=self.args.add_dirs)
+            loop = SessionLoop(handle, config, self.terminal, self.console, self.status, add_dirs=self.args.add_dirs)
             first, self.first_prompt = self.first_prompt, None
             images, self.images = self.images, []
-            return await loop.run(answers, first_prompt=first, images=images)
+            # A /model or /approvals restart reopens the same rollout: its transcript is on screen already.
+            replay = plan.resume if plan.resume is not None and not plan.changes else None
+            return await loop.run(answers, first_prompt=first, images=images, replay=replay)
 
 
 class SessionLoop:
     """The loop of one session (see the module docstring)."""
 
-    def __init__(self, handle: Any, config: Any, prompts: PromptThread, console: Any, status: StatusBox, *,
+    def __init__(self, handle: Any, config: Any, terminal: TerminalThread, console: Any, status: StatusBox, *,
                  add_dirs: list[str]) -> None:
         from codex_actors.session.persistence import HistoryLog
 
         self.handle = handle
         self.config = config
-        self.prompts = prompts
+        self.terminal = terminal
         self.console = console
         self.status = status
         self.add_dirs = tuple(add_dirs)
         self.renderer = HumanRenderer(console)
+        self.meter = ContextMeter(config.get("model_context_window"))
         self.history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
                                   max_bytes=config.get("history.max_bytes") or None)  # 0: no cap
         self.approvals: collections.deque[events.EventMsg] = collections.deque()
-        self.outstanding: str | None = None  # "line" | "approval" while a prompt is on screen
-        self.draft = ""
+        self.question: Question | None = None  # the approval question on screen
+        self.question_ids = itertools.count(1)
+        self.live = ""
         self.turn_running = False
         self.ctrl_c_armed = False
         self.rollout_path: Path | None = None
+        self.first_turn: tuple[str, list[str]] | None = None
 
     # -- main loop --------------------------------------------------------------------------------------
 
-    async def run(self, answers: trio.MemoryReceiveChannel, *, first_prompt: str | None, images: list[str]) -> Next:
+    async def run(self, answers: trio.MemoryReceiveChannel, *, first_prompt: str | None, images: list[str],
+                  replay: Path | None = None) -> Next:
+        if replay is not None:
+            await self._replay(replay)
         inbox_send, inbox = trio.open_memory_channel(math.inf)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_forward, self.handle.events, inbox_send, "event")
             nursery.start_soon(_forward, answers, inbox_send, "input")
             nursery.start_soon(self._watch_sigint, inbox_send)
             nursery.start_soon(self._tick_status)
-            if first_prompt:
-                self.console.print(Text(LINE_PROMPT + first_prompt, style="bold"))
-                await self._submit_turn(first_prompt, images)
-            self._ensure_prompt()
+            self.first_turn = (first_prompt, images) if first_prompt else None  # sent once the header is out
             plan = Next(quit=True)
             async for kind, item in inbox:
                 if kind == "event":
                     plan = await self._on_event(item)
                 elif kind == "input":
-                    answered, self.outstanding = self.outstanding, None
-                    plan = await self._on_input(item, answered)
+                    plan = await self._on_input(item)
                 else:
                     plan = await self._on_ctrl_c()
                 if plan is not None:
                     break
-                self._ensure_prompt()
+                self._ensure_question()
+                self._sync_live()
             nursery.cancel_scope.cancel()
-        if self.outstanding is not None:
-            self.prompts.preempt()
-            await self._drain_answer(answers)
+        if self.question is not None:
+            self.terminal.withdraw(self.question.id)
+        self.terminal.set_live("")
         return plan
 
-    async def _drain_answer(self, answers: trio.MemoryReceiveChannel) -> None:
-        """Wait for the preempted prompt's result so the next session starts with a clean slate."""
-        with trio.move_on_after(5):
-            await answers.receive()
-        self.outstanding = None
-
-    def _ensure_prompt(self) -> None:
-        if self.outstanding is not None:
+    def _ensure_question(self) -> None:
+        """Put the first pending approval request on screen, unless a question is there already."""
+        if self.question is not None or not self.approvals:
             return
-        if self.approvals:
-            request = self.approvals[0]
-            self._print_approval(request)
-            question = "Allow? [y]es / [n]o / [a]lways for this session"
-            proposal = _proposed_rule(request)
-            if proposal:
-                question += f" / [p]ersist a rule allowing `{command_string(proposal)}`"
-            self.prompts.ask(LineRequest(question + ": ", history=False))
-            self.outstanding = "approval"
-        else:
-            self.prompts.ask(LineRequest(LINE_PROMPT, default=self.draft))
-            self.draft = ""
-            self.outstanding = "line"
+        request = self.approvals[0]
+        self._print_approval(request)
+        keys = "[y]es · [n]o · [a]lways for this session"
+        proposal = _proposed_rule(request)
+        if proposal:
+            keys += f" · [p]ersist a rule allowing `{command_string(proposal)}`"
+        prompt = Text.assemble(("Allow? ", "bold yellow"), keys, (" · [esc] abort the turn", "dim"))
+        self.question = Question(next(self.question_ids), render_plain(self.console, prompt).rstrip("\n"),
+                                 tuple(APPROVAL_KEYS) + (("p",) if proposal else ()))
+        self.terminal.ask(self.question)
+
+    def _sync_live(self) -> None:
+        """Show the agent message streaming now in the terminal's live area (cleared once it completed)."""
+        view = self.renderer.live_view()
+        live = render_plain(self.console, view).rstrip("\n") if view is not None else ""
+        if live != self.live:
+            self.live = live
+            self.terminal.set_live(live)
+
+    def _footer(self) -> str:
+        parts = [str(self.config.get("model")), f"approvals: {self.config.get('approval_policy')}",
+                 f"sandbox: {self.config.get('sandbox_mode')}", *self.meter.describe()]
+        return " · ".join(parts)
 
     async def _tick_status(self) -> None:
-        model = self.config.get("model")
-        policy = self.config.get("approval_policy")
         while True:
             busy = self.renderer.status()
             if busy is not None:
-                self.status.set(f"{busy} · Ctrl-C to interrupt", busy=True)
+                self.status.set(f"{busy} · Ctrl-C to interrupt", self._footer())
             else:
-                self.status.set(f"{model} · approvals: {policy} · /help for commands", busy=False)
+                self.status.set(None, self._footer() + " · /help for commands")
             await trio.sleep(STATUS_TICK_S)
 
     async def _watch_sigint(self, inbox: trio.MemorySendChannel) -> None:
@@ -207,58 +224,71 @@ class SessionLoop:
         if isinstance(msg, events.SessionConfigured):
             self.rollout_path = self.handle.rollout_path
             self._print_header(msg)
+            if self.first_turn is not None:
+                (text, images), self.first_turn = self.first_turn, None
+                self._echo(text)
+                await self._submit_turn(text, images)
             return None
         self.renderer.feed(msg)
-        if isinstance(msg, events.TaskStarted):
+        if isinstance(msg, events.TokenCount):
+            self.meter.update(msg.info)
+        elif isinstance(msg, events.TaskStarted):
             self.turn_running = True
+            self.meter.set_window(msg.model_context_window)
         elif isinstance(msg, (events.TaskComplete, events.TurnAborted)):
             self.turn_running = False
             # Requests of a turn that ended cannot be answered any more (an `abort` answer ends the turn with
             # other requests still queued here): drop them, and take back a question already on screen.
-            if self.approvals:
-                self.approvals.clear()
-                if self.outstanding == "approval":
-                    self.prompts.preempt()
+            self.approvals.clear()
+            if self.question is not None:
+                self.terminal.withdraw(self.question.id)
+                self.question = None
         elif isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
             self.approvals.append(msg)
-            if self.outstanding == "line":
-                self.prompts.preempt()
         return None
 
     # -- input ------------------------------------------------------------------------------------------
 
-    async def _on_input(self, result: Any, answered: str | None) -> Next | None:
-        if isinstance(result, Preempted):
-            if answered == "line":
-                self.draft = result.text
-            return None
+    async def _on_input(self, result: Any) -> Next | None:
         if isinstance(result, EndOfInput):
             return Next(quit=True)
         if isinstance(result, Interrupted):
-            if answered == "approval" and self.approvals:
-                await self._answer_approval("abort")
-                self.approvals.clear()  # the abort ends the turn, and with it the turn's other requests
-                return None
             return await self._on_ctrl_c()
+        if isinstance(result, Choice):
+            if self.question is not None and result.question_id == self.question.id:
+                self.question = None
+                await self._on_choice(result.key)
+            return None  # an answer to a question already withdrawn
         text = result.text
-        if answered == "approval" and self.approvals:
-            answer = text.strip().lower()
-            decision: Any = APPROVAL_ANSWERS.get(answer)
-            proposal = _proposed_rule(self.approvals[0])
-            if answer in ("p", "persist") and proposal:
-                decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
-            if decision is None:
-                self.console.print(Text("answer y, n, a or p" if proposal else "answer y, n or a", style="yellow"))
-            else:
-                await self._answer_approval(decision)
-            return None
         self.ctrl_c_armed = False
         if not text.strip():
             return None
+        self._echo(text, steering=self.turn_running and not text.strip().startswith("/"))
         if text.strip().startswith("/"):
             return await self._slash(text.strip())
         await self._submit_turn(text, [])
         return None
+
+    def _echo(self, text: str, *, steering: bool = False) -> None:
+        """The user's line in the transcript, once."""
+        line = Text(LINE_PROMPT, style="bold")
+        line.append(text, style="bold")
+        if steering:
+            line.append("  (steering the running turn)", style="dim")
+        self.console.print(line)
+
+    async def _on_choice(self, key: str) -> None:
+        request = self.approvals[0]
+        decision: Any = APPROVAL_KEYS.get(key, ABORT)
+        proposal = _proposed_rule(request)
+        record = APPROVAL_RECORDS.get(decision, "")
+        if key == "p" and proposal:
+            decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
+            record = f"✔ approved, and always allowing `{command_string(proposal)}`"
+        self.console.print(Text(record, style="green" if record.startswith("✔") else "red"))
+        await self._answer_approval(decision)
+        if decision == ABORT:
+            self.approvals.clear()  # the abort ends the turn, and with it the turn's other requests
 
     async def _on_ctrl_c(self) -> Next | None:
         if self.turn_running:
@@ -275,8 +305,6 @@ class SessionLoop:
         from codex_actors.runtime import sandbox_policy
 
         items: list[ops.UserInput] = [ops.TextInput(text)] + [ops.LocalImageInput(p) for p in images]
-        if self.turn_running:
-            self.console.print(Text("(steering the running turn)", style="dim"))
         await self.handle.submit(ops.UserTurn(
             items=items, cwd=str(self.config.cwd), approval_policy=self.config.get("approval_policy"),
             sandbox_policy=sandbox_policy(self.config, self.add_dirs).to_json(), model=self.config.get("model")))
@@ -298,13 +326,52 @@ class SessionLoop:
         if msg.reason:
             self.console.print(Text(f"reason: {msg.reason}", style="dim"))
 
-    async def _answer_approval(self, decision: str) -> None:
+    async def _answer_approval(self, decision: Any) -> None:
         msg = self.approvals.popleft()
         if isinstance(msg, events.ExecApprovalRequest):
             await self.handle.submit(ops.ExecApproval(id=msg.approval_id or msg.call_id, decision=decision,
                                                       turn_id=msg.turn_id))
         else:
             await self.handle.submit(ops.PatchApproval(id=msg.call_id, decision=decision))
+
+    # -- resume -----------------------------------------------------------------------------------------
+
+    async def _replay(self, path: Path) -> None:
+        """Print the resumed session's earlier transcript, compactly, and restore the token meter."""
+        from codex_actors.cli.transcript import replay
+        from codex_actors.session.persistence import read_rollout
+
+        try:
+            rollout = await trio.to_thread.run_sync(read_rollout, path)
+        except (OSError, ValueError) as exc:
+            self.console.print(Text(f"warning: earlier transcript not shown: {exc}", style="yellow"))
+            return
+        self.meter.update(rollout.token_info)
+        entries = replay(rollout.lines)
+        turns = sum(entry.kind == "user" for entry in entries)
+        self.console.print(Text(f"↻ resumed session {rollout.thread_id} · {turns} earlier "
+                                f"prompt{'s' * (turns != 1)}", style="dim"))
+        for entry in entries:
+            self.console.print(self._transcript_entry(entry), soft_wrap=entry.kind != "answer")
+        self.console.print(Text("─" * 8 + " earlier transcript ends here", style="dim"))
+
+    def _transcript_entry(self, entry: Any) -> Any:
+        from rich.console import Group
+
+        if entry.kind == "user":
+            return Text(LINE_PROMPT + entry.text, style="bold")
+        if entry.kind == "answer":
+            return Group(Text("codex", style="bold magenta italic"), self.renderer.message_renderable(entry.text))
+        if entry.kind == "command":
+            code = entry.exit_code
+            outcome = (Text("no exit code", style="dim") if code is None else
+                       Text(f"exit {code}", style="green" if code == 0 else "red"))
+            return Text.assemble(("ran ", "magenta italic"), (entry.text, "bold"), " · ", outcome)
+        if entry.kind == "patch":
+            outcome = {True: ("applied", "green"), False: ("failed", "red"), None: ("no result", "dim")}[entry.ok]
+            files = ", ".join(entry.text.splitlines()) or "(no files)"
+            return Text.assemble(("patch ", "magenta italic"), files, " · ", outcome)
+        return Text(entry.text, style="yellow" if entry.kind == "aborted" else "dim")
 
     # -- slash commands ---------------------------------------------------------------------------------
 
@@ -366,23 +433,26 @@ class SessionLoop:
         return Next(resume=resume, changes=changes)
 
     async def _show_diff(self) -> None:
-        proc = await trio.run_process(["git", "diff"], cwd=str(self.config.cwd), capture_stdout=True,
-                                      capture_stderr=True, check=False)
-        if proc.returncode != 0:
-            self.console.print(Text(f"/diff: {proc.stderr.decode(errors='replace').strip()}", style="red"))
+        """`git diff` of the tracked files, then each untracked file (`git ls-files --others
+        --exclude-standard`) as an added file, the way Codex's /diff shows the working tree."""
+        from codex_actors.cli.git_diff import GitError, working_tree_changes
+
+        try:
+            changes = await working_tree_changes(Path(self.config.cwd))
+        except GitError as exc:
+            self.console.print(Text(f"/diff: {exc}", style="red"))
             return
-        diff = proc.stdout.decode(errors="replace")
-        if not diff.strip():
+        if not changes:
             self.console.print(Text("no changes", style="dim"))
             return
-        self.console.print(render_file_change("git diff", {"type": "update", "unified_diff": diff}))
+        for path, change in changes:
+            self.console.print(render_file_change(path, change))
 
     def _show_status(self) -> None:
         rows = [("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
                 ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
                 ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
-                ("rollout", str(self.rollout_path or "(none)")),
-                ("tokens used", str(self.renderer.total_tokens or 0))]
+                ("rollout", str(self.rollout_path or "(none)")), *self.meter.status_rows()]
         for key, value in rows:
             self.console.print(Text.assemble((f"{key}: ", "bold"), str(value)))
 
