@@ -143,13 +143,13 @@ class SessionLoop:
         self.ctrl_c_armed = False
         self.rollout_path: Path | None = None
         self.first_turn: tuple[str, list[str]] | None = None
+        self.replay: Path | None = None
 
     # -- main loop --------------------------------------------------------------------------------------
 
     async def run(self, answers: trio.MemoryReceiveChannel, *, first_prompt: str | None, images: list[str],
                   replay: Path | None = None) -> Next:
-        if replay is not None:
-            await self._replay(replay)
+        self.replay = replay
         inbox_send, inbox = trio.open_memory_channel(math.inf)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_forward, self.handle.events, inbox_send, "event")
@@ -209,7 +209,7 @@ class SessionLoop:
             if busy is not None:
                 self.status.set(f"{busy} · Ctrl-C to interrupt", self._footer())
             else:
-                self.status.set(None, self._footer() + " · /help for commands")
+                self.status.set(None, self._footer())
             await trio.sleep(STATUS_TICK_S)
 
     async def _watch_sigint(self, inbox: trio.MemorySendChannel) -> None:
@@ -224,6 +224,8 @@ class SessionLoop:
         if isinstance(msg, events.SessionConfigured):
             self.rollout_path = self.handle.rollout_path
             self._print_header(msg)
+            if self.replay is not None:
+                await self._replay(self.replay)
             if self.first_turn is not None:
                 (text, images), self.first_turn = self.first_turn, None
                 self._echo(text)

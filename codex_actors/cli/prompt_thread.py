@@ -205,8 +205,9 @@ class TerminalThread:
                 post(Line(buffer.text))
             return False  # clear the line; prompt_toolkit has put it in the history
 
-        buffer = Buffer(history=InMemoryHistory(self._history), multiline=False, accept_handler=accept,
-                        read_only=asking)
+        # Not made read-only while asking: prompt_toolkit's read-only bindings (`n`, `N`, `/` for search) would
+        # take the answer keys; the question's own `<any>` binding swallows the keys instead.
+        buffer = Buffer(history=InMemoryHistory(self._history), multiline=False, accept_handler=accept)
         keys = KeyBindings()
 
         @keys.add("c-c", filter=~asking)
@@ -283,22 +284,28 @@ class TerminalThread:
         self._pending.append(text)
         if not self._flushing:
             self._flushing = True
-            self._app.create_background_task(self._flush())
+            self._app.loop.call_soon(self._flush)
 
-    async def _flush(self) -> None:
-        from prompt_toolkit.application import in_terminal
-
+    def _flush(self) -> None:
+        """Erase the bottom lines, print what is pending, redraw: all on this loop, the terminal staying in raw
+        mode (prompt_toolkit's `run_in_terminal` would switch it to cooked mode, where a key typed meanwhile is
+        echoed into the output and held until Enter)."""
+        app = self._app
         try:
-            async with in_terminal():
-                while self._pending:
-                    text = "".join(self._pending)
-                    self._pending.clear()
-                    self._app.output.write_raw(text)
-                    self._app.output.flush()
-                if self._pending_live is not None:
-                    self._live, self._pending_live = self._pending_live, None
+            if app.is_running:
+                app.renderer.erase()
+                app.output.write_raw("".join(self._pending))
+                app.output.flush()
+                app.renderer.reset()
+            else:  # already exiting: nothing to redraw
+                app.output.write_raw("".join(self._pending))
+                app.output.flush()
+            self._pending.clear()
+            if self._pending_live is not None:
+                self._live, self._pending_live = self._pending_live, None
         finally:
             self._flushing = False
+            app.invalidate()
             if self._exit_after_flush:
                 self._exit()
 
