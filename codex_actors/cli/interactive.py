@@ -53,6 +53,7 @@ APPROVAL_KEYS = {"y": "approved", "a": "approved_for_session", "n": "denied"}
 APPROVAL_RECORDS = {"approved": "✔ approved", "approved_for_session": "✔ approved for this session",
                     "denied": "✗ denied", ABORT: "✗ aborted the turn"}
 STATUS_TICK_S = 0.2
+MODEL_PICKS = 9  # one digit each
 
 
 def _proposed_rule(request: Any) -> list[str] | None:
@@ -136,7 +137,8 @@ class SessionLoop:
         self.history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
                                   max_bytes=config.get("history.max_bytes") or None)  # 0: no cap
         self.approvals: collections.deque[events.EventMsg] = collections.deque()
-        self.question: Question | None = None  # the approval question on screen
+        self.question: Question | None = None  # the approval question (or the /model picker) on screen
+        self.model_choices: list[str] = []  # the models the /model picker on screen offers
         self.question_ids = itertools.count(1)
         self.live = ""
         self.turn_running = False
@@ -257,10 +259,13 @@ class SessionLoop:
         if isinstance(result, Interrupted):
             return await self._on_ctrl_c()
         if isinstance(result, Choice):
-            if self.question is not None and result.question_id == self.question.id:
-                self.question = None
-                await self._on_choice(result.key)
-            return None  # an answer to a question already withdrawn
+            if self.question is None or result.question_id != self.question.id:
+                return None  # an answer to a question already withdrawn
+            self.question = None
+            if self.model_choices:
+                return self._on_model_choice(result.key)
+            await self._on_choice(result.key)
+            return None
         text = result.text
         self.ctrl_c_armed = False
         if not text.strip():
@@ -404,7 +409,7 @@ class SessionLoop:
             return self._resume(arg or None)
         if name == "/model":
             if not arg:
-                self.console.print(f"model: {self.config.get('model')}")
+                await self._pick_model()
                 return None
             return self._restart({"model": arg})
         if name == "/approvals":
@@ -418,6 +423,40 @@ class SessionLoop:
             return self._restart({"approval_policy": arg})
         self.console.print(Text(f"unknown command {name}; /help lists them", style="red"))
         return None
+
+    async def _pick_model(self) -> None:
+        """Offer the models the provider lists (at most `MODEL_PICKS`, the current one first) as a one-key
+        question; with none listed, say so and name the configured model."""
+        from codex_actors.cli.model_list import provider_models
+        from codex_actors.runtime import provider_info
+
+        current = str(self.config.get("model"))
+        listed, reason = await provider_models(provider_info(self.config))
+        if not listed:
+            self.console.print(f"model: {current} (the provider lists no models: {reason}; /model NAME switches)")
+            return
+        choices = [current] + [model for model in listed if model != current]
+        self.model_choices = choices[:MODEL_PICKS]
+        self.console.print(Text("models the provider lists:", style="bold"))
+        for number, model in enumerate(self.model_choices, 1):
+            mark = " (current)" if model == current else ""
+            self.console.print(Text.assemble(f"  [{number}] ", (model, "bold"), (mark, "dim")))
+        if len(choices) > MODEL_PICKS:
+            self.console.print(Text(f"  … {len(choices) - MODEL_PICKS} more: /model NAME", style="dim"))
+        prompt = Text.assemble(("Model? ", "bold yellow"), f"[1-{len(self.model_choices)}]",
+                               (" · [esc] keep " + current, "dim"))
+        self.question = Question(next(self.question_ids), render_plain(self.console, prompt).rstrip("\n"),
+                                 tuple(str(n) for n in range(1, len(self.model_choices) + 1)))
+        self.terminal.ask(self.question)
+
+    def _on_model_choice(self, key: str) -> Next | None:
+        choices, self.model_choices = self.model_choices, []
+        if key == ABORT or choices[int(key) - 1] == self.config.get("model"):
+            self.console.print(Text(f"model: {self.config.get('model')} (unchanged)", style="dim"))
+            return None
+        model = choices[int(key) - 1]
+        self.console.print(Text(f"model: {model}", style="green"))
+        return self._restart({"model": model})
 
     def _resume(self, session_id: str | None) -> Next | None:
         from codex_actors.cli.exec_cmd import find_session

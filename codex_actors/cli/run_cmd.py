@@ -24,9 +24,9 @@ SLASH_HELP = [
     ("/new", "start a new session"),
     ("/resume [ID]", "continue the newest session of this directory, or the one with ID"),
     ("/compact", "summarise the conversation to free context"),
-    ("/diff", "show `git diff` of the working tree"),
-    ("/status", "session id, model, policies, token usage"),
-    ("/model [NAME]", "show or change the model"),
+    ("/diff", "show `git diff` of the working tree, untracked files included"),
+    ("/status", "session id, model, policies, context window, token usage"),
+    ("/model [NAME]", "pick one of the models the provider lists, or switch to NAME"),
     ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never)"),
     ("/quit", "leave (also /exit, Ctrl-D)"),
 ]

@@ -92,11 +92,13 @@ async def _wait_for_peer_to_leave(stream: trio.abc.Stream) -> None:
 class ScriptedModelServer:
     """The server. `script` is a list of scripted responses (see `script`); `add()` appends more. `websocket=False`
     refuses WebSocket upgrades with HTTP 426 (without consuming the script). `log_path` appends each request as
-    a JSON line. After `await nursery.start(server.run)`, `url` is the base URL to give a provider and
-    `requests` the recorded requests in arrival order."""
+    a JSON line. `models`: model ids `GET /v1/models` lists (OpenAI's `{"object": "list", "data": [...]}`);
+    None answers it 404, like servers that list none. After `await nursery.start(server.run)`, `url` is the
+    base URL to give a provider and `requests` the recorded requests in arrival order."""
 
     def __init__(
-        self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None
+        self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None,
+        models: list[str] | None = None,
     ) -> None:
         if script is not None and not isinstance(script, list):
             raise TypeError("the script must be a list of scripted responses")
@@ -104,6 +106,7 @@ class ScriptedModelServer:
         self._answered = 0
         self.websocket = websocket
         self.log_path = Path(log_path) if log_path is not None else None
+        self.models = list(models) if models is not None else None
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
         self.port = 0
@@ -208,6 +211,10 @@ class ScriptedModelServer:
             wire = "responses"
         elif route == "/v1/chat/completions":
             wire = "chat"
+        elif route == "/v1/models" and request.method == b"GET" and self.models is not None:
+            await send_json(200, {"object": "list", "data": [{"id": model, "object": "model", "owned_by": "scripted"}
+                                                             for model in self.models]})
+            return
         else:
             await send_json(404, {"error": {"code": "not_found", "message": f"no such endpoint: {path}"}})
             return
@@ -331,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--log", help="append each request as one JSON line to this file")
     parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
+    parser.add_argument("--models", help="comma-separated model ids GET /v1/models lists (default: 404)")
     args = parser.parse_args(argv)
     try:
         script = json.loads(Path(args.script).read_text(encoding="utf-8"))
@@ -342,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     async def serve() -> None:
-        server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log)
+        server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log,
+                                     models=args.models.split(",") if args.models is not None else None)
         async with trio.open_nursery() as nursery:
             await nursery.start(functools.partial(server.run, port=args.port))
             print(server.url, flush=True)

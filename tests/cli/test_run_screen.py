@@ -234,3 +234,31 @@ def test_diff_shows_tracked_changes_and_untracked_files_and_status_the_context_w
     assert "secret" not in screen.text()
     assert "context window: 100% left (0 used of 50,000 tokens)" in lines
     assert quit_screen(screen) == 0
+
+
+def test_model_without_a_name_offers_the_models_the_provider_lists(tmp_path, scripted):
+    server = scripted([response(text_message("answered by m2"))], models=["m1", "m2", "m3"])
+    screen = spawn_screen(tmp_path, server.url, "-m", "m1", color=False)
+    screen.child.send("/model\r")
+    screen.wait_for(r"^Model\? \[1-3\] · \[esc\] keep m1$")
+    lines = screen.lines()
+    start = lines.index("models the provider lists:")
+    assert lines[start + 1:start + 4] == ["  [1] m1 (current)", "  [2] m2", "  [3] m3"]
+    screen.child.send("2")
+    screen.wait_for("^model: m2$")
+    screen.wait_for(r"^ m2 · approvals")  # the footer of the session reopened with m2
+    screen.child.send("who are you?\r")
+    screen.wait_for("answered by m2")
+    assert quit_screen(screen) == 0
+    bodies = [r["body"] for r in server.requests() if r["method"] == "POST"]
+    assert [body["model"] for body in bodies] == ["m2"]
+
+
+def test_model_without_a_name_names_the_configured_one_when_the_provider_lists_none(tmp_path, scripted):
+    server = scripted([])
+    screen = spawn_screen(tmp_path, server.url, "-m", "m1", color=False)
+    screen.child.send("/model\r")
+    text = screen.wait_until(lambda text: "NAME switches)" in text.replace("\n", ""), what="the /model answer")
+    assert "model: m1 (the provider lists no models: " in text
+    assert "/v1/models: HTTP 404; /model NAME switches)" in text.replace("\n", "")
+    assert quit_screen(screen) == 0
