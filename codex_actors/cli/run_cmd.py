@@ -1,8 +1,10 @@
 """`codex-actors run [PROMPT]`: an interactive session in the terminal (spec agent-core 9, rows 1, 2, 35, 39).
 
-A prompt line with history (`history.jsonl`), the run streamed above it as `exec` renders it, approval prompts
-(y / n / a = always for this session) for the policies that ask, a status bar with a spinner and the elapsed
-time while the model or a tool works. Ctrl-C interrupts the running turn and keeps the session; at an idle
+An input line with history (`history.jsonl`) pinned at the bottom, the run streamed above it as `exec` renders
+it (answers as markdown), one-key approval questions (y / n / a = always for this session / p = persist a
+rule; Esc aborts the turn) for the policies that ask, an activity line with a spinner and the elapsed time
+while the model or a tool works, and a footer with the modes, the context window left and the session's
+tokens (see `interactive` and `prompt_thread`). Ctrl-C interrupts the running turn and keeps the session; at an idle
 prompt a second Ctrl-C (or Ctrl-D, or /quit) leaves. A line typed while a turn runs steers that turn.
 
 Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /help, /quit.

@@ -262,3 +262,21 @@ def test_model_without_a_name_names_the_configured_one_when_the_provider_lists_n
     assert "model: m1 (the provider lists no models: " in text
     assert "/v1/models: HTTP 404; /model NAME switches)" in text.replace("\n", "")
     assert quit_screen(screen) == 0
+
+
+def test_exec_on_a_terminal_renders_the_answer_as_markdown_once(tmp_path, scripted):
+    server = scripted([response(text_message(MARKDOWN_ANSWER))])
+    env = cli_env(tmp_path / "home", TERM="xterm-256color")
+    del env["NO_COLOR"]
+    argv = ["-m", "codex_actors", "exec", "--skip-git-repo-check", *provider_args(server.url, retries=0), "fix it"]
+    child = pexpect.spawn(sys.executable, argv, env=env, cwd=str(tmp_path), timeout=20, dimensions=(ROWS, COLUMNS))
+    screen = TerminalScreen(child, rows=ROWS, columns=COLUMNS)
+    screen.wait_until(lambda text: not screen.pump(0.2), what="exec to exit")
+    child.close()
+    assert child.exitstatus == 0
+    lines = screen.lines()
+    assert "**" not in screen.text() and "```" not in screen.text()
+    start = lines.index("codex")
+    assert lines[start + 1:start + 10] == ["Done", "", "Fixed the add bug in calc.py:", "", " • it subtracted",
+                                           " • now it adds", "", "def add(a, b):", "    return a + b"]
+    assert lines.count("Done") == 1
