@@ -134,8 +134,7 @@ class HumanRenderer:
     def _on_agent_message_delta(self, msg: events.AgentMessageDelta) -> None:
         if self._activity in ("working", "thinking"):
             self._activity = "responding"
-        self._streamed += msg.delta
-        self._draft += msg.delta
+        self._draft += msg.delta  # shown by `live_view`, not previewed in the status line
 
     def _on_agent_reasoning_delta(self, msg: events.AgentReasoningDelta) -> None:
         if self._activity == "working":

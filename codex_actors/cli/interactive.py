@@ -54,6 +54,7 @@ APPROVAL_RECORDS = {"approved": "✔ approved", "approved_for_session": "✔ app
                     "denied": "✗ denied", ABORT: "✗ aborted the turn"}
 STATUS_TICK_S = 0.2
 MODEL_PICKS = 9  # one digit each
+LIVE_REFRESH_S = 0.1
 
 
 def _proposed_rule(request: Any) -> list[str] | None:
@@ -141,6 +142,7 @@ class SessionLoop:
         self.model_choices: list[str] = []  # the models the /model picker on screen offers
         self.question_ids = itertools.count(1)
         self.live = ""
+        self.live_at = -math.inf  # trio time of the last live render
         self.turn_running = False
         self.ctrl_c_armed = False
         self.rollout_path: Path | None = None
@@ -193,9 +195,17 @@ class SessionLoop:
         self.terminal.ask(self.question)
 
     def _sync_live(self) -> None:
-        """Show the agent message streaming now in the terminal's live area (cleared once it completed)."""
+        """Show the agent message streaming now in the terminal's live area: re-rendered at most every
+        `LIVE_REFRESH_S` (a markdown render per delta would cost quadratic time on a long answer; the status
+        tick catches up on the last deltas), cleared at once when the message completed."""
         view = self.renderer.live_view()
-        live = render_plain(self.console, view).rstrip("\n") if view is not None else ""
+        if view is None:
+            live = ""
+        elif trio.current_time() - self.live_at < LIVE_REFRESH_S:
+            return
+        else:
+            self.live_at = trio.current_time()
+            live = render_plain(self.console, view).rstrip("\n")
         if live != self.live:
             self.live = live
             self.terminal.set_live(live)
@@ -207,6 +217,7 @@ class SessionLoop:
 
     async def _tick_status(self) -> None:
         while True:
+            self._sync_live()
             busy = self.renderer.status()
             if busy is not None:
                 self.status.set(f"{busy} · Ctrl-C to interrupt", self._footer())

@@ -22,6 +22,7 @@ Ctrl-D on an empty line.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -160,7 +161,12 @@ class TerminalThread:
                 self._early.append((fn, args))
                 return
             loop = self._loop
-        loop.call_soon_threadsafe(fn, *args)
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the application has ended (its loop is closed): print straight to the terminal
+            if fn == self._write:
+                sys.stdout.write(args[0])
+                sys.stdout.flush()
 
     # -- terminal thread ----------------------------------------------------------------------------------
 
