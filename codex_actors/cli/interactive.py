@@ -50,11 +50,22 @@ from codex_actors.protocol import events, ops
 from codex_actors.session.persistence import RolloutError
 
 APPROVAL_KEYS = {"y": "approved", "a": "approved_for_session", "n": "denied"}
-APPROVAL_RECORDS = {"approved": "✔ approved", "approved_for_session": "✔ approved for this session",
-                    "denied": "✗ denied", ABORT: "✗ aborted the turn"}
+APPROVAL_RECORDS = {"approved": "✔ approved {what} this time", "approved_for_session": "✔ approved {what} for this session",
+                    "denied": "✗ denied {what}", ABORT: "✗ aborted the turn at {what}"}
 STATUS_TICK_S = 0.2
 MODEL_PICKS = 9  # one digit each
 LIVE_REFRESH_S = 0.1
+
+
+SHELL_WRAPPERS = {"bash", "/bin/bash", "/usr/bin/bash", "sh", "/bin/sh", "zsh", "/bin/zsh"}
+
+
+def _shown_command(argv: list[str]) -> str:
+    """A command as the user reads it: the script of a `bash -lc SCRIPT` / `sh -c SCRIPT` wrapper, else the
+    shell-quoted argv."""
+    if len(argv) == 3 and argv[0] in SHELL_WRAPPERS and argv[1] in ("-c", "-lc"):
+        return argv[2]
+    return command_string(argv)
 
 
 def _proposed_rule(request: Any) -> list[str] | None:
@@ -299,10 +310,12 @@ class SessionLoop:
         request = self.approvals[0]
         decision: Any = APPROVAL_KEYS.get(key, ABORT)
         proposal = _proposed_rule(request)
-        record = APPROVAL_RECORDS.get(decision, "")
+        what = (f"`{_shown_command(request.command)}`" if isinstance(request, events.ExecApprovalRequest)
+                else "the patch")
+        record = APPROVAL_RECORDS.get(decision, "").format(what=what)
         if key == "p" and proposal:
             decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
-            record = f"✔ approved, and always allowing `{command_string(proposal)}`"
+            record = f"✔ approved {what}, and from now on commands starting with `{command_string(proposal)}`"
         self.console.print(Text(record, style="green" if record.startswith("✔") else "red"))
         await self._answer_approval(decision)
         if decision == ABORT:
@@ -336,7 +349,7 @@ class SessionLoop:
     def _print_approval(self, msg: Any) -> None:
         if isinstance(msg, events.ExecApprovalRequest):
             self.console.print(Text.assemble(("approval needed: ", "bold yellow"), "run ",
-                                             (command_string(msg.command), "bold"), (f" in {msg.cwd}", "dim")))
+                                             (_shown_command(msg.command), "bold"), (f" in {msg.cwd}", "dim")))
         else:
             self.console.print(Text("approval needed: apply this patch", style="bold yellow"))
             for path, change in msg.changes.items():

@@ -137,8 +137,9 @@ def test_approvals_take_one_key_and_no_prompt_line_lands_inside_the_output(tmp_p
     screen.wait_for("^turn interrupted")
     screen.settle()
     lines = screen.lines()
-    assert lines.count("✔ approved") == 1 and lines.count("✗ denied") == 1
-    assert lines.count("✗ aborted the turn") == 1
+    assert lines.count("✔ approved `touch yes.txt` this time") == 1
+    assert lines.count("✗ denied `touch no.txt`") == 1
+    assert lines.count("✗ aborted the turn at `touch never.txt`") == 1
     assert not (tmp_path / "work" / "never.txt").exists()
     # The only prompt lines in the transcript are the two submitted lines, each once; the live prompt is last.
     prompt_lines = [line for line in lines if line.startswith("›")]
