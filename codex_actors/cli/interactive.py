@@ -266,7 +266,7 @@ class SessionLoop:
             # Requests of a turn that ended cannot be answered any more (an `abort` answer ends the turn with
             # other requests still queued here): drop them, and take back a question already on screen.
             self.approvals.clear()
-            if self.question is not None:
+            if self.question is not None and not self.model_choices:  # a /model picker stays
                 self.terminal.withdraw(self.question.id)
                 self.question = None
         elif isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
