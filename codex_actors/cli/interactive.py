@@ -369,7 +369,7 @@ class SessionLoop:
 
     async def _replay(self, path: Path) -> None:
         """Print the resumed session's earlier transcript, compactly, and restore the token meter."""
-        from codex_actors.cli.transcript import replay
+        from codex_actors.cli.transcript import entry_renderable, replay
         from codex_actors.session.persistence import read_rollout
 
         try:
@@ -383,26 +383,9 @@ class SessionLoop:
         self.console.print(Text(f"↻ resumed session {rollout.thread_id} · {turns} earlier "
                                 f"prompt{'s' * (turns != 1)}", style="dim"))
         for entry in entries:
-            self.console.print(self._transcript_entry(entry), soft_wrap=entry.kind != "answer")
+            self.console.print(entry_renderable(entry, self.renderer.message_renderable),
+                               soft_wrap=entry.kind != "answer")
         self.console.print(Text("─" * 8 + " earlier transcript ends here", style="dim"))
-
-    def _transcript_entry(self, entry: Any) -> Any:
-        from rich.console import Group
-
-        if entry.kind == "user":
-            return Text(LINE_PROMPT + entry.text, style="bold")
-        if entry.kind == "answer":
-            return Group(Text("codex", style="bold magenta italic"), self.renderer.message_renderable(entry.text))
-        if entry.kind == "command":
-            code = entry.exit_code
-            outcome = (Text("no exit code", style="dim") if code is None else
-                       Text(f"exit {code}", style="green" if code == 0 else "red"))
-            return Text.assemble(("ran ", "magenta italic"), (entry.text, "bold"), " · ", outcome)
-        if entry.kind == "patch":
-            outcome = {True: ("applied", "green"), False: ("failed", "red"), None: ("no result", "dim")}[entry.ok]
-            files = ", ".join(entry.text.splitlines()) or "(no files)"
-            return Text.assemble(("patch ", "magenta italic"), files, " · ", outcome)
-        return Text(entry.text, style="yellow" if entry.kind == "aborted" else "dim")
 
     # -- slash commands ---------------------------------------------------------------------------------
 

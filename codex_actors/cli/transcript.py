@@ -5,16 +5,19 @@ from the always-persisted `user_message` events), each command the model ran wit
 `function_call` / `function_call_output` response items: the unified-exec text `Process exited with code N`
 or the `shell` tool's JSON `metadata.exit_code`), each patch with its files and whether it applied (the
 `apply_patch` call's input and its `Success. ...` output), the model's answers (`agent_message` events),
-interruptions and compactions. Long prompts and answers are cut to `MAX_LINES` lines.
+interruptions and compactions. Long prompts and answers are cut to `MAX_LINES` lines. `entry_renderable`
+is how one entry reads on screen (`› prompt`, `ran CMD · exit N`, `patch A path · applied`, `codex` + answer).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
+from rich.console import Group, RenderableType
+from rich.text import Text
 
 MAX_LINES = 6
 COMMAND_TOOLS = ("exec_command", "shell", "shell_command", "local_shell")
@@ -57,6 +60,24 @@ def replay(lines: Iterable[Any]) -> list[Entry]:
             if entry is not None:
                 entries.append(entry)
     return entries
+
+
+def entry_renderable(entry: Entry, message: Callable[[str], RenderableType]) -> RenderableType:
+    """One entry as `run` prints it; `message(text)` renders an answer (markdown or plain, as the session does)."""
+    if entry.kind == "user":
+        return Text("› " + entry.text, style="bold")
+    if entry.kind == "answer":
+        return Group(Text("codex", style="bold magenta italic"), message(entry.text))
+    if entry.kind == "command":
+        code = entry.exit_code
+        outcome = (Text("no exit code", style="dim") if code is None else
+                   Text(f"exit {code}", style="green" if code == 0 else "red"))
+        return Text.assemble(("ran ", "magenta italic"), (entry.text, "bold"), " · ", outcome)
+    if entry.kind == "patch":
+        label, style = {True: ("applied", "green"), False: ("failed", "red"), None: ("no result", "dim")}[entry.ok]
+        files = ", ".join(entry.text.splitlines()) or "(no files)"
+        return Text.assemble(("patch ", "magenta italic"), files, " · ", (label, style))
+    return Text(entry.text, style="yellow" if entry.kind == "aborted" else "dim")
 
 
 def _tool_entry(item: dict[str, Any], outputs: dict[Any, Any]) -> Entry | None:
