@@ -43,6 +43,7 @@ from codex_actors.cli.prompt_thread import (
     TerminalThread,
 )
 from codex_actors.cli.run_cmd import SLASH_HELP, load_run_config
+from codex_actors.cli.slash_views import model_menu, show_diff, show_rows
 from codex_actors.cli.status_line import ContextMeter
 from codex_actors.config import ConfigError
 from codex_actors.config.schema import APPROVAL_POLICIES
@@ -53,7 +54,6 @@ APPROVAL_KEYS = {"y": "approved", "a": "approved_for_session", "n": "denied"}
 APPROVAL_RECORDS = {"approved": "✔ approved {what} this time", "approved_for_session": "✔ approved {what} for this session",
                     "denied": "✗ denied {what}", ABORT: "✗ aborted the turn at {what}"}
 STATUS_TICK_S = 0.2
-MODEL_PICKS = 9  # one digit each
 LIVE_REFRESH_S = 0.1
 
 
@@ -402,7 +402,7 @@ class SessionLoop:
             await self.handle.submit(ops.Compact())
             return None
         if name == "/diff":
-            await self._show_diff()
+            await show_diff(self.console, Path(self.config.cwd))
             return None
         if name == "/status":
             self._show_status()
@@ -432,8 +432,8 @@ class SessionLoop:
         return None
 
     async def _pick_model(self) -> None:
-        """Offer the models the provider lists (at most `MODEL_PICKS`, the current one first) as a one-key
-        question; with none listed, say so and name the configured model."""
+        """Offer the models the provider lists (`slash_views.model_menu`) as a one-key question; with none
+        listed, say so and name the configured model."""
         from codex_actors.cli.model_list import provider_models
         from codex_actors.runtime import provider_info
 
@@ -442,16 +442,7 @@ class SessionLoop:
         if not listed:
             self.console.print(f"model: {current} (the provider lists no models: {reason}; /model NAME switches)")
             return
-        choices = [current] + [model for model in listed if model != current]
-        self.model_choices = choices[:MODEL_PICKS]
-        self.console.print(Text("models the provider lists:", style="bold"))
-        for number, model in enumerate(self.model_choices, 1):
-            mark = " (current)" if model == current else ""
-            self.console.print(Text.assemble(f"  [{number}] ", (model, "bold"), (mark, "dim")))
-        if len(choices) > MODEL_PICKS:
-            self.console.print(Text(f"  … {len(choices) - MODEL_PICKS} more: /model NAME", style="dim"))
-        prompt = Text.assemble(("Model? ", "bold yellow"), f"[1-{len(self.model_choices)}]",
-                               (" · [esc] keep " + current, "dim"))
+        self.model_choices, prompt = model_menu(self.console, current, listed)
         self.question = Question(next(self.question_ids), render_plain(self.console, prompt).rstrip("\n"),
                                  tuple(str(n) for n in range(1, len(self.model_choices) + 1)))
         self.terminal.ask(self.question)
@@ -480,29 +471,12 @@ class SessionLoop:
         resume = path if path is not None and Path(path).is_file() else None
         return Next(resume=resume, changes=changes)
 
-    async def _show_diff(self) -> None:
-        """`git diff` of the tracked files, then each untracked file (`git ls-files --others
-        --exclude-standard`) as an added file, the way Codex's /diff shows the working tree."""
-        from codex_actors.cli.git_diff import GitError, working_tree_changes
-
-        try:
-            changes = await working_tree_changes(Path(self.config.cwd))
-        except GitError as exc:
-            self.console.print(Text(f"/diff: {exc}", style="red"))
-            return
-        if not changes:
-            self.console.print(Text("no changes", style="dim"))
-            return
-        for path, change in changes:
-            self.console.print(render_file_change(path, change))
-
     def _show_status(self) -> None:
-        rows = [("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
-                ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
-                ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
-                ("rollout", str(self.rollout_path or "(none)")), *self.meter.status_rows()]
-        for key, value in rows:
-            self.console.print(Text.assemble((f"{key}: ", "bold"), str(value)))
+        show_rows(self.console, [
+            ("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
+            ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
+            ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
+            ("rollout", str(self.rollout_path or "(none)")), *self.meter.status_rows()])
 
     def _print_header(self, msg: events.SessionConfigured) -> None:
         from codex_actors.runtime import CLI_VERSION
