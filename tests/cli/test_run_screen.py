@@ -281,3 +281,22 @@ def test_exec_on_a_terminal_renders_the_answer_as_markdown_once(tmp_path, script
     assert lines[start + 1:start + 10] == ["Done", "", "Fixed the add bug in calc.py:", "", " • it subtracted",
                                            " • now it adds", "", "def add(a, b):", "    return a + b"]
     assert lines.count("Done") == 1
+
+
+def test_a_approves_for_the_session_and_the_same_command_is_not_asked_again(tmp_path, scripted):
+    server = scripted([
+        response(function_call("exec_command", {"cmd": "touch same.txt", "login": False}, "c1")),
+        response(function_call("exec_command", {"cmd": "touch same.txt", "login": False}, "c2")),
+        response(text_message("ran it twice")),
+    ])
+    screen = spawn_screen(tmp_path, server.url, "-a", "untrusted", "-s", "workspace-write", color=False)
+    screen.child.send("touch it twice\r")
+    screen.wait_for("touch same.txt` ·")
+    screen.child.send("a")
+    screen.wait_for("ran it twice")
+    screen.settle()
+    lines = screen.lines()
+    assert lines.count("✔ approved `touch same.txt` for this session") == 1
+    assert sum(line.startswith("approval needed:") for line in lines) == 1, screen.text()
+    assert sum(line.startswith("exec /bin/bash -c 'touch same.txt'") for line in lines) == 2
+    assert quit_screen(screen) == 0
