@@ -300,3 +300,16 @@ def test_a_approves_for_the_session_and_the_same_command_is_not_asked_again(tmp_
     assert sum(line.startswith("approval needed:") for line in lines) == 1, screen.text()
     assert sum(line.startswith("exec /bin/bash -c 'touch same.txt'") for line in lines) == 2
     assert quit_screen(screen) == 0
+
+
+def test_the_streaming_answer_is_rendered_as_markdown_while_it_arrives(tmp_path, scripted):
+    server = scripted([response(text_message("## Plan\n\n- **first** step\n- second step\n- third"),
+                                silence_after=4)])  # the first 2 of 3 deltas, then silence
+    screen = spawn_screen(tmp_path, server.url)
+    screen.child.send("plan it\r")
+    text = screen.wait_for("^ • first step")
+    assert "**" not in text and "## Plan" not in text
+    assert screen.lines().count("Plan") == 1
+    screen.child.sendcontrol("c")
+    screen.wait_for("^turn interrupted")
+    assert quit_screen(screen) == 0
