@@ -36,17 +36,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+MIN_VALUE_WIDTH = 24  # below this a value column would be mostly wrapping: use the `key = value` layout
+
+
 def _print_table(config: Any) -> None:
+    """The config as a table. Key names and layer names are never broken: with room for a value column of
+    `MIN_VALUE_WIDTH` beside the longest key, three columns (key, value, from); otherwise two, `key = value`
+    wrapping after the `=` and inside the value, and the layer."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
-    table = Table(title=f"codex-actors config (home: {config.home})", show_lines=False)
-    table.add_column("key", style="bold", overflow="fold")
-    table.add_column("value", overflow="fold")
-    table.add_column("from", style="dim")
-    for dotted in sorted(config.origins):
-        table.add_row(dotted, json.dumps(config.get(dotted)), config.origins[dotted])
+    keys = sorted(config.origins)
+    longest_key = max((len(key) for key in keys), default=3)
+    longest_origin = max((len(config.origins[key]) for key in keys), default=4)
+    table = Table(title=f"codex-actors config (home: {config.home})", show_lines=False, box=box.SIMPLE_HEAD)
+    three_columns = longest_key + MIN_VALUE_WIDTH + longest_origin + 8 <= console.width  # 8: padding, edges
+    if three_columns:
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+    else:
+        table.add_column("key = value", overflow="fold")
+    table.add_column("from", style="dim", no_wrap=True)
+    for dotted in keys:
+        value = json.dumps(config.get(dotted))
+        if three_columns:
+            table.add_row(dotted, value, config.origins[dotted])
+        else:
+            table.add_row(Text.assemble((dotted, "bold"), " = ", value), config.origins[dotted])
     console.print(table)
     for layer in config.layers:
         if layer.path is not None:

@@ -225,18 +225,26 @@ class _HumanPrinter:
             nursery.start_soon(self._tick)
 
     async def _tick(self) -> None:
+        from rich.console import Group
         from rich.live import Live
         from rich.spinner import Spinner
 
         spinner = Spinner("dots")
+
+        def view() -> Any:
+            # Asked at every refresh, also the one a print above the live area causes: a message that just
+            # completed is never shown both in the live area and above it.
+            status = self.renderer.status()
+            spinner.text = status or ""
+            parts = [part for part in (self.renderer.live_view(), spinner if status else None) if part is not None]
+            return Group(*parts)
+
         with Live(console=self.console, transient=True, auto_refresh=False, redirect_stdout=False,
-                  redirect_stderr=False) as live:
+                  redirect_stderr=False, get_renderable=view) as live:
             self.live = live
             try:
                 while True:
-                    status = self.renderer.status()
-                    spinner.text = status or ""
-                    live.update(spinner if status else "", refresh=True)
+                    live.refresh()
                     await trio.sleep(STATUS_REFRESH_S)
             finally:
                 self.live = None
@@ -249,7 +257,7 @@ class _HumanPrinter:
 
     def finish(self, outcome: TurnOutcome) -> None:
         if self.live is not None:
-            self.live.update("", refresh=True)
+            self.live.refresh()  # the turn ended: no activity, no draft, an empty live area
         if outcome.status == "completed" and outcome.last_agent_message is not None:
             if not (sys.stdout.isatty() and sys.stderr.isatty()):
                 sys.stdout.write(outcome.last_agent_message.rstrip("\n") + "\n")

@@ -5,6 +5,11 @@ with its exit code, duration and a dimmed tail of its output, file changes as a 
 checklist, reasoning summaries dimmed, errors and warnings. `status()` describes the current activity for a
 live status line (spinner + elapsed seconds), which the driver shows only on a terminal; the renderer itself
 never touches a clock it was not handed, so it is testable with a recording console.
+
+Agent messages are markdown (headings, emphasis, lists, highlighted code blocks) when the console is a terminal
+with colour, and the model's text as it is otherwise (a pipe, `--color never`). While a message streams,
+`live_view()` is its text so far (rendered the same way, cut to the last `LIVE_MAX_LINES` lines) for the
+driver's live area; the complete message replaces it, printed once.
 """
 
 from __future__ import annotations
@@ -14,23 +19,29 @@ import json
 import time
 from typing import Any, Callable
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from codex_actors.cli.jsonl import command_string
+from codex_actors.cli.markdown import markdown, tail
 from codex_actors.protocol import events
 
 OUTPUT_TAIL_LINES = 6
 DIFF_MAX_LINES = 80
 STATUS_PREVIEW_CHARS = 60
+LIVE_MAX_LINES = 8
 
 
 class HumanRenderer:
-    """Prints events on `console` (stderr for `exec`). `clock()` is monotonic seconds (tests may pass a fake)."""
+    """Prints events on `console` (stderr for `exec`). `clock()` is monotonic seconds (tests may pass a fake).
+    `rich_text`: render agent messages as markdown; by default when `console` is a terminal with colour."""
 
-    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, console: Console, *, clock: Callable[[], float] = time.monotonic,
+                 rich_text: bool | None = None) -> None:
         self.console = console
         self._clock = clock
+        self.rich_text = is_rich(console) if rich_text is None else rich_text
+        self._draft = ""  # the agent message streaming now
         self._activity: str | None = None
         self._since = clock()
         self._streamed = ""
@@ -62,6 +73,16 @@ class HumanRenderer:
         tail = f": {preview}" if preview else ""
         return f"{self._activity} ({elapsed}s){tail}"
 
+    def live_view(self) -> RenderableType | None:
+        """The agent message streaming now (its last `LIVE_MAX_LINES` lines), or None when none is."""
+        if not self._draft.strip():
+            return None
+        return tail(self.message_renderable(self._draft), LIVE_MAX_LINES)
+
+    def message_renderable(self, text: str) -> RenderableType:
+        """An agent message as printed: markdown when `rich_text`, else the text unchanged."""
+        return markdown(text) if self.rich_text else Text(text)
+
     def _set_activity(self, activity: str | None) -> None:
         if activity != self._activity:
             self._since = self._clock()
@@ -81,6 +102,7 @@ class HumanRenderer:
 
     def _on_task_complete(self, msg: events.TaskComplete) -> None:
         self._set_activity(None)
+        self._draft = ""
         if msg.last_agent_message is not None:
             self.last_agent_message = msg.last_agent_message
         if self.total_tokens is not None:
@@ -89,6 +111,10 @@ class HumanRenderer:
 
     def _on_turn_aborted(self, msg: events.TurnAborted) -> None:
         self._set_activity(None)
+        if self._draft.strip():  # what streamed before the interrupt stays where the user saw it
+            self.console.print(Text("codex", style="bold magenta italic"))
+            self.console.print(self.message_renderable(self._draft), soft_wrap=not self.rich_text)
+        self._draft = ""
         self.console.print(Text(f"turn {msg.reason}", style="bold red"))
 
     def _on_error(self, msg: events.Error) -> None:
@@ -109,7 +135,7 @@ class HumanRenderer:
     def _on_agent_message_delta(self, msg: events.AgentMessageDelta) -> None:
         if self._activity in ("working", "thinking"):
             self._activity = "responding"
-        self._streamed += msg.delta
+        self._draft += msg.delta  # shown by `live_view`, not previewed in the status line
 
     def _on_agent_reasoning_delta(self, msg: events.AgentReasoningDelta) -> None:
         if self._activity == "working":
@@ -118,8 +144,9 @@ class HumanRenderer:
 
     def _on_agent_message(self, msg: events.AgentMessage) -> None:
         self.last_agent_message = msg.message
+        self._draft = ""
         self.console.print(Text("codex", style="bold magenta italic"))
-        self.console.print(Text(msg.message))
+        self.console.print(self.message_renderable(msg.message), soft_wrap=not self.rich_text)
         self._set_activity("working")
 
     def _on_agent_reasoning(self, msg: events.AgentReasoning) -> None:
@@ -257,9 +284,17 @@ def _duration_text(duration: dict[str, Any]) -> str:
     return f"{ms}ms" if ms < 1000 else f"{ms / 1000:.2f}s"
 
 
-def make_console(color: str, *, stderr: bool) -> Console:
-    """A rich Console on stderr or stdout honouring `--color always|never|auto`; never wraps long lines."""
+def is_rich(console: Console) -> bool:
+    """Whether `console` shows styles: a terminal (or `--color always`) with a colour system."""
+    return console.is_terminal and console.color_system is not None and not console.no_color
+
+
+def make_console(color: str, *, stderr: bool, file: Any = None) -> Console:
+    """A rich Console on stderr or stdout (or `file`) honouring `--color always|never|auto`; never wraps long
+    lines of plain text."""
     kwargs: dict[str, Any] = {"stderr": stderr, "highlight": False, "soft_wrap": True}
+    if file is not None:
+        kwargs["file"] = file
     if color == "always":
         kwargs["force_terminal"] = True
     elif color == "never":

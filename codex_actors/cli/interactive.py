@@ -1,9 +1,11 @@
-"""The interactive loop of `codex-actors run` / `resume`: one trio task merging engine events and prompt answers.
+"""The interactive loop of `codex-actors run` / `resume`: one trio task merging engine events and terminal input.
 
 Everything the loop decides happens on the trio thread, one inbox message at a time: ("event", Event) from the
-session, ("input", Result) from the prompt thread, ("signal", None) for a SIGINT that arrived while no prompt
-held the terminal. At most one prompt is outstanding; an approval request preempts the line prompt (keeping
-what was typed) and the line prompt comes back once every pending approval is answered.
+session, ("input", Result) from the terminal thread (`prompt_thread.TerminalThread`: a line, an answer key,
+Ctrl-C, Ctrl-D), ("signal", None) for a SIGINT sent from outside. The input line stays at the bottom of the
+screen for the whole run; output is printed above it, and a submitted line is echoed once, as `› text`.
+An approval request replaces the input line with a one-key question (y / n / a / p, Esc or Ctrl-C aborts the
+turn); the line, with what was typed, comes back once every pending request is answered.
 
 A session ends with a `Next` plan: quit, or open another session (new, resumed, or the same rollout with a
 changed model / approval policy).
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import math
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +29,43 @@ from rich.text import Text
 from codex_actors.cli.errors import UsageError
 from codex_actors.cli.human import HumanRenderer, make_console, render_file_change
 from codex_actors.cli.jsonl import command_string
+from codex_actors.cli.markdown import render_plain
 from codex_actors.cli.prompt_thread import (
+    ABORT,
+    LINE_PROMPT,
+    Choice,
     EndOfInput,
     Interrupted,
-    LineRequest,
-    Preempted,
-    PromptThread,
+    Line,
+    Question,
     StatusBox,
+    TerminalFile,
+    TerminalThread,
 )
 from codex_actors.cli.run_cmd import SLASH_HELP, load_run_config
+from codex_actors.cli.slash_views import model_menu, show_diff, show_rows
+from codex_actors.cli.status_line import ContextMeter
 from codex_actors.config import ConfigError
 from codex_actors.config.schema import APPROVAL_POLICIES
 from codex_actors.protocol import events, ops
 from codex_actors.session.persistence import RolloutError
 
-LINE_PROMPT = "› "
-APPROVAL_ANSWERS = {"y": "approved", "yes": "approved", "a": "approved_for_session", "always": "approved_for_session",
-                    "n": "denied", "no": "denied"}
+APPROVAL_KEYS = {"y": "approved", "a": "approved_for_session", "n": "denied"}
+APPROVAL_RECORDS = {"approved": "✔ approved {what} this time", "approved_for_session": "✔ approved {what} for this session",
+                    "denied": "✗ denied {what}", ABORT: "✗ aborted the turn at {what}"}
 STATUS_TICK_S = 0.2
+LIVE_REFRESH_S = 0.1
+
+
+SHELL_WRAPPERS = {"bash", "/bin/bash", "/usr/bin/bash", "sh", "/bin/sh", "zsh", "/bin/zsh"}
+
+
+def _shown_command(argv: list[str]) -> str:
+    """A command as the user reads it: the script of a `bash -lc SCRIPT` / `sh -c SCRIPT` wrapper, else the
+    shell-quoted argv."""
+    if len(argv) == 3 and argv[0] in SHELL_WRAPPERS and argv[1] in ("-c", "-lc"):
+        return argv[2]
+    return command_string(argv)
 
 
 def _proposed_rule(request: Any) -> list[str] | None:
@@ -63,7 +86,7 @@ class Next:
 
 
 class InteractiveApp:
-    """Owns the prompt thread for the whole run and opens one session after another."""
+    """Owns the terminal thread for the whole run and opens one session after another."""
 
     def __init__(self, args: argparse.Namespace, config: Any, *, first_prompt: str | None, images: list[str],
                  resume: Path | None) -> None:
@@ -72,127 +95,145 @@ class InteractiveApp:
         self.first_prompt = first_prompt
         self.images = images
         self.resume = resume
-        self.console = make_console(args.color, stderr=False)
         self.status = StatusBox("starting…")
+        self.terminal = TerminalThread(history=_load_history(config.home), status=self.status)
+        self.console = make_console(args.color, stderr=False, file=TerminalFile(self.terminal, stream=sys.stdout))
         self.failure: str | None = None
 
     async def main(self) -> int:
         send, receive = trio.open_memory_channel(math.inf)
-        prompts = PromptThread(history=_load_history(self.config.home), status=self.status)
         async with trio.open_nursery() as nursery:
-            await nursery.start(prompts.run, send)
+            await nursery.start(self.terminal.run, send)
             plan = Next(resume=self.resume)
             changes: dict[str, Any] = {}
             while not plan.quit:
                 changes.update(plan.changes)
                 try:
                     config = load_run_config(self.args, **changes) if changes else self.config
-                    plan = await self._session(config, plan.resume, prompts, receive)
+                    plan = await self._session(config, plan, receive)
                 except (ConfigError, RolloutError, UsageError) as exc:
                     self.failure = str(exc)  # reported by the caller as one line, exit code 2
                     plan = Next(quit=True)
             nursery.cancel_scope.cancel()
         return 0
 
-    async def _session(self, config: Any, resume: Path | None, prompts: PromptThread,
-                       answers: trio.MemoryReceiveChannel) -> Next:
+    async def _session(self, config: Any, plan: Next, answers: trio.MemoryReceiveChannel) -> Next:
         from codex_actors.runtime import RunOptions, open_configured_session
 
-        options = RunOptions(ephemeral=self.args.ephemeral, resume=resume, originator="codex_cli_py", source="cli",
-                             add_dirs=tuple(self.args.add_dirs))
+        options = RunOptions(ephemeral=self.args.ephemeral, resume=plan.resume, originator="codex_cli_py",
+                             source="cli", add_dirs=tuple(self.args.add_dirs))
         async with open_configured_session(config, options) as handle:
-            loop = SessionLoop(handle, config, prompts, self.console, self.status, add_dirs=self.args.add_dirs)
+            loop = SessionLoop(handle, config, self.terminal, self.console, self.status, add_dirs=self.args.add_dirs)
             first, self.first_prompt = self.first_prompt, None
             images, self.images = self.images, []
-            return await loop.run(answers, first_prompt=first, images=images)
+            # A /model or /approvals restart reopens the same rollout: its transcript is on screen already.
+            replay = plan.resume if plan.resume is not None and not plan.changes else None
+            return await loop.run(answers, first_prompt=first, images=images, replay=replay)
 
 
 class SessionLoop:
     """The loop of one session (see the module docstring)."""
 
-    def __init__(self, handle: Any, config: Any, prompts: PromptThread, console: Any, status: StatusBox, *,
+    def __init__(self, handle: Any, config: Any, terminal: TerminalThread, console: Any, status: StatusBox, *,
                  add_dirs: list[str]) -> None:
         from codex_actors.session.persistence import HistoryLog
 
         self.handle = handle
         self.config = config
-        self.prompts = prompts
+        self.terminal = terminal
         self.console = console
         self.status = status
         self.add_dirs = tuple(add_dirs)
         self.renderer = HumanRenderer(console)
+        self.meter = ContextMeter(config.get("model_context_window"))
         self.history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
                                   max_bytes=config.get("history.max_bytes") or None)  # 0: no cap
         self.approvals: collections.deque[events.EventMsg] = collections.deque()
-        self.outstanding: str | None = None  # "line" | "approval" while a prompt is on screen
-        self.draft = ""
+        self.question: Question | None = None  # the approval question (or the /model picker) on screen
+        self.model_choices: list[str] = []  # the models the /model picker on screen offers
+        self.question_ids = itertools.count(1)
+        self.live = ""
+        self.live_at = -math.inf  # trio time of the last live render
         self.turn_running = False
         self.ctrl_c_armed = False
         self.rollout_path: Path | None = None
+        self.first_turn: tuple[str, list[str]] | None = None
+        self.replay: Path | None = None
 
     # -- main loop --------------------------------------------------------------------------------------
 
-    async def run(self, answers: trio.MemoryReceiveChannel, *, first_prompt: str | None, images: list[str]) -> Next:
+    async def run(self, answers: trio.MemoryReceiveChannel, *, first_prompt: str | None, images: list[str],
+                  replay: Path | None = None) -> Next:
+        self.replay = replay
         inbox_send, inbox = trio.open_memory_channel(math.inf)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_forward, self.handle.events, inbox_send, "event")
             nursery.start_soon(_forward, answers, inbox_send, "input")
             nursery.start_soon(self._watch_sigint, inbox_send)
             nursery.start_soon(self._tick_status)
-            if first_prompt:
-                self.console.print(Text(LINE_PROMPT + first_prompt, style="bold"))
-                await self._submit_turn(first_prompt, images)
-            self._ensure_prompt()
+            self.first_turn = (first_prompt, images) if first_prompt else None  # sent once the header is out
             plan = Next(quit=True)
             async for kind, item in inbox:
                 if kind == "event":
                     plan = await self._on_event(item)
                 elif kind == "input":
-                    answered, self.outstanding = self.outstanding, None
-                    plan = await self._on_input(item, answered)
+                    plan = await self._on_input(item)
                 else:
                     plan = await self._on_ctrl_c()
                 if plan is not None:
                     break
-                self._ensure_prompt()
+                self._ensure_question()
+                self._sync_live()
             nursery.cancel_scope.cancel()
-        if self.outstanding is not None:
-            self.prompts.preempt()
-            await self._drain_answer(answers)
+        if self.question is not None:
+            self.terminal.withdraw(self.question.id)
+        self.terminal.set_live("")
         return plan
 
-    async def _drain_answer(self, answers: trio.MemoryReceiveChannel) -> None:
-        """Wait for the preempted prompt's result so the next session starts with a clean slate."""
-        with trio.move_on_after(5):
-            await answers.receive()
-        self.outstanding = None
-
-    def _ensure_prompt(self) -> None:
-        if self.outstanding is not None:
+    def _ensure_question(self) -> None:
+        """Put the first pending approval request on screen, unless a question is there already."""
+        if self.question is not None or not self.approvals:
             return
-        if self.approvals:
-            request = self.approvals[0]
-            self._print_approval(request)
-            question = "Allow? [y]es / [n]o / [a]lways for this session"
-            proposal = _proposed_rule(request)
-            if proposal:
-                question += f" / [p]ersist a rule allowing `{command_string(proposal)}`"
-            self.prompts.ask(LineRequest(question + ": ", history=False))
-            self.outstanding = "approval"
+        request = self.approvals[0]
+        self._print_approval(request)
+        keys = "[y]es · [n]o · [a]lways for this session"
+        proposal = _proposed_rule(request)
+        if proposal:
+            keys += f" · [p]ersist a rule allowing `{command_string(proposal)}`"
+        prompt = Text.assemble(("Allow? ", "bold yellow"), keys, (" · [esc] abort the turn", "dim"))
+        self.question = Question(next(self.question_ids), render_plain(self.console, prompt).rstrip("\n"),
+                                 tuple(APPROVAL_KEYS) + (("p",) if proposal else ()))
+        self.terminal.ask(self.question)
+
+    def _sync_live(self) -> None:
+        """Show the agent message streaming now in the terminal's live area: re-rendered at most every
+        `LIVE_REFRESH_S` (a markdown render per delta would cost quadratic time on a long answer; the status
+        tick catches up on the last deltas), cleared at once when the message completed."""
+        view = self.renderer.live_view()
+        if view is None:
+            live = ""
+        elif trio.current_time() - self.live_at < LIVE_REFRESH_S:
+            return
         else:
-            self.prompts.ask(LineRequest(LINE_PROMPT, default=self.draft))
-            self.draft = ""
-            self.outstanding = "line"
+            self.live_at = trio.current_time()
+            live = render_plain(self.console, view).rstrip("\n")
+        if live != self.live:
+            self.live = live
+            self.terminal.set_live(live)
+
+    def _footer(self) -> str:
+        parts = [str(self.config.get("model")), f"approvals: {self.config.get('approval_policy')}",
+                 f"sandbox: {self.config.get('sandbox_mode')}", *self.meter.describe()]
+        return " · ".join(parts)
 
     async def _tick_status(self) -> None:
-        model = self.config.get("model")
-        policy = self.config.get("approval_policy")
         while True:
+            self._sync_live()
             busy = self.renderer.status()
             if busy is not None:
-                self.status.set(f"{busy} · Ctrl-C to interrupt", busy=True)
+                self.status.set(f"{busy} · Ctrl-C to interrupt", self._footer())
             else:
-                self.status.set(f"{model} · approvals: {policy} · /help for commands", busy=False)
+                self.status.set(None, self._footer())
             await trio.sleep(STATUS_TICK_S)
 
     async def _watch_sigint(self, inbox: trio.MemorySendChannel) -> None:
@@ -207,58 +248,78 @@ class SessionLoop:
         if isinstance(msg, events.SessionConfigured):
             self.rollout_path = self.handle.rollout_path
             self._print_header(msg)
+            if self.replay is not None:
+                await self._replay(self.replay)
+            if self.first_turn is not None:
+                (text, images), self.first_turn = self.first_turn, None
+                self._echo(text)
+                await self._submit_turn(text, images)
             return None
         self.renderer.feed(msg)
-        if isinstance(msg, events.TaskStarted):
+        if isinstance(msg, events.TokenCount):
+            self.meter.update(msg.info)
+        elif isinstance(msg, events.TaskStarted):
             self.turn_running = True
+            self.meter.set_window(msg.model_context_window)
         elif isinstance(msg, (events.TaskComplete, events.TurnAborted)):
             self.turn_running = False
             # Requests of a turn that ended cannot be answered any more (an `abort` answer ends the turn with
             # other requests still queued here): drop them, and take back a question already on screen.
-            if self.approvals:
-                self.approvals.clear()
-                if self.outstanding == "approval":
-                    self.prompts.preempt()
+            self.approvals.clear()
+            if self.question is not None and not self.model_choices:  # a /model picker stays
+                self.terminal.withdraw(self.question.id)
+                self.question = None
         elif isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
             self.approvals.append(msg)
-            if self.outstanding == "line":
-                self.prompts.preempt()
         return None
 
     # -- input ------------------------------------------------------------------------------------------
 
-    async def _on_input(self, result: Any, answered: str | None) -> Next | None:
-        if isinstance(result, Preempted):
-            if answered == "line":
-                self.draft = result.text
-            return None
+    async def _on_input(self, result: Any) -> Next | None:
         if isinstance(result, EndOfInput):
             return Next(quit=True)
         if isinstance(result, Interrupted):
-            if answered == "approval" and self.approvals:
-                await self._answer_approval("abort")
-                self.approvals.clear()  # the abort ends the turn, and with it the turn's other requests
-                return None
             return await self._on_ctrl_c()
-        text = result.text
-        if answered == "approval" and self.approvals:
-            answer = text.strip().lower()
-            decision: Any = APPROVAL_ANSWERS.get(answer)
-            proposal = _proposed_rule(self.approvals[0])
-            if answer in ("p", "persist") and proposal:
-                decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
-            if decision is None:
-                self.console.print(Text("answer y, n, a or p" if proposal else "answer y, n or a", style="yellow"))
-            else:
-                await self._answer_approval(decision)
+        if isinstance(result, Choice):
+            if self.question is None or result.question_id != self.question.id:
+                return None  # an answer to a question already withdrawn
+            self.question = None
+            if self.model_choices:
+                return self._on_model_choice(result.key)
+            await self._on_choice(result.key)
             return None
+        text = result.text
         self.ctrl_c_armed = False
         if not text.strip():
             return None
+        self._echo(text, steering=self.turn_running and not text.strip().startswith("/"))
         if text.strip().startswith("/"):
             return await self._slash(text.strip())
         await self._submit_turn(text, [])
         return None
+
+    def _echo(self, text: str, *, steering: bool = False) -> None:
+        """The user's line in the transcript, once."""
+        line = Text(LINE_PROMPT, style="bold")
+        line.append(text, style="bold")
+        if steering:
+            line.append("  (steering the running turn)", style="dim")
+        self.console.print(line)
+
+    async def _on_choice(self, key: str) -> None:
+        request = self.approvals[0]
+        decision: Any = APPROVAL_KEYS.get(key, ABORT)
+        proposal = _proposed_rule(request)
+        what = (f"`{_shown_command(request.command)}`" if isinstance(request, events.ExecApprovalRequest)
+                else "the patch")
+        record = APPROVAL_RECORDS.get(decision, "").format(what=what)
+        if key == "p" and proposal:
+            decision = {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": {"command": proposal}}}
+            record = f"✔ approved {what}, and from now on commands starting with `{command_string(proposal)}`"
+        self.console.print(Text(record, style="green" if record.startswith("✔") else "red"))
+        await self._answer_approval(decision)
+        if decision == ABORT:
+            self.approvals.clear()  # the abort ends the turn, and with it the turn's other requests
 
     async def _on_ctrl_c(self) -> Next | None:
         if self.turn_running:
@@ -275,8 +336,6 @@ class SessionLoop:
         from codex_actors.runtime import sandbox_policy
 
         items: list[ops.UserInput] = [ops.TextInput(text)] + [ops.LocalImageInput(p) for p in images]
-        if self.turn_running:
-            self.console.print(Text("(steering the running turn)", style="dim"))
         await self.handle.submit(ops.UserTurn(
             items=items, cwd=str(self.config.cwd), approval_policy=self.config.get("approval_policy"),
             sandbox_policy=sandbox_policy(self.config, self.add_dirs).to_json(), model=self.config.get("model")))
@@ -290,7 +349,7 @@ class SessionLoop:
     def _print_approval(self, msg: Any) -> None:
         if isinstance(msg, events.ExecApprovalRequest):
             self.console.print(Text.assemble(("approval needed: ", "bold yellow"), "run ",
-                                             (command_string(msg.command), "bold"), (f" in {msg.cwd}", "dim")))
+                                             (_shown_command(msg.command), "bold"), (f" in {msg.cwd}", "dim")))
         else:
             self.console.print(Text("approval needed: apply this patch", style="bold yellow"))
             for path, change in msg.changes.items():
@@ -298,13 +357,35 @@ class SessionLoop:
         if msg.reason:
             self.console.print(Text(f"reason: {msg.reason}", style="dim"))
 
-    async def _answer_approval(self, decision: str) -> None:
+    async def _answer_approval(self, decision: Any) -> None:
         msg = self.approvals.popleft()
         if isinstance(msg, events.ExecApprovalRequest):
             await self.handle.submit(ops.ExecApproval(id=msg.approval_id or msg.call_id, decision=decision,
                                                       turn_id=msg.turn_id))
         else:
             await self.handle.submit(ops.PatchApproval(id=msg.call_id, decision=decision))
+
+    # -- resume -----------------------------------------------------------------------------------------
+
+    async def _replay(self, path: Path) -> None:
+        """Print the resumed session's earlier transcript, compactly, and restore the token meter."""
+        from codex_actors.cli.transcript import entry_renderable, replay
+        from codex_actors.session.persistence import read_rollout
+
+        try:
+            rollout = await trio.to_thread.run_sync(read_rollout, path)
+        except (OSError, ValueError) as exc:
+            self.console.print(Text(f"warning: earlier transcript not shown: {exc}", style="yellow"))
+            return
+        self.meter.update(rollout.token_info)
+        entries = replay(rollout.lines)
+        turns = sum(entry.kind == "user" for entry in entries)
+        self.console.print(Text(f"↻ resumed session {rollout.thread_id} · {turns} earlier "
+                                f"prompt{'s' * (turns != 1)}", style="dim"))
+        for entry in entries:
+            self.console.print(entry_renderable(entry, self.renderer.message_renderable),
+                               soft_wrap=entry.kind != "answer")
+        self.console.print(Text("─" * 8 + " earlier transcript ends here", style="dim"))
 
     # -- slash commands ---------------------------------------------------------------------------------
 
@@ -321,7 +402,7 @@ class SessionLoop:
             await self.handle.submit(ops.Compact())
             return None
         if name == "/diff":
-            await self._show_diff()
+            await show_diff(self.console, Path(self.config.cwd))
             return None
         if name == "/status":
             self._show_status()
@@ -338,7 +419,7 @@ class SessionLoop:
             return self._resume(arg or None)
         if name == "/model":
             if not arg:
-                self.console.print(f"model: {self.config.get('model')}")
+                await self._pick_model()
                 return None
             return self._restart({"model": arg})
         if name == "/approvals":
@@ -352,6 +433,31 @@ class SessionLoop:
             return self._restart({"approval_policy": arg})
         self.console.print(Text(f"unknown command {name}; /help lists them", style="red"))
         return None
+
+    async def _pick_model(self) -> None:
+        """Offer the models the provider lists (`slash_views.model_menu`) as a one-key question; with none
+        listed, say so and name the configured model."""
+        from codex_actors.cli.model_list import provider_models
+        from codex_actors.runtime import provider_info
+
+        current = str(self.config.get("model"))
+        listed, reason = await provider_models(provider_info(self.config))
+        if not listed:
+            self.console.print(f"model: {current} (the provider lists no models: {reason}; /model NAME switches)")
+            return
+        self.model_choices, prompt = model_menu(self.console, current, listed)
+        self.question = Question(next(self.question_ids), render_plain(self.console, prompt).rstrip("\n"),
+                                 tuple(str(n) for n in range(1, len(self.model_choices) + 1)))
+        self.terminal.ask(self.question)
+
+    def _on_model_choice(self, key: str) -> Next | None:
+        choices, self.model_choices = self.model_choices, []
+        if key == ABORT or choices[int(key) - 1] == self.config.get("model"):
+            self.console.print(Text(f"model: {self.config.get('model')} (unchanged)", style="dim"))
+            return None
+        model = choices[int(key) - 1]
+        self.console.print(Text(f"model: {model}", style="green"))
+        return self._restart({"model": model})
 
     def _resume(self, session_id: str | None) -> Next | None:
         from codex_actors.cli.exec_cmd import find_session
@@ -368,18 +474,6 @@ class SessionLoop:
         resume = path if path is not None and Path(path).is_file() else None
         return Next(resume=resume, changes=changes)
 
-    async def _show_diff(self) -> None:
-        proc = await trio.run_process(["git", "diff"], cwd=str(self.config.cwd), capture_stdout=True,
-                                      capture_stderr=True, check=False)
-        if proc.returncode != 0:
-            self.console.print(Text(f"/diff: {proc.stderr.decode(errors='replace').strip()}", style="red"))
-            return
-        diff = proc.stdout.decode(errors="replace")
-        if not diff.strip():
-            self.console.print(Text("no changes", style="dim"))
-            return
-        self.console.print(render_file_change("git diff", {"type": "update", "unified_diff": diff}))
-
     def _rename(self, name: str) -> None:
         from codex_actors.session.persistence.session_index import append_thread_name
 
@@ -394,13 +488,11 @@ class SessionLoop:
         self.console.print(Text(f"session named {name!r}: `codex-actors resume {name}` continues it", style="dim"))
 
     def _show_status(self) -> None:
-        rows = [("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
-                ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
-                ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
-                ("rollout", str(self.rollout_path or "(none)")),
-                ("tokens used", str(self.renderer.total_tokens or 0))]
-        for key, value in rows:
-            self.console.print(Text.assemble((f"{key}: ", "bold"), str(value)))
+        show_rows(self.console, [
+            ("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
+            ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
+            ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
+            ("rollout", str(self.rollout_path or "(none)")), *self.meter.status_rows()])
 
     def _print_header(self, msg: events.SessionConfigured) -> None:
         from codex_actors.runtime import CLI_VERSION

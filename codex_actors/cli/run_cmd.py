@@ -1,8 +1,10 @@
 """`codex-actors run [PROMPT]`: an interactive session in the terminal (spec agent-core 9, rows 1, 2, 35, 39).
 
-A prompt line with history (`history.jsonl`), the run streamed above it as `exec` renders it, approval prompts
-(y / n / a = always for this session) for the policies that ask, a status bar with a spinner and the elapsed
-time while the model or a tool works. Ctrl-C interrupts the running turn and keeps the session; at an idle
+An input line with history (`history.jsonl`) pinned at the bottom, the run streamed above it as `exec` renders
+it (answers as markdown), one-key approval questions (y / n / a = always for this session / p = persist a
+rule; Esc aborts the turn) for the policies that ask, an activity line with a spinner and the elapsed time
+while the model or a tool works, and a footer with the modes, the context window left and the session's
+tokens (see `interactive` and `prompt_thread`). Ctrl-C interrupts the running turn and keeps the session; at an idle
 prompt a second Ctrl-C (or Ctrl-D, or /quit) leaves. A line typed while a turn runs steers that turn.
 
 Slash commands: /new, /resume [ID], /compact, /diff, /status, /model [NAME], /approvals [POLICY], /rename NAME,
@@ -25,9 +27,9 @@ SLASH_HELP = [
     ("/new", "start a new session"),
     ("/resume [ID]", "continue the newest session of this directory, or the one with ID"),
     ("/compact", "summarise the conversation to free context"),
-    ("/diff", "show `git diff` of the working tree"),
-    ("/status", "session id, model, policies, token usage"),
-    ("/model [NAME]", "show or change the model"),
+    ("/diff", "show `git diff` of the working tree, untracked files included"),
+    ("/status", "session id, model, policies, context window, token usage"),
+    ("/model [NAME]", "pick one of the models the provider lists, or switch to NAME"),
     ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never)"),
     ("/rename NAME", "name this session, so that `resume NAME` / `exec resume NAME` find it"),
     ("/quit", "leave (also /exit, Ctrl-D)"),

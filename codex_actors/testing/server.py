@@ -15,7 +15,7 @@ In tests:
         assert server.requests[0].body["input"] == [...]
 
 As a process (for CLI tests): `python -m codex_actors.testing.server --script FILE.json [--port 0]
-[--log FILE.jsonl] [--no-websocket] [--status FILE.json]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the
+[--log FILE.jsonl] [--no-websocket] [--status FILE.json] [--models ID,ID]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the
 first stdout line and appends each request as one JSON line `{"transport","method","path","headers","body"}` to
 the log; on SIGTERM it writes `{"errors": [...], "remaining": N}` to the status file and exits.
 """
@@ -86,11 +86,13 @@ async def _wait_for_peer_to_leave(stream: trio.abc.Stream) -> None:
 class ScriptedModelServer:
     """The server. `script` is a list of scripted responses (see `script`); `add()` appends more. `websocket=False`
     refuses WebSocket upgrades with HTTP 426 (without consuming the script). `log_path` appends each request as
-    a JSON line. After `await nursery.start(server.run)`, `url` is the base URL to give a provider and
-    `requests` the recorded requests in arrival order."""
+    a JSON line. `models`: model ids `GET /v1/models` lists (OpenAI's `{"object": "list", "data": [...]}`);
+    None answers it 404, like servers that list none. After `await nursery.start(server.run)`, `url` is the
+    base URL to give a provider and `requests` the recorded requests in arrival order."""
 
     def __init__(
-        self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None
+        self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None,
+        models: list[str] | None = None,
     ) -> None:
         if script is not None and not isinstance(script, list):
             raise TypeError("the script must be a list of scripted responses")
@@ -98,6 +100,7 @@ class ScriptedModelServer:
         self._answered = 0
         self.websocket = websocket
         self.log_path = Path(log_path) if log_path is not None else None
+        self.models = list(models) if models is not None else None
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
         self.port = 0
@@ -202,6 +205,10 @@ class ScriptedModelServer:
             wire = "responses"
         elif route == "/v1/chat/completions":
             wire = "chat"
+        elif route == "/v1/models" and request.method == b"GET" and self.models is not None:
+            await send_json(200, {"object": "list", "data": [{"id": model, "object": "model", "owned_by": "scripted"}
+                                                             for model in self.models]})
+            return
         else:
             await send_json(404, {"error": {"code": "not_found", "message": f"no such endpoint: {path}"}})
             return
@@ -325,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--log", help="append each request as one JSON line to this file")
     parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
+    parser.add_argument("--models", help="comma-separated model ids GET /v1/models lists (default: 404)")
     parser.add_argument("--status", help="on SIGTERM, write {\"errors\": [...], \"remaining\": N} here, then exit")
     args = parser.parse_args(argv)
     try:
@@ -337,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     async def serve() -> None:
-        server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log)
+        server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log,
+                                     models=args.models.split(",") if args.models is not None else None)
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 await nursery.start(functools.partial(server.run, port=args.port))

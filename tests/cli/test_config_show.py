@@ -47,3 +47,21 @@ def test_help_does_not_import_trio_httpx_or_v8():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_config_show_at_80_columns_never_splits_a_key(tmp_path):
+    """Piped at 80 columns: every key name appears whole on one line (values wrap instead)."""
+    table = '{name="x",base_url="http://127.0.0.1:9/v1/a/rather/long/path/that/must/wrap",env_key="OPENAI_API_KEY"}'
+    args = ("config", "show", "-c", f"model_providers.x={table}")
+    keys = json.loads(cli(*args, "--json", home=tmp_path, cwd=tmp_path).stdout)["origins"]
+    env = {**os.environ, "CODEX_ACTORS_HOME": str(tmp_path), "COLUMNS": "80"}
+    result = subprocess.run([sys.executable, "-m", "codex_actors", *args], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    words = {word for line in lines for word in line.split()}
+    missing = [key for key in keys if key not in words]
+    assert not missing, f"keys broken across lines: {missing}\n{result.stdout}"
+    assert any("model_providers.x.base_url" in line for line in lines)
+    assert "/wrap" in result.stdout.replace("\n", "").replace(" ", "")

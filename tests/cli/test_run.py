@@ -19,16 +19,17 @@ PROMPT = "›"
 class ScriptedServerProcess:
     """The scripted model server as a subprocess (the pty test itself is synchronous)."""
 
-    def __init__(self, tmp_path: Path, script: list) -> None:
+    def __init__(self, tmp_path: Path, script: list, models: list[str] | None = None) -> None:
         import subprocess
 
         script_file = tmp_path / "script.json"
         script_file.write_text(json.dumps(script))
         self.log = tmp_path / "requests.jsonl"
         self.status = tmp_path / "server-status.json"
+        listing = ["--models", ",".join(models)] if models is not None else []
         self.proc = subprocess.Popen([sys.executable, "-m", "codex_actors.testing.server", "--no-websocket",
                                       "--script", str(script_file), "--log", str(self.log),
-                                      "--status", str(self.status)],
+                                      "--status", str(self.status), *listing],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
 
@@ -47,8 +48,8 @@ class ScriptedServerProcess:
 def scripted(tmp_path):
     servers = []
 
-    def start(script):
-        server = ScriptedServerProcess(tmp_path, script)
+    def start(script, models=None):
+        server = ScriptedServerProcess(tmp_path, script, models)
         servers.append(server)
         return server
 
