@@ -13,9 +13,11 @@ from typing import Any, AsyncIterator, Sequence
 
 import trio
 
-from codex_actors.codemode.cell import Cell, Detach, Dispatcher, Notifier, Observe, Terminate
+from codex_actors.codemode.cell import Cell, Detach, Dispatcher, Notifier, Observe, Terminate, tool_declarations
 from codex_actors.codemode.core import CellError, CellOutcome, missing_cell
 from codex_actors.codemode.pool import RuntimePool
+from codex_actors.codemode.runtime import RUNTIME_INIT_FAILED
+from codex_actors.codemode.v8bridge import IsolateError
 from codex_actors.codemode.pragma import DEFAULT_EXEC_YIELD_TIME_MS
 from codex_actors.codemode.tools_spec import NestedToolSpec
 
@@ -51,6 +53,7 @@ class CodeModeService:
         self._pool = RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
         self._cells: dict[str, Cell] = {}
         self._stored: dict[str, str] = {}
+        self._declarations: list[dict[str, str]] | None = None
         self._running: set[Cell] = set()
         self._ids = itertools.count(1)
         self._targets = itertools.count(1)
@@ -92,23 +95,42 @@ class CodeModeService:
         """
         if not self._alive or self._cells_nursery is None:
             raise CodeModeError(SHUTTING_DOWN)
-        cell_id = str(next(self._ids))
-        cell = Cell(
-            cell_id,
-            self._pool.take(),
-            code=code,
-            tools=tools,
-            stored=dict(self._stored),
-            dispatcher=self._dispatcher,
-            notifier=self._notifier,
-            exec_call_id=exec_call_id,
-            commit=self._commit,
-            on_closed=self._forget,
-        )
-        self._cells[cell_id] = cell
-        self._running.add(cell)
-        cell.stopped_callback = self._running.discard
-        await self._cells_nursery.start(cell.run)
+        try:
+            declarations = tool_declarations(tools)  # before taking a runtime: a bad schema takes nothing
+        except Exception as exc:  # noqa: BLE001 - any bad tool definition is this exec's error, not the session's
+            raise CodeModeError(f"{RUNTIME_INIT_FAILED}: {exc}") from exc
+        try:
+            runtime = await self._pool.take(declarations)
+        except (RuntimeError, IsolateError) as exc:
+            raise CodeModeError(SHUTTING_DOWN if not self._alive else RUNTIME_INIT_FAILED) from exc
+        self._declarations = declarations
+        started = False
+        try:
+            if not self._alive or self._cells_nursery is None:
+                raise CodeModeError(SHUTTING_DOWN)
+            cell_id = str(next(self._ids))
+            cell = Cell(
+                cell_id,
+                runtime,
+                code=code,
+                tools=tools,
+                declarations=declarations,
+                stored=dict(self._stored),
+                dispatcher=self._dispatcher,
+                notifier=self._notifier,
+                exec_call_id=exec_call_id,
+                commit=self._commit,
+                on_closed=self._forget,
+            )
+            self._cells[cell_id] = cell
+            self._running.add(cell)
+            cell.stopped_callback = self._running.discard
+            started = True  # from here on cell.run owns the runtime and closes it on every path
+            await self._cells_nursery.start(cell.run)
+        finally:
+            if not started:
+                with trio.CancelScope(shield=True):
+                    await runtime.close()
         return cell_id
 
     async def observe(self, cell_id: str, yield_time_ms: int = DEFAULT_EXEC_YIELD_TIME_MS) -> CellOutcome:
@@ -124,14 +146,10 @@ class CodeModeService:
         try:
             outcome = await recv.receive()
         except trio.Cancelled:
-            try:
-                unread = recv.receive_nowait()
-            except trio.WouldBlock:
-                unread = None
-            cell.post(Detach(target, unread))
+            cell.post(Detach(target, recv))
             raise
         finally:
-            self._pool.replenish()
+            self._pool.replenish(self._declarations)
         return _raise_if_error(outcome)
 
     async def terminate(self, cell_id: str) -> CellOutcome:
@@ -144,7 +162,7 @@ class CodeModeService:
         cell.post(Terminate(next(self._targets), send))
         with trio.CancelScope(shield=True):
             outcome = await recv.receive()
-        self._pool.replenish()
+        self._pool.replenish(self._declarations)
         return _raise_if_error(outcome)
 
     def cells_of_call(self, exec_call_id: str) -> list[str]:
