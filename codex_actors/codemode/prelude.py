@@ -50,6 +50,15 @@ PRELUDE_JS = r"""
   const errorToString = uncurry(call, Error.prototype.toString);
   const callsiteString = (cs) => { try { return "" + cs.toString(); } catch (_) { return "<unknown>"; } };
   const promiseThen = uncurry(call, Promise.prototype.then);
+  const mapGet = uncurry(call, Map.prototype.get);
+  const mapSet = uncurry(call, Map.prototype.set);
+  const mapDelete = uncurry(call, Map.prototype.delete);
+  const mapClear = uncurry(call, Map.prototype.clear);
+  const setAdd = uncurry(call, Set.prototype.add);
+  const setHas = uncurry(call, Set.prototype.has);
+  const setDelete = uncurry(call, Set.prototype.delete);
+  const setClear = uncurry(call, Set.prototype.clear);
+  const resolved = Promise.resolve();
   const mathTrunc = Math.trunc;
   const isFinite = Number.isFinite;
   const toNumber = Number;
@@ -122,8 +131,8 @@ PRELUDE_JS = r"""
   function finish(error) {
     if (finished) return;
     finished = true;
-    timers.clear();
-    pending.clear();
+    setClear(timers);
+    mapClear(pending);
     let writes = "{";
     for (let i = 0; i < writeKeys.length; i++) {
       writes += (i ? "," : "") + stringify(writeKeys[i]) + ":" + stringify(writeValues[i]);
@@ -215,12 +224,12 @@ PRELUDE_JS = r"""
       const k = keyOf(key, "store key must be a string");
       const s = stringify(value);
       if (s === undefined) throw "Unable to store " + stringify(k) + ". Only plain serializable objects can be stored.";
-      view.set(k, s);
+      mapSet(view, k, s);
       writeKeys[writeKeys.length] = k;
       writeValues[writeValues.length] = s;
     },
     load(key) {
-      const s = view.get(keyOf(key, "load key must be a string"));
+      const s = mapGet(view, keyOf(key, "load key must be a string"));
       return s === undefined ? undefined : parse(s);
     },
     notify(value) {
@@ -235,14 +244,14 @@ PRELUDE_JS = r"""
       let delay = toNumber(delayMs);
       delay = isFinite(delay) && delay > 0 ? mathTrunc(delay) : 0;
       const id = ++timerSeq;
-      timers.add(id);
+      setAdd(timers, id);
       const fire = () => {
-        if (finished || !timers.has(id)) return;
-        timers.delete(id);
+        if (finished || !setHas(timers, id)) return;
+        setDelete(timers, id);
         try { apply(callback, undefined, []); } catch (e) { finish(e === EXIT && exitRequested ? null : errorText(e)); }
       };
       const waited = waitAsync(new Int32Array(new SAB(4)), 0, 0, delay);
-      if (waited.async) promiseThen(waited.value, fire); else promiseThen(Promise.resolve(), fire);
+      if (waited.async) promiseThen(waited.value, fire); else promiseThen(resolved, fire);
       return id;
     },
     clearTimeout(id) {
@@ -250,7 +259,7 @@ PRELUDE_JS = r"""
       let n;
       try { n = toNumber(id); } catch (_) { throw "clearTimeout expects a numeric timeout id"; }
       if (!isFinite(n) || n <= 0) return;
-      timers.delete(n);
+      setDelete(timers, n);
     },
   };
 
@@ -259,7 +268,7 @@ PRELUDE_JS = r"""
       const input = args.length > 0 ? stringify(args[0]) : undefined;
       const id = "tool-" + (++toolSeq);
       return new Promise((resolve, reject) => {
-        pending.set(id, [resolve, reject]);
+        mapSet(pending, id, [resolve, reject]);
         send('{"t":"tool","id":' + stringify(id) + ',"tool":' + index + ',"input":' + (input === undefined ? "null" : stringify(input)) + "}");
       });
     };
@@ -303,7 +312,7 @@ PRELUDE_JS = r"""
 
   function run(main) {
     let promise;
-    try { promise = main(); } catch (e) { promise = Promise.reject(e); }
+    try { promise = main(); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
     promiseThen(promise, () => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
   }
 
@@ -312,7 +321,7 @@ PRELUDE_JS = r"""
     started = true;
     const job = parse(receiveOne());
     const stored = job.store;
-    for (const k in stored) view.set(k, stored[k]);
+    for (const k in stored) mapSet(view, k, stored[k]);
     if (job.tools !== undefined) configure(job.tools);
     // A SyntaxError leaves through this call, so the host sees V8's position of it (`<name>:<line>: ...`).
     const main = new AsyncFunction(__USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
@@ -325,9 +334,9 @@ PRELUDE_JS = r"""
       if (text === undefined) return;
       if (finished) continue;
       const msg = parse(text);
-      const entry = pending.get(msg.id);
+      const entry = mapGet(pending, msg.id);
       if (entry === undefined) { finish("unknown tool call `" + msg.id + "`"); continue; }
-      pending.delete(msg.id);
+      mapDelete(pending, msg.id);
       apply(entry[msg.ok ? 0 : 1], undefined, [parse(msg.payload)]);
     }
   }
