@@ -122,6 +122,7 @@ class Cell:
         self._tools_running = _CallbackSet()
         self._notifies = _CallbackSet()
         self._nursery: trio.Nursery | None = None
+        self._submitted = False
         self.stopped = trio.Event()
         self.stopped_callback: Callable[["Cell"], None] | None = None
 
@@ -133,11 +134,18 @@ class Cell:
             if isinstance(message, (Observe, Terminate)) and message.reply is not None:
                 message.reply.send_nowait(missing_cell(self.cell_id))
 
+    def submit(self) -> None:
+        """Hand the job to the runtime (once; `run` does it if the owner did not, before starting it, so V8
+        works while the cell's task is being scheduled). Its events wait in the inbox for `run`."""
+        if not self._submitted:
+            self._submitted = True
+            self.runtime.submit(rt.Job(self._code, self._declarations, self._stored, self._inbox_send))
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.runtime.submit(rt.Job(self._code, self._declarations, self._stored, self._inbox_send))
+                self.submit()
                 task_status.started()
                 async for message in self._inbox:
                     self._handle(message)
@@ -208,8 +216,11 @@ class Cell:
             else:
                 error_text = rt.heap_limit_message(self.runtime.max_heap_bytes)
             self._answer(core.finished(error_text, message.writes, now))
-            assert self._nursery is not None
-            self._nursery.start_soon(self._settle_callbacks)
+            if self._tools_running.idle and self._notifies.idle:
+                self._handle(_CompletionReady())  # nothing to drain or cancel: complete now
+            else:
+                assert self._nursery is not None
+                self._nursery.start_soon(self._settle_callbacks)
         elif isinstance(message, _CompletionReady):
             answers, writes = core.complete()
             if writes:
@@ -348,6 +359,10 @@ class _CallbackSet:
                     self._idle.set()
 
         nursery.start_soon(body)
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
 
     async def wait_idle(self) -> None:
         """Wait until no callback of this set is running."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+import threading
 from typing import Any
 
 import attrs
@@ -117,6 +118,9 @@ class V8Runtime:
         self._tool_count = 0
         self._tool_ids: set[str] = set()
         self._done = False
+        # Events waiting for the trio thread: one `run_sync_soon` carries every event queued before it runs.
+        self._outbox: list[RuntimeEvent] = []
+        self._outbox_lock = threading.Lock()
 
     @classmethod
     def create(cls, *, max_heap_bytes: int, tools: list[dict[str, str]] | None = None) -> "V8Runtime":
@@ -157,7 +161,7 @@ class V8Runtime:
             payload["tools"] = job.tools
         self._inbound.append(json.dumps(payload))
         self._isolate.listen(self._on_callback)
-        self._emit([Started()])
+        job.sink.send_nowait(Started())  # on the trio thread already: no hand-off
         self._main_task = self._isolate.post_call(self._start_fn, _START)
 
     def deliver(self, call_id: str, ok: bool, payload_json: str) -> None:
@@ -283,21 +287,28 @@ class V8Runtime:
             self._emit([ScriptFinished(error_text, {})])
 
     def _emit(self, events: list[RuntimeEvent]) -> None:
-        sink, token = self._sink, self._token
-        if sink is None or token is None:
+        if self._sink is None or self._token is None:
             return
+        with self._outbox_lock:
+            wake = not self._outbox
+            self._outbox.extend(events)
+        if wake:
+            try:
+                self._token.run_sync_soon(self._flush)
+            except trio.RunFinishedError:
+                pass
 
-        def send() -> None:
-            for event in events:
-                try:
-                    sink.send_nowait(event)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return
-
-        try:
-            token.run_sync_soon(send)
-        except trio.RunFinishedError:
-            pass
+    def _flush(self) -> None:
+        # On the trio thread.
+        with self._outbox_lock:
+            events, self._outbox = self._outbox, []
+        sink = self._sink
+        assert sink is not None
+        for event in events:
+            try:
+                sink.send_nowait(event)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
 
 
 def _string(value: Any) -> str:

@@ -126,6 +126,7 @@ class CodeModeService:
             self._running.add(cell)
             cell.stopped_callback = self._running.discard
             started = True  # from here on cell.run owns the runtime and closes it on every path
+            cell.submit()
             await self._cells_nursery.start(cell.run)
         finally:
             if not started:
