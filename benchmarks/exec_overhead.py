@@ -12,10 +12,15 @@ Each code-mode child first primes itself with one unmeasured exec in a throwaway
 imports are process costs, see `benchmarks.startup`), so `warmups` counts warm-up execs of the measured session only.
 
 Scenarios (rows):
-- `cold_exec` N: a brand-new `CodeModeService` with N synthetic nested tools and one `text("ok")` exec through
+- `cold_exec` N: a brand-new `CodeModeService` (its own pool of 2, started with it; `prepare(tools)` as a session
+  does) with N synthetic nested tools and one `text("ok")` exec through
   `codex_actors.tools.code_mode.handle_exec` (the `exec` tool's own function); timed from opening the service to the
   exec's output item (shutdown not timed). samples S, warmups 0, iters 1.
 - `warm_exec` N: one service per sample, one unmeasured warm-up exec, then `--warm-iterations` timed execs.
+- `cold_exec_shared_pool` N: `cold_exec` with a process-wide `RuntimePool` (size 2) that is already warm when the
+  sample's timer starts (the service gets `pool=`): a session's first exec when the pool was started with the
+  process. `cold_exec` rows include the start of the session's own pool (its first runtime is built while the exec
+  waits); this row does not.
 - `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` before each timed exec,
   as in a session, where the model answers between two execs (back-to-back execs measure a busier machine: the
   previous cell's teardown and the pool's refill still run).
@@ -117,11 +122,40 @@ async def run_cold(spec: dict[str, Any], sampler: Sampler) -> None:
         before = sampler.begin()
         started = time.perf_counter()
         async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
+            service.prepare(tools)  # as a session's tool registry does
             output = await handle_exec(service, "call_bench", CODE, tools=tools)
             sampler.times.append(time.perf_counter() - started)
         sampler.end(before)
         if not succeeded(output):
             raise RuntimeError(f"benchmark exec failed: {output['output']!r}")
+
+
+async def run_cold_shared(spec: dict[str, Any], sampler: Sampler) -> None:
+    import trio
+
+    from codex_actors.codemode import open_code_mode_service
+    from codex_actors.codemode.cell import tool_declarations
+    from codex_actors.codemode.pool import RuntimePool
+    from codex_actors.tools.code_mode import handle_exec, succeeded
+
+    tools = synthetic_tools(spec["tools"])
+    await prime_process()
+    pool = RuntimePool(size=spec["pool_size"], max_heap_bytes=256 * 1024 * 1024)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        pool.replenish(tool_declarations(tools))
+        for _ in range(spec["samples"]):
+            await pool.filled()  # untimed: the process-wide pool is warm before the session starts
+            before = sampler.begin()
+            started = time.perf_counter()
+            async with open_code_mode_service(_dispatch, pool=pool) as service:
+                service.prepare(tools)
+                output = await handle_exec(service, "call_bench", CODE, tools=tools)
+                sampler.times.append(time.perf_counter() - started)
+            sampler.end(before)
+            if not succeeded(output):
+                raise RuntimeError(f"benchmark exec failed: {output['output']!r}")
+        nursery.cancel_scope.cancel()
 
 
 async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
@@ -133,6 +167,7 @@ async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
     await prime_process()
     for _ in range(spec["samples"]):
         async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
+            service.prepare(tools)  # as a session's tool registry does
             for _ in range(spec["warmups"]):
                 await _exec_once(service, tools)
             before = sampler.begin()
@@ -254,6 +289,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         trio.run(run_cold, spec, sampler)
     elif kind == "warm":
         trio.run(run_warm, spec, sampler)
+    elif kind == "cold_shared":
+        trio.run(run_cold_shared, spec, sampler)
     elif kind == "floor":
         run_floor(spec, sampler)
     elif kind == "node":
@@ -280,6 +317,9 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
         specs.append(dict(name="warm_exec", kind="warm", tools=tools, samples=samples, warmups=1,
                           iters=warm_iterations, pool_size=2))
     first = tool_counts[0] if tool_counts else 0
+    for tools in tool_counts:
+        specs.append(dict(name="cold_exec_shared_pool", kind="cold_shared", tools=tools, samples=samples, warmups=0,
+                          iters=1, pool_size=2))
     specs.append(dict(name="warm_exec_paced", kind="warm", tools=first, samples=samples, warmups=1,
                       iters=warm_iterations, pool_size=2, pace_ms=PACE_MS))
     specs.append(dict(name="cold_exec_no_pool", kind="cold", tools=first, samples=samples, warmups=0, iters=1,

@@ -34,6 +34,7 @@ class RuntimePool:
         self._wanted = trio.Event()
         self._added = trio.Event()
         self._building = 0
+        self._stale: list[V8Runtime] = []
         self._closed = False
 
     @property
@@ -64,9 +65,12 @@ class RuntimePool:
             await self._added.wait()
 
     def replenish(self, tools: list[dict[str, str]] | None = None) -> None:
-        """Top the pool up again in the background, configuring new runtimes for `tools` (None: keep)."""
-        if tools is not None:
+        """Top the pool up again in the background, configuring new runtimes for `tools` (None: keep). Idle
+        runtimes configured for another tool set are replaced (freed) so the next exec finds a matching one."""
+        if tools is not None and tools is not self._tools:
             self._tools = tools
+            self._stale.extend(r for r in self._idle if r.tools is not tools)
+            self._idle = [r for r in self._idle if r.tools is tools]
         self._wanted.set()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -75,6 +79,10 @@ class RuntimePool:
             v8bridge.load_v8()
             task_status.started()
             while True:
+                while self._stale:
+                    stale = self._stale.pop()
+                    with trio.CancelScope(shield=True):
+                        await trio.to_thread.run_sync(stale.close_sync)
                 while len(self._idle) + self._building < self.size and not self._closed:
                     self._building += 1
                     try:
@@ -97,8 +105,9 @@ class RuntimePool:
         """Stop warming and free every idle runtime (isolate threads joined)."""
         self._closed = True
         self._added.set()
-        while self._idle:
-            idle, self._idle = self._idle, []
+        while self._idle or self._stale:
+            idle, self._idle = self._idle + self._stale, []
+            self._stale = []
             with trio.CancelScope(shield=True):
                 for runtime in idle:
                     await trio.to_thread.run_sync(runtime.close_sync)

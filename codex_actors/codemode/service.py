@@ -37,6 +37,10 @@ class CodeModeService:
     `dispatcher(call: NestedToolCall) -> Any` runs nested tools (return the code-mode result JSON value, raise
     `NestedToolError(text)` to reject); `notifier(cell_id, exec_call_id, text)` delivers `notify()` texts (None:
     dropped). `max_heap_bytes` is the hard V8 heap limit of each cell; `pool_size` warm runtimes are kept ready.
+    `pool`: a `RuntimePool` run by the caller (e.g. one per process, started before any session so a session's
+    first exec finds warm runtimes); the service then neither runs nor closes it, and the pool's heap limit and
+    size apply instead of `max_heap_bytes` / `pool_size`. `prepare(tools)` pre-configures warm runtimes for the
+    tool set the session's execs will pass.
     """
 
     def __init__(
@@ -46,11 +50,13 @@ class CodeModeService:
         notifier: Notifier | None = None,
         max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES,
         pool_size: int = 2,
+        pool: RuntimePool | None = None,
     ):
         self._dispatcher = dispatcher
         self._notifier = notifier
         self.max_heap_bytes = max_heap_bytes
-        self._pool = RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
+        self._own_pool = pool is None
+        self._pool = pool if pool is not None else RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
         self._cells: dict[str, Cell] = {}
         self._stored: dict[str, str] = {}
         self._declarations: list[dict[str, str]] | None = None
@@ -73,7 +79,8 @@ class CodeModeService:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._pool.run)
+                if self._own_pool:
+                    nursery.start_soon(self._pool.run)
                 async with trio.open_nursery() as cells:
                     self._cells_nursery = cells
                     self._alive = True
@@ -81,6 +88,17 @@ class CodeModeService:
                     await trio.sleep_forever()
         finally:
             self._alive = False
+
+    def prepare(self, tools: Sequence[NestedToolSpec]) -> bool:
+        """Pre-configure the warm runtimes built from now on for `tools` (pass the same sequence object the execs
+        will pass: declarations are rendered once per tool set). Returns False, changing nothing, when a tool's
+        schema cannot be rendered: the exec that passes it reports the error."""
+        try:
+            self._declarations = tool_declarations(tools)
+        except Exception:  # noqa: BLE001 - reported by create_cell, where the model sees it
+            return False
+        self._pool.replenish(self._declarations)
+        return True
 
     async def create_cell(
         self,
@@ -192,7 +210,8 @@ class CodeModeService:
         with trio.CancelScope(shield=True):
             for cell in list(self._running):
                 await cell.stopped.wait()
-        await self._pool.close()
+        if self._own_pool:
+            await self._pool.close()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

@@ -3,7 +3,7 @@ is over (the service says so when an observation or a terminate is answered)."""
 
 import trio
 
-from codex_actors.codemode import open_code_mode_service, v8bridge
+from codex_actors.codemode import NestedToolSpec, open_code_mode_service, v8bridge
 from codex_actors.codemode.pool import RuntimePool
 
 from tests.codemode.helpers import Tools, os_thread_alive
@@ -56,3 +56,35 @@ async def test_the_service_replenishes_after_each_answered_exec():
         with trio.fail_after(10):
             await service._pool.filled()
         assert service._pool.idle_count == 1
+
+
+async def test_prepare_preconfigures_warm_runtimes_for_the_session_tool_set():
+    from codex_actors.codemode.cell import tool_declarations
+
+    async with open_code_mode_service(Tools(), pool_size=2) as service:
+        assert service.prepare(Tools.specs)
+        with trio.fail_after(10):
+            while not (service._pool.idle_count == 2
+                       and all(r.tools is tool_declarations(Tools.specs) for r in service._pool._idle)):
+                await service._pool._added.wait()
+        outcome = await service.execute("text(ALL_TOOLS.length + ' ' + typeof tools.sleep)", tools=Tools.specs)
+        assert outcome.items[0].text == f"{len(Tools.specs)} function"
+        bad = [NestedToolSpec("bad", input_schema={"type": "object", "required": 5})]
+        assert service.prepare(bad) is False
+
+
+async def test_a_shared_pool_outlives_the_services_that_use_it():
+    pool = RuntimePool(size=1, max_heap_bytes=64 * 1024 * 1024)
+    base = v8bridge.context_count()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        for _ in range(2):
+            with trio.fail_after(10):
+                await pool.filled()
+            async with open_code_mode_service(Tools(), pool=pool) as service:
+                assert (await service.execute('text("shared")')).items[0].text == "shared"
+        with trio.fail_after(10):
+            await pool.filled()  # still refilling: the services did not close it
+        assert v8bridge.context_count() == base + 1
+        nursery.cancel_scope.cancel()
+    assert v8bridge.context_count() == base
