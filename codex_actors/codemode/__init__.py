@@ -3,8 +3,9 @@
 A library: it never imports `codex_actors.session` or `codex_actors.tools`. The host hands a `CodeModeService` a
 dispatcher for nested tool calls and, per exec, the `NestedToolSpec`s the cell may call.
 
-Layers: `pragma`, `output`, `description` (pure functions) -> `core` (sans-I/O cell lifecycle) -> `runtime`
-(V8 thread) and `pool` -> `cell` (trio driver of one core + runtime) -> `service` (registry, stored values).
+Layers: `pragma`, `output`, `description` (pure functions) -> `core` (sans-I/O cell lifecycle) -> `v8bridge`
+(the only module below mini-racer's public API) -> `runtime` (one context: its isolate thread, driven from trio)
+and `pool` (warm runtimes) -> `cell` (trio driver of one core + runtime) -> `service` (registry, stored values).
 """
 
 from codex_actors.codemode.core import CellOutcome, Completed, MissingCell, Terminated, Yielded

@@ -36,8 +36,11 @@ class Observe:
 
 @attrs.frozen
 class Detach:
+    """The observer `target` was cancelled; `reply` is the receiving end of its reply channel, so an answer sent
+    before this message was handled is taken back and its output restored (spec 3.2 step 6)."""
+
     target: Hashable
-    unread: CellOutcome | None = None
+    reply: trio.MemoryReceiveChannel | None = None
 
 
 @attrs.frozen
@@ -98,12 +101,13 @@ class Cell:
         exec_call_id: str,
         commit: Callable[[dict[str, str]], None],
         on_closed: Callable[[str], None],
+        declarations: list[dict[str, str]] | None = None,
     ):
         self.cell_id = cell_id
         self.runtime = runtime
         self._code = code
         self._tools = list(tools)
-        self._declarations = tool_declarations(tools)
+        self._declarations = declarations if declarations is not None else tool_declarations(tools)
         self._stored = stored
         self._dispatcher = dispatcher
         self._notifier = notifier
@@ -118,6 +122,7 @@ class Cell:
         self._tools_running = _CallbackSet()
         self._notifies = _CallbackSet()
         self._nursery: trio.Nursery | None = None
+        self._submitted = False
         self.stopped = trio.Event()
         self.stopped_callback: Callable[["Cell"], None] | None = None
 
@@ -129,19 +134,18 @@ class Cell:
             if isinstance(message, (Observe, Terminate)) and message.reply is not None:
                 message.reply.send_nowait(missing_cell(self.cell_id))
 
+    def submit(self) -> None:
+        """Hand the job to the runtime (once; `run` does it if the owner did not, before starting it, so V8
+        works while the cell's task is being scheduled). Its events wait in the inbox for `run`."""
+        if not self._submitted:
+            self._submitted = True
+            self.runtime.submit(rt.Job(self._code, self._declarations, self._stored, self._inbox_send))
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.runtime.submit(
-                    rt.Job(
-                        rt.wrap_source(self._code),
-                        self._declarations,
-                        self._stored,
-                        self._inbox_send,
-                    )
-                )
-                nursery.start_soon(self._watch_runtime)
+                self.submit()
                 task_status.started()
                 async for message in self._inbox:
                     self._handle(message)
@@ -177,8 +181,9 @@ class Cell:
                 self._reply(message.target, exc)
         elif isinstance(message, Detach):
             core.detach(message.target)
-            if message.unread is not None:
-                core.restore(message.unread)
+            unread = _unread(message.reply)
+            if unread is not None:
+                core.restore(unread)
             self._replies.pop(message.target, None)
         elif isinstance(message, Terminate):
             if message.reply is not None:
@@ -211,8 +216,11 @@ class Cell:
             else:
                 error_text = rt.heap_limit_message(self.runtime.max_heap_bytes)
             self._answer(core.finished(error_text, message.writes, now))
-            assert self._nursery is not None
-            self._nursery.start_soon(self._settle_callbacks)
+            if self._tools_running.idle and self._notifies.idle:
+                self._handle(_CompletionReady())  # nothing to drain or cancel: complete now
+            else:
+                assert self._nursery is not None
+                self._nursery.start_soon(self._settle_callbacks)
         elif isinstance(message, _CompletionReady):
             answers, writes = core.complete()
             if writes:
@@ -220,11 +228,6 @@ class Cell:
             self._answer(answers)
         elif isinstance(message, _TerminationDone):
             self._answer(core.terminated())
-        elif isinstance(message, _RuntimeGone):
-            if self._core.phase.value == "running":
-                self._answer(core.runtime_lost(now))
-                assert self._nursery is not None
-                self._nursery.start_soon(self._settle_callbacks)
         self._arm_timer()
 
     def _check_heap(self) -> bool:
@@ -287,10 +290,9 @@ class Cell:
         callbacks.start(self._nursery, coro)
 
     async def _call_tool(self, request: rt.ToolRequested) -> None:
-        spec = self._tools[request.tool_index]
         ok, payload = True, None
         try:
-            call = self._build_call(spec, request)
+            call = self._build_call(self._tools[request.tool_index], request)
             result = await self._dispatcher(call)
             payload = json.dumps(result)
         except NestedToolError as exc:
@@ -333,10 +335,6 @@ class Cell:
             await self.runtime.wait_exited()
         self.post(_TerminationDone())
 
-    async def _watch_runtime(self) -> None:
-        await self.runtime.wait_exited()
-        self.post(_RuntimeGone())
-
 
 class _CallbackSet:
     """Running callback tasks (nested tool calls or notifications), each under its own cancel scope."""
@@ -362,6 +360,10 @@ class _CallbackSet:
 
         nursery.start_soon(body)
 
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
+
     async def wait_idle(self) -> None:
         """Wait until no callback of this set is running."""
         while not self._idle.is_set():
@@ -375,9 +377,13 @@ class _CallbackSet:
             await self.wait_idle()
 
 
-@attrs.frozen
-class _RuntimeGone:
-    pass
+def _unread(channel: trio.MemoryReceiveChannel | None) -> Any:
+    if channel is None:
+        return None
+    try:
+        return channel.receive_nowait()
+    except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+        return None
 
 
 def _pending(channel: trio.MemoryReceiveChannel) -> list:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Sequence
 
 import attrs
+
+from codex_actors.truncation import approx_tokens_from_bytes, fits, formatted_truncate, truncate_middle_bytes
 
 DEFAULT_IMAGE_DETAIL = "high"
 IMAGE_DETAILS = ("auto", "low", "high", "original")
@@ -41,32 +42,12 @@ def item_from_json(value: dict[str, Any]) -> OutputItem:
 
 def approx_tokens(byte_count: int) -> int:
     """Token estimate used by truncation: ceil(bytes / 4) (spec 4.3)."""
-    return math.ceil(byte_count / 4)
+    return approx_tokens_from_bytes(byte_count)
 
 
 def format_header(status: str, wall_time_s: float) -> str:
     """`<STATUS>\\nWall time <S.s> seconds\\nOutput:\\n` with the wall time in seconds to one decimal (spec 1.1)."""
     return f"{status}\nWall time {wall_time_s:.1f} seconds\nOutput:\n"
-
-
-def truncate_middle(text: str, max_bytes: int) -> str:
-    """Keep about half of `max_bytes` (UTF-8 bytes) from each end of `text`, marking the cut `…N tokens truncated…`."""
-    data = text.encode("utf-8")
-    if len(data) <= max_bytes:
-        return text
-    left = max_bytes // 2
-    prefix = data[:left].decode("utf-8", errors="ignore")
-    right = max_bytes - len(prefix.encode("utf-8"))
-    suffix_bytes = data[len(data) - right:] if right > 0 else b""
-    suffix = suffix_bytes.decode("utf-8", errors="ignore")
-    removed = len(data) - len(prefix.encode("utf-8")) - len(suffix.encode("utf-8"))
-    return f"{prefix}…{approx_tokens(removed)} tokens truncated…{suffix}"
-
-
-def _line_count(text: str) -> int:
-    if not text:
-        return 0
-    return text.count("\n") + (0 if text.endswith("\n") else 1)
 
 
 def truncate_items(items: Sequence[dict[str, Any]], max_tokens: int) -> list[dict[str, Any]]:
@@ -80,10 +61,9 @@ def truncate_items(items: Sequence[dict[str, Any]], max_tokens: int) -> list[dic
     texts = [item["text"] for item in items if item["type"] == "input_text"]
     if len(texts) == len(items):
         joined = "\n".join(texts)
-        if len(joined.encode("utf-8")) <= budget:
+        if fits(joined, max_tokens):
             return list(items)
-        header = f"Total output lines: {_line_count(joined)}\n\n"
-        return [{"type": "input_text", "text": header + truncate_middle(joined, budget)}]
+        return [{"type": "input_text", "text": formatted_truncate(joined, max_tokens)}]
     kept: list[dict[str, Any]] = []
     omitted = 0
     for item in items:
@@ -100,7 +80,7 @@ def truncate_items(items: Sequence[dict[str, Any]], max_tokens: int) -> list[dic
             kept.append(item)
             budget -= size
         else:
-            kept.append({"type": "input_text", "text": truncate_middle(text, budget)})
+            kept.append({"type": "input_text", "text": truncate_middle_bytes(text, budget)})
             budget = 0
     if omitted:
         kept.append({"type": "input_text", "text": f"[omitted {omitted} text items ...]"})

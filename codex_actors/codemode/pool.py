@@ -1,57 +1,100 @@
-"""A few pre-started, never-used V8 runtimes so `exec` does not pay context creation on its hot path (issue 4).
+"""Warm, never-used V8 runtimes for one code-mode service, so `exec` does not build a context on its hot path.
 
-Each runtime creates its context on its own thread right after `start`, so refilling costs the trio thread only a
-thread start (~0.9 ms with the runtime's event loop). A runtime is handed out once and never comes back: every cell
-gets a fresh realm.
-
-Refilling waits for `replenish()`, which the service calls once an exec's first observation is answered: started
-at `take()`, the new runtime's thread start and context build compete with the exec that took one (for the GIL
-and the cores), which made a warm exec ~2 ms slower on 2 cores. Between execs a session waits for the model, so
-the pool is full again long before the next one.
+Public API (all from the service's trio run):
+- `RuntimePool(size=, max_heap_bytes=)`; `await nursery.start(pool.run)` keeps it topped up until cancelled or
+  `close()`d; leaving `run` closes the idle runtimes (isolate threads joined).
+- `await pool.take(tools)` hands one runtime over (the caller owns it from then on): a warm one pre-configured
+  for the `tools` declaration list if there is one, else any warm one (the job then reconfigures it), else one
+  being built, else a new one built now in a worker thread.
+- `pool.replenish(tools)` asks for a refill configured for `tools`, in the background; the service calls it once
+  an exec's first observation is answered, so the refill never competes with that exec.
+- `await pool.filled()` returns once `size` warm runtimes wait (to have them ready before the first exec).
+- `await pool.close()` stops refilling and frees every idle runtime.
+A runtime is handed out once and never comes back: every cell gets a fresh realm. Contexts are built and freed
+in trio worker threads (mr_init_context blocks ~2 ms, mr_free_context ~0.5 ms); V8 itself is loaded on the trio
+thread first (`v8bridge.load_v8`).
 """
 
 from __future__ import annotations
 
-import itertools
-
 import trio
 
+from codex_actors.codemode import v8bridge
 from codex_actors.codemode.runtime import V8Runtime
 
 
 class RuntimePool:
-    """Owns idle runtimes until `take()` hands one over (ownership moves to the caller). `size` 0 disables warming.
-
-    Run `await pool.run()` in a nursery to keep it topped up; `await pool.close()` terminates and joins the idle ones.
-    """
+    """Owns idle runtimes until `take()` hands one over. `size` 0 disables warming."""
 
     def __init__(self, *, size: int, max_heap_bytes: int):
         self.size = size
         self.max_heap_bytes = max_heap_bytes
         self._idle: list[V8Runtime] = []
+        self._tools: list[dict[str, str]] = []
         self._wanted = trio.Event()
+        self._added = trio.Event()
+        self._building = 0
+        self._stale: list[V8Runtime] = []
         self._closed = False
-        self._names = itertools.count(1)
 
-    def take(self) -> V8Runtime:
-        """A started, never-used runtime: a warm one if available, else a new one started now. The pool is not
-        refilled until `replenish()`."""
-        if self._closed:
-            raise RuntimeError("runtime pool is closed")
-        if self._idle:
-            return self._idle.pop(0)
-        return self._new()
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
 
-    def replenish(self) -> None:
-        """Top the pool up again, in the background (call when the hot path of the last `take()` is over)."""
+    async def take(self, tools: list[dict[str, str]]) -> V8Runtime:
+        """A never-used runtime, bound to this trio run. Raises RuntimeError once closed,
+        `v8bridge.IsolateError` if a context cannot be built."""
+        while True:
+            if self._closed:
+                raise RuntimeError("runtime pool is closed")
+            if self._idle:
+                runtime = self._pick(tools)
+                break
+            if self._building == 0:
+                v8bridge.load_v8()
+                with trio.CancelScope(shield=True):  # a context built must be handed over, never dropped
+                    runtime = await trio.to_thread.run_sync(self._build, tools)
+                break
+            await self._added.wait()
+        runtime.bind(trio.lowlevel.current_trio_token())
+        return runtime
+
+    async def filled(self) -> None:
+        """Return once `size` warm runtimes are idle (or the pool is closed); for start-up and tests."""
+        while len(self._idle) < self.size and not self._closed:
+            await self._added.wait()
+
+    def replenish(self, tools: list[dict[str, str]] | None = None) -> None:
+        """Top the pool up again in the background, configuring new runtimes for `tools` (None: keep). Idle
+        runtimes configured for another tool set are replaced (freed) so the next exec finds a matching one."""
+        if tools is not None and tools is not self._tools:
+            self._tools = tools
+            self._stale.extend(r for r in self._idle if r.tools is not tools)
+            self._idle = [r for r in self._idle if r.tools is tools]
         self._wanted.set()
 
-    async def run(self) -> None:
-        """Refill in the background until cancelled; on exit the idle runtimes are closed and joined."""
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Refill in the background until cancelled; on exit the idle runtimes are freed."""
         try:
+            v8bridge.load_v8()
+            task_status.started()
             while True:
-                while len(self._idle) < self.size and not self._closed:
-                    self._idle.append(self._new())
+                while self._stale:
+                    stale = self._stale.pop()
+                    with trio.CancelScope(shield=True):
+                        await trio.to_thread.run_sync(stale.close_sync)
+                while len(self._idle) + self._building < self.size and not self._closed:
+                    self._building += 1
+                    try:
+                        with trio.CancelScope(shield=True):  # owned by the pool as soon as it exists
+                            runtime = await trio.to_thread.run_sync(self._build, self._tools)
+                            self._idle.append(runtime)
+                    finally:
+                        self._building -= 1
+                    self._added.set()
+                    self._added = trio.Event()
+                    if self._closed:
+                        break
                 self._wanted = trio.Event()
                 await self._wanted.wait()
         finally:
@@ -59,15 +102,21 @@ class RuntimePool:
                 await self.close()
 
     async def close(self) -> None:
-        """Stop warming and close every idle runtime (threads joined)."""
+        """Stop warming and free every idle runtime (isolate threads joined)."""
         self._closed = True
-        idle, self._idle = self._idle, []
-        for runtime in idle:
-            runtime.terminate()
-        for runtime in idle:
-            await runtime.wait_exited()
+        self._added.set()
+        while self._idle or self._stale:
+            idle, self._idle = self._idle + self._stale, []
+            self._stale = []
+            with trio.CancelScope(shield=True):
+                for runtime in idle:
+                    await trio.to_thread.run_sync(runtime.close_sync)
 
-    def _new(self) -> V8Runtime:
-        runtime = V8Runtime(max_heap_bytes=self.max_heap_bytes, name=f"codemode-v8-{next(self._names)}")
-        runtime.start(trio.lowlevel.current_trio_token())
-        return runtime
+    def _pick(self, tools: list[dict[str, str]]) -> V8Runtime:
+        for index, runtime in enumerate(self._idle):
+            if runtime.tools is tools:
+                return self._idle.pop(index)
+        return self._idle.pop(0)
+
+    def _build(self, tools: list[dict[str, str]]) -> V8Runtime:
+        return V8Runtime.create(max_heap_bytes=self.max_heap_bytes, tools=tools)

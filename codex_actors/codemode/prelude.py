@@ -1,43 +1,84 @@
 """The JavaScript side of a cell: helper globals and the channel to the host (spec code-mode.md 2.1-2.4).
 
-Facts about mini-racer 0.14 that shape this file:
-- A JS -> Python callback arrives as an *array* handle, and reading an array needs the isolate, which is blocked
-  while JS runs (`while (true) {}`). So JS never passes data through callback arguments: it writes JSON messages
-  into a SharedArrayBuffer ring that Python reads directly, then calls `wake()` (an argument-less notification).
-  Messages that do not fit wait in a JS queue that Python pulls with `drain()` once the isolate is idle.
-- `Atomics`, `SharedArrayBuffer` and `console` are deleted before user code runs; the prelude keeps private
-  references (the ring and the `Atomics.waitAsync` timers need them).
-- Host entry points live under `globalThis[Symbol.for("codex.host")]`, which `getOwnPropertyNames` does not list.
+`PRELUDE_JS` is a function expression the runtime calls once per context, at creation, with
+`(post, pull, configJson)`: `post()` and `pull()` are mini-racer JS callbacks (see `v8bridge`), the config is the
+pre-configured tool list. It returns `[mailbox, start, receive]`. Nothing of the host is reachable from user code:
+`post`, `pull`, `start`, `receive` and all state live in this closure only; no global, no symbol.
 
-Ring layout (little endian): Int32 tail at byte 0 and head at byte 4 (uint32 counters of u16 units, wrapping),
-Int32 overflow flag at byte 8; data from byte 64, `RING_UNITS` u16 units. A message is two u16 units of length
-(low, high) followed by the JSON text as UTF-16 code units.
+The mailbox is a SharedArrayBuffer (Int32 count of UTF-16 units, Int32 "more follows", then the units), touched
+only while the isolate thread runs JS or our callback (never both):
+- JS -> host: `send(json)` writes a message (in chunks if needed) and calls `post()` after each chunk.
+- host -> JS: `start()` and `receive()` call `pull()` until the host has nothing left; the host writes one
+  message (or chunk) per `pull()`. `start` reads the job `{code, store, tools?}`, `receive` tool results.
+Messages to the host: `{"t":"item","item":...}`, `{"t":"yield"}`, `{"t":"notify","text":...}`,
+`{"t":"tool","id":"tool-N","tool":index,"input":json|null}`, `{"t":"done","error":text|null,"writes":{k:json}}`.
+
+The user's code becomes a strict async function built by the AsyncFunction constructor (a real parse of a
+function body: a static `import` or a stray `})` is a SyntaxError, never an escape from a wrapper). Its frames
+are named `exec_main.mjs`; `Error.prepareStackTrace` maps lines back to the user's own and drops host frames.
+`console`, `Atomics`, `SharedArrayBuffer`, `WebAssembly` are deleted before user code runs.
 """
 
-HOST_KEY = 'globalThis[Symbol.for("codex.host")]'
-RING_UNITS = 1 << 19
-RING_DATA_OFFSET = 64
+ENTRY_NAME = "exec_main.mjs"
+HOST_SCRIPT_NAME = "codex_host.js"
 EXIT_SENTINEL = "__codex_code_mode_exit__"
+USE_STRICT_LINE = '"use strict";\n'
+LINE_OFFSET = 3
+"""Lines V8 puts before the user's first line: `(async function anonymous(`, `) {`, and our `"use strict";`."""
 
 PRELUDE_JS = r"""
-(function (wake) {
+(function (post, pull, configJson) {
   "use strict";
   const g = globalThis;
   const SAB = g.SharedArrayBuffer;
   const A = g.Atomics;
   const waitAsync = A.waitAsync;
+  const uncurry = Function.prototype.call.bind(Function.prototype.bind);
+  const call = Function.prototype.call;
   const stringify = JSON.stringify;
   const parse = JSON.parse;
-  const CAP = __RING_UNITS__;
-  const sab = new SAB(__RING_OFFSET__ + CAP * 2);
-  const ctl = new Int32Array(sab, 0, 4);
-  const ring = new Uint16Array(sab, __RING_OFFSET__, CAP);
-  const MASK = CAP - 1;
-  const queue = [];
+  const apply = Reflect.apply;
+  const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
+  const fromCharCode = String.fromCharCode;
+  const codeAt = uncurry(call, String.prototype.charCodeAt);
+  const sliceStr = uncurry(call, String.prototype.slice);
+  const trimStr = uncurry(call, String.prototype.trim);
+  const lowerStr = uncurry(call, String.prototype.toLowerCase);
+  const regexTest = uncurry(call, RegExp.prototype.test);
+  const subarray = uncurry(call, Object.getPrototypeOf(Uint16Array.prototype).subarray);
+  const errorToString = uncurry(call, Error.prototype.toString);
+  const callsiteString = (cs) => { try { return "" + cs.toString(); } catch (_) { return "<unknown>"; } };
+  const promiseThen = uncurry(call, Promise.prototype.then);
+  const mapGet = uncurry(call, Map.prototype.get);
+  const mapSet = uncurry(call, Map.prototype.set);
+  const mapDelete = uncurry(call, Map.prototype.delete);
+  const mapClear = uncurry(call, Map.prototype.clear);
+  const setAdd = uncurry(call, Set.prototype.add);
+  const setHas = uncurry(call, Set.prototype.has);
+  const setDelete = uncurry(call, Set.prototype.delete);
+  const setClear = uncurry(call, Set.prototype.clear);
+  const resolved = Promise.resolve();
+  const mathTrunc = Math.trunc;
+  const isFinite = Number.isFinite;
+  const toNumber = Number;
+  const AsyncFunction = (async function () {}).constructor;
   const EXIT = "__EXIT__";
+  const ENTRY = "__ENTRY__";
+  const HOST = "__HOST__";
+  const LINE_OFFSET = __LINE_OFFSET__;
   const REMOTE = "Tool call failed: remote image URLs are not supported in tool outputs. Pass a base64 data URI instead";
   const EXPECTS = "image expects a non-empty image URL string, an object with image_url and optional detail, or a raw MCP image block";
-  const DETAILS = ["auto", "low", "high", "original"];
+  const DETAILS = { auto: true, low: true, high: true, original: true };
+  const HTTP = /^https?:\/\//i;
+  const DATA = /^data:/i;
+
+  const box = new SAB(8 + __UNITS__ * 2);
+  const ctl = new Int32Array(box, 0, 2);
+  const units = new Uint16Array(box, 8);
+  const CAP = units.length;
+
+  let started = false;
   let finished = false;
   let exitRequested = false;
   let timerSeq = 0;
@@ -45,62 +86,89 @@ PRELUDE_JS = r"""
   const timers = new Set();
   const pending = new Map();
   const view = new Map();
-  const writes = {};
+  const writeKeys = [];
+  const writeValues = [];
 
-  function post(msg) {
-    const s = stringify(msg);
-    const need = s.length + 2;
-    if (queue.length === 0) {
-      const tail = A.load(ctl, 0);
-      const used = (tail - A.load(ctl, 1)) >>> 0;
-      if (CAP - used >= need) {
-        ring[tail & MASK] = s.length & 0xffff;
-        ring[(tail + 1) & MASK] = s.length >>> 16;
-        for (let i = 0; i < s.length; i++) ring[(tail + 2 + i) & MASK] = s.charCodeAt(i);
-        A.store(ctl, 0, (tail + need) | 0);
-        wake();
-        return;
+  function send(s) {
+    const n = s.length;
+    let off = 0;
+    do {
+      const m = n - off < CAP ? n - off : CAP;
+      for (let i = 0; i < m; i++) units[i] = codeAt(s, off + i);
+      off += m;
+      ctl[0] = m;
+      ctl[1] = off < n ? 1 : 0;
+      post();
+    } while (off < n);
+  }
+
+  function receiveOne() {
+    // One host message, or undefined when the host has nothing left.
+    let text = "";
+    for (;;) {
+      ctl[0] = -1;
+      pull();
+      const m = ctl[0];
+      if (m < 0) return text === "" ? undefined : text;
+      for (let i = 0; i < m; i += 8192) {
+        const end = i + 8192 < m ? i + 8192 : m;
+        text += apply(fromCharCode, null, subarray(units, i, end));
       }
+      if (ctl[1] === 0) return text;
     }
-    queue.push(s);
-    A.store(ctl, 2, 1);
-    wake();
   }
 
   function errorText(e) {
-    if (e !== null && typeof e === "object" && typeof e.stack === "string") return e.stack;
-    try { return String(e); } catch (_) { return "uncaught exception"; }
+    if (e !== null && typeof e === "object") {
+      try {
+        const stack = e.stack;
+        if (typeof stack === "string") return stack;
+      } catch (_) {}
+    }
+    try { return "" + e; } catch (_) { return "uncaught exception"; }
   }
 
   function finish(error) {
     if (finished) return;
     finished = true;
-    timers.clear();
-    pending.clear();
-    post({ t: "done", error: error, writes: writes });
+    setClear(timers);
+    mapClear(pending);
+    let writes = "{";
+    for (let i = 0; i < writeKeys.length; i++) {
+      writes += (i ? "," : "") + stringify(writeKeys[i]) + ":" + stringify(writeValues[i]);
+    }
+    send('{"t":"done","error":' + (error === null ? "null" : stringify(error)) + ',"writes":' + writes + "}}");
+  }
+
+  function sendItem(item) {
+    send('{"t":"item","item":' + item + "}");
+  }
+
+  function textItem(text) {
+    return '{"type":"text","text":' + stringify(text) + "}";
   }
 
   function serialize(value) {
     const kind = typeof value;
     if (value === undefined || value === null || kind === "boolean" || kind === "number" || kind === "bigint" || kind === "string") {
-      return String(value);
+      return "" + value;
     }
     const s = stringify(value);
-    return s === undefined ? String(value) : s;
+    return s === undefined ? "" + value : s;
   }
 
   function detailOf(value) {
     if (value === undefined || value === null) return null;
     if (typeof value !== "string") throw "image detail must be a string when provided";
-    const lower = value.toLowerCase();
-    if (!DETAILS.includes(lower)) throw "image detail must be one of: auto, low, high, original";
+    const lower = lowerStr(value);
+    if (DETAILS[lower] !== true) throw "image detail must be one of: auto, low, high, original";
     return lower;
   }
 
   function checkUrl(url) {
     if (url === "") throw EXPECTS;
-    if (/^https?:\/\//i.test(url)) throw REMOTE;
-    if (!/^data:/i.test(url)) throw EXPECTS;
+    if (regexTest(HTTP, url)) throw REMOTE;
+    if (!regexTest(DATA, url)) throw EXPECTS;
   }
 
   function imageItem(arg, detailArg) {
@@ -117,12 +185,12 @@ PRELUDE_JS = r"""
         }
         detail = arg.detail ?? null;
       } else if ("type" in arg) {
-        if (arg.type !== "image") throw "image only accepts MCP image blocks, got " + stringify(String(arg.type));
+        if (arg.type !== "image") throw "image only accepts MCP image blocks, got " + stringify("" + arg.type);
         if (typeof arg.data !== "string" || arg.data === "") throw "image expected MCP image data";
         const mime = arg.mimeType ?? arg.mime_type ?? "application/octet-stream";
-        url = /^data:/i.test(arg.data) ? arg.data : "data:" + mime + ";base64," + arg.data;
+        url = regexTest(DATA, arg.data) ? arg.data : "data:" + mime + ";base64," + arg.data;
         const hinted = arg._meta !== null && typeof arg._meta === "object" ? arg._meta["codex/imageDetail"] : undefined;
-        if (typeof hinted === "string" && DETAILS.includes(hinted)) detail = hinted;
+        if (typeof hinted === "string" && DETAILS[hinted] === true) detail = hinted;
       } else {
         throw EXPECTS;
       }
@@ -135,7 +203,7 @@ PRELUDE_JS = r"""
     }
     detail = detailOf(detail);
     checkUrl(url);
-    return { type: "image", image_url: url, detail: detail };
+    return '{"type":"image","image_url":' + stringify("" + url) + ',"detail":' + (detail === null ? "null" : stringify(detail)) + "}";
   }
 
   function keyOf(key, message) {
@@ -143,55 +211,55 @@ PRELUDE_JS = r"""
   }
 
   const helpers = {
-    text(value) { post({ t: "item", item: { type: "text", text: serialize(value) } }); },
-    image(urlOrItem, detail) { post({ t: "item", item: imageItem(urlOrItem, detail) }); },
+    text(value) { sendItem(textItem(serialize(value))); },
+    image(urlOrItem, detail) { sendItem(imageItem(urlOrItem, detail)); },
     generatedImage(result) {
       if (result === null || typeof result !== "object" || typeof result.image_url !== "string") throw EXPECTS;
-      checkUrl(result.image_url);
-      post({ t: "item", item: { type: "image", image_url: result.image_url, detail: null } });
-      if (result.output_hint !== undefined && result.output_hint !== null) {
-        post({ t: "item", item: { type: "text", text: serialize(result.output_hint) } });
-      }
+      const url = result.image_url;
+      checkUrl(url);
+      sendItem('{"type":"image","image_url":' + stringify(url) + ',"detail":null}');
+      if (result.output_hint !== undefined && result.output_hint !== null) sendItem(textItem(serialize(result.output_hint)));
     },
     store(key, value) {
       const k = keyOf(key, "store key must be a string");
       const s = stringify(value);
       if (s === undefined) throw "Unable to store " + stringify(k) + ". Only plain serializable objects can be stored.";
-      view.set(k, s);
-      writes[k] = s;
+      mapSet(view, k, s);
+      writeKeys[writeKeys.length] = k;
+      writeValues[writeValues.length] = s;
     },
     load(key) {
-      const s = view.get(keyOf(key, "load key must be a string"));
+      const s = mapGet(view, keyOf(key, "load key must be a string"));
       return s === undefined ? undefined : parse(s);
     },
     notify(value) {
       const s = serialize(value);
-      if (s.trim() === "") throw "notify expects non-empty text";
-      post({ t: "notify", text: s });
+      if (trimStr(s) === "") throw "notify expects non-empty text";
+      send('{"t":"notify","text":' + stringify(s) + "}");
     },
-    yield_control() { post({ t: "yield" }); },
+    yield_control() { send('{"t":"yield"}'); },
     exit() { exitRequested = true; throw EXIT; },
     setTimeout(callback, delayMs) {
       if (typeof callback !== "function") throw "setTimeout expects a function callback";
-      let delay = Number(delayMs);
-      delay = Number.isFinite(delay) && delay > 0 ? Math.trunc(delay) : 0;
+      let delay = toNumber(delayMs);
+      delay = isFinite(delay) && delay > 0 ? mathTrunc(delay) : 0;
       const id = ++timerSeq;
-      timers.add(id);
+      setAdd(timers, id);
       const fire = () => {
-        if (finished || !timers.has(id)) return;
-        timers.delete(id);
-        try { callback.call(undefined); } catch (e) { finish(e === EXIT && exitRequested ? null : errorText(e)); }
+        if (finished || !setHas(timers, id)) return;
+        setDelete(timers, id);
+        try { apply(callback, undefined, []); } catch (e) { finish(e === EXIT && exitRequested ? null : errorText(e)); }
       };
-      const waited = waitAsync.call(A, new Int32Array(new SAB(4)), 0, 0, delay);
-      if (waited.async) waited.value.then(fire); else Promise.resolve().then(fire);
+      const waited = waitAsync(new Int32Array(new SAB(4)), 0, 0, delay);
+      if (waited.async) promiseThen(waited.value, fire); else promiseThen(resolved, fire);
       return id;
     },
     clearTimeout(id) {
       if (id === undefined || id === null) return;
       let n;
-      try { n = Number(id); } catch (_) { throw "clearTimeout expects a numeric timeout id"; }
-      if (!Number.isFinite(n) || n <= 0) return;
-      timers.delete(n);
+      try { n = toNumber(id); } catch (_) { throw "clearTimeout expects a numeric timeout id"; }
+      if (!isFinite(n) || n <= 0) return;
+      setDelete(timers, n);
     },
   };
 
@@ -200,49 +268,104 @@ PRELUDE_JS = r"""
       const input = args.length > 0 ? stringify(args[0]) : undefined;
       const id = "tool-" + (++toolSeq);
       return new Promise((resolve, reject) => {
-        pending.set(id, [resolve, reject]);
-        post({ t: "tool", id: id, tool: index, input: input === undefined ? null : input });
+        mapSet(pending, id, [resolve, reject]);
+        send('{"t":"tool","id":' + stringify(id) + ',"tool":' + index + ',"input":' + (input === undefined ? "null" : stringify(input)) + "}");
       });
     };
   }
 
-  const host = {
-    configure(configJson) {
-      const config = parse(configJson);
-      for (const [k, v] of Object.entries(config.store)) view.set(k, v);
-      const tools = {};
-      config.tools.forEach((t, i) => { tools[t.name] = toolFunction(i); });
-      const all = config.tools.map((t) => Object.freeze({ name: t.name, description: t.description }));
-      for (const [name, fn] of Object.entries(helpers)) {
-        Object.defineProperty(g, name, { value: fn, writable: true, configurable: true, enumerable: false });
-      }
-      g.tools = Object.freeze(tools);
-      g.ALL_TOOLS = Object.freeze(all);
-    },
-    run(main) {
-      let promise;
-      try { promise = main(); } catch (e) { promise = Promise.reject(e); }
-      promise.then(() => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
-    },
-    deliver(id, ok, payload) {
-      const entry = pending.get(id);
-      if (finished) return;
-      if (entry === undefined) { finish("unknown tool call `" + id + "`"); return; }
-      pending.delete(id);
-      entry[ok ? 0 : 1](parse(payload));
-    },
-    drain() {
-      const out = "[" + queue.join(",") + "]";
-      queue.length = 0;
-      A.store(ctl, 2, 0);
-      return out;
-    },
-  };
+  function configure(tools) {
+    const table = {};
+    const all = [];
+    for (let i = 0; i < tools.length; i++) {
+      const t = tools[i];
+      table[t.name] = toolFunction(i);
+      all[i] = freeze({ name: t.name, description: t.description });
+    }
+    defineProperty(g, "tools", { value: freeze(table), writable: true, configurable: true, enumerable: true });
+    defineProperty(g, "ALL_TOOLS", { value: freeze(all), writable: true, configurable: true, enumerable: true });
+  }
+
+  function userFrame(cs) {
+    let line = cs.getLineNumber();
+    line = typeof line === "number" ? line - LINE_OFFSET : line;
+    const where = ENTRY + ":" + line + ":" + cs.getColumnNumber();
+    const name = cs.getFunctionName();
+    const prefix = cs.isAsync() ? "async " : "";
+    if (!name || name === "eval" || name === "anonymous") return prefix + where;
+    return prefix + name + " (" + where + ")";
+  }
+
+  function prepareStackTrace(error, callsites) {
+    let head;
+    try { head = errorToString(error); } catch (_) { head = "Error"; }
+    let out = head;
+    for (let i = 0; i < callsites.length; i++) {
+      const cs = callsites[i];
+      let file;
+      try { file = cs.getScriptNameOrSourceURL(); } catch (_) { file = undefined; }
+      if (file === HOST) continue;
+      out += "\n    at " + (file === ENTRY ? userFrame(cs) : callsiteString(cs));
+    }
+    return out;
+  }
+
+  function run(main) {
+    let promise;
+    try { promise = main(); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
+    promiseThen(promise, () => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
+  }
+
+  function start() {
+    if (started) return;
+    started = true;
+    const job = parse(receiveOne());
+    const stored = job.store;
+    for (const k in stored) mapSet(view, k, stored[k]);
+    if (job.tools !== undefined) configure(job.tools);
+    // A SyntaxError leaves through this call, so the host sees V8's position of it (`<name>:<line>: ...`).
+    const main = new AsyncFunction(__USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
+    run(main);
+  }
+
+  function receive() {
+    for (;;) {
+      const text = receiveOne();
+      if (text === undefined) return;
+      if (finished) continue;
+      const msg = parse(text);
+      const entry = mapGet(pending, msg.id);
+      if (entry === undefined) { finish("unknown tool call `" + msg.id + "`"); continue; }
+      mapDelete(pending, msg.id);
+      apply(entry[msg.ok ? 0 : 1], undefined, [parse(msg.payload)]);
+    }
+  }
 
   for (const name of ["console", "Atomics", "SharedArrayBuffer", "WebAssembly"]) delete g[name];
-  Object.defineProperty(g, Symbol.for("codex.host"), { value: host });
-  return sab;
+  defineProperty(Error, "prepareStackTrace", { value: prepareStackTrace, writable: true, configurable: true, enumerable: false });
+  for (const name in helpers) {
+    defineProperty(g, name, { value: helpers[name], writable: true, configurable: true, enumerable: false });
+  }
+  configure(parse(configJson));
+  // Warm the paths every exec takes (the Function constructor, a message to the host, which drops it before
+  // a job is submitted) so the first exec does not pay for them; nothing user-visible is left behind.
+  promiseThen(new AsyncFunction(__USE_STRICT__ + "1\n//# sourceURL=" + HOST)(), () => {});
+  send('{"t":"warm"}');
+  return [box, start, receive];
 })
-""".replace("__RING_UNITS__", str(RING_UNITS)).replace("__RING_OFFSET__", str(RING_DATA_OFFSET)).replace(
-    "__EXIT__", EXIT_SENTINEL
-)
+//# sourceURL=__HOST__
+"""
+
+
+def prelude_js(mailbox_units: int) -> str:
+    """The prelude with its constants filled in (`mailbox_units` UTF-16 units of mailbox)."""
+    import json
+
+    return (
+        PRELUDE_JS.replace("__UNITS__", str(mailbox_units))
+        .replace("__LINE_OFFSET__", str(LINE_OFFSET))
+        .replace("__USE_STRICT__", json.dumps(USE_STRICT_LINE))
+        .replace("__EXIT__", EXIT_SENTINEL)
+        .replace("__ENTRY__", ENTRY_NAME)
+        .replace("__HOST__", HOST_SCRIPT_NAME)
+    )

@@ -1,32 +1,38 @@
-"""One V8 realm on its own OS thread: the runtime half of a cell (spec code-mode.md 2.1, 3.5, section 10).
+"""One V8 realm, driven from trio: the runtime half of a cell (spec code-mode.md 2.1, 3.5, section 10).
 
-The thread runs a private asyncio loop that owns one mini-racer context. The trio side talks to it only through
-`submit` / `deliver` / `terminate` (each a `call_soon_threadsafe` into that loop) and hears from it only through
-runtime events sent, in order, with the trio token's `run_sync_soon` onto an unbounded memory channel.
+The realm is a mini-racer context (see `v8bridge`): its isolate thread is the only thread it has. No Python thread
+or event loop per runtime: `submit` and `deliver` post tasks to the isolate; what JS sends arrives in the isolate's
+callback, is parsed and validated there, and reaches the cell as `RuntimeEvent`s through the trio token's
+`run_sync_soon`, in order. A message that does not parse or validate ends the job with `MALFORMED_MESSAGE` (that
+cell fails; nothing else is touched).
 
-`terminate()` closes the context (V8 stops even `while (true) {}`) and the thread ends; `await wait_exited()`
-returns only once the OS thread is joined and the context freed. A runtime is used for at most one job.
+Life cycle: `V8Runtime.create(...)` (blocking, about 2 ms: run it in a worker thread) builds the context, installs
+the prelude and pre-configures `tools` / `ALL_TOOLS`; `bind(token)` once on the trio thread; `submit(job)` once;
+`terminate()` stops JS at once; `await wait_exited()` / `await close()` return once the context is freed and its
+isolate thread joined (the free runs in a worker thread). A runtime is used for at most one job.
 """
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import json
 import re
 import threading
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 import trio
-from py_mini_racer import JSEvalException, JSOOMException, init_mini_racer
-from py_mini_racer._exc import JSTerminatedException
-from py_mini_racer._mini_racer import _make_context
 
+from codex_actors.codemode import v8bridge
 from codex_actors.codemode.output import OutputItem, item_from_json
-from codex_actors.codemode.prelude import HOST_KEY, PRELUDE_JS, RING_DATA_OFFSET, RING_UNITS
+from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
 
-ENTRY_NAME = "exec_main.mjs"
 RUNTIME_INIT_FAILED = "failed to initialize code mode runtime"
+RUNTIME_ENDED = "exec runtime ended unexpectedly"
+MALFORMED_MESSAGE = "exec runtime sent a malformed message"
+MAILBOX_UNITS = 1 << 16
+
+_POST, _PULL, _START, _RECEIVE = 1, 2, 3, 4
 
 
 def heap_limit_message(max_heap_bytes: int) -> str:
@@ -77,310 +83,321 @@ RuntimeEvent = Started | ItemProduced | YieldRequested | NotifyRequested | ToolR
 
 @attrs.frozen
 class Job:
-    """What one cell runs: the wrapped source, its tools' `{name, description}` list and the stored snapshot."""
+    """What one cell runs: the user's code, its tools' `{name, description}` list, the stored snapshot (key ->
+    JSON text), and the channel its events go to."""
 
-    source: str
+    code: str
     tools: list[dict[str, str]]
     stored: dict[str, str]
     sink: trio.MemorySendChannel
 
 
-_STATIC_IMPORT = re.compile(r"""^[ \t]*import(?:\s*[\w$*{}\s,]+?\s*from)?\s*["']([^"']+)["']""", re.MULTILINE)
-
-
-def find_static_import(code: str) -> str | None:
-    """The specifier of the first static `import` statement in `code`, if any (spec 2.5)."""
-    match = _STATIC_IMPORT.search(code)
-    return None if match is None else match.group(1)
-
-
-def wrap_source(code: str) -> str:
-    """Wrap user code as the body of an async function (no ES modules in mini-racer), keeping line numbers,
-    and name it `exec_main.mjs` in stacks. A static import fails the cell with `Unsupported import in exec: <s>`."""
-    specifier = find_static_import(code)
-    if specifier is not None:
-        code = f"throw {json.dumps('Unsupported import in exec: ' + specifier)};"
-    return f"{HOST_KEY}.run(async function () {{{code}\n}});\n//# sourceURL={ENTRY_NAME}\n"
-
-
-class _Ring:
-    """Python end of the SharedArrayBuffer ring written by the prelude's `post` (layout in prelude.py)."""
-
-    def __init__(self, buffer: memoryview):
-        self._ctl = buffer[0:RING_DATA_OFFSET].cast("i")
-        self._data = buffer[RING_DATA_OFFSET: RING_DATA_OFFSET + RING_UNITS * 2].cast("H")
-        self._head = 0
-
-    @property
-    def overflowed(self) -> bool:
-        return self._ctl[2] != 0
-
-    def read(self) -> list[str]:
-        tail = self._ctl[0] & 0xFFFFFFFF
-        out = []
-        while self._head != tail:
-            length = self._unit(self._head) | (self._unit(self._head + 1) << 16)
-            out.append(self._text(self._head + 2, length))
-            self._head = (self._head + 2 + length) & 0xFFFFFFFF
-        self._ctl[1] = self._head - (1 << 32) if self._head >= 1 << 31 else self._head
-        return out
-
-    def _unit(self, counter: int) -> int:
-        return self._data[counter & (RING_UNITS - 1)]
-
-    def _text(self, counter: int, length: int) -> str:
-        start = counter & (RING_UNITS - 1)
-        end = start + length
-        if end <= RING_UNITS:
-            raw = self._data[start:end].tobytes()
-        else:
-            raw = self._data[start:].tobytes() + self._data[: end - RING_UNITS].tobytes()
-        return raw.decode("utf-16-le", errors="surrogatepass")
-
-
 class V8Runtime:
-    """A never-used V8 context on a dedicated OS thread, ready for one job.
+    """A never-used V8 context, ready for one job.
 
-    `start(token)` launches the thread (it creates the context, installs the prelude and waits for a job);
-    `submit(job)` runs a cell; `deliver(call_id, ok, payload_json)` settles a nested tool promise (payload is the
-    JSON text of the result, or of the error string when `ok` is False); `terminate()` stops JS and closes the
-    context. `max_heap_bytes` is the hard V8 heap limit: reaching it ends the job with `heap_limit_message`.
+    `deliver(call_id, ok, payload_json)` settles a nested tool promise (payload is the JSON text of the result, or
+    of the error string when `ok` is False). `max_heap_bytes` is the hard V8 heap limit: reaching it ends the job
+    with `heap_limit_message`. `tools` is the declaration list the realm was pre-configured with.
     """
 
-    def __init__(self, *, max_heap_bytes: int, name: str = "codemode-v8"):
+    def __init__(self, isolate: v8bridge.Isolate, functions: list[int], *, max_heap_bytes: int,
+                 tools: list[dict[str, str]]):
+        self._isolate = isolate
+        self._start_fn, self._receive_fn = functions
         self.max_heap_bytes = max_heap_bytes
-        self.name = name
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._thread_main, name=name, daemon=False)
+        self.tools = tools
         self._token: trio.lowlevel.TrioToken | None = None
-        self._exited = trio.Event()
-        self._terminating = False
-        # Loop-thread state below.
-        self._stop: asyncio.Future | None = None
-        self._job: asyncio.Future | None = None
-        self._ctx: Any = None
-        self._ctx_lock = threading.Lock()
-        self._ring: _Ring | None = None
         self._sink: trio.MemorySendChannel | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self._pump_scheduled = False
-        self._draining = False
-        self._finished = False
+        self._exited = trio.Event()
+        self._closing = False
+        self._main_task = 0
+        # Touched on the isolate thread only (callbacks), after `submit`:
+        self._inbound: collections.deque[str] = collections.deque()
+        self._partial_in: str | None = None
+        self._partial_out: list[bytes] = []
+        self._tool_count = 0
+        self._tool_ids: set[str] = set()
+        self._done = False
+        # Events waiting for the trio thread: one `run_sync_soon` carries every event queued before it runs.
+        self._outbox: list[RuntimeEvent] = []
+        self._outbox_lock = threading.Lock()
+
+    @classmethod
+    def create(cls, *, max_heap_bytes: int, tools: list[dict[str, str]] | None = None) -> "V8Runtime":
+        """Build a context with the prelude installed and `tools` configured. Blocking (about 2 ms); call it
+        from a worker thread. Raises `v8bridge.IsolateError` (the context is freed first)."""
+        tools = tools or []
+        isolate = v8bridge.Isolate.create()
+        try:
+            isolate.set_hard_memory_limit(max_heap_bytes)
+            functions = isolate.setup(prelude_js(MAILBOX_UNITS), [json.dumps(tools)], [_POST, _PULL])
+            if len(functions) != 2:
+                raise v8bridge.IsolateError("prelude returned an unexpected shape")
+        except BaseException:
+            isolate.free()
+            raise
+        return cls(isolate, functions, max_heap_bytes=max_heap_bytes, tools=tools)
 
     @property
-    def thread(self) -> threading.Thread:
-        return self._thread
+    def native_thread_id(self) -> int | None:
+        """The OS thread id of the isolate thread (seen in `/proc/self/task` until the runtime exits)."""
+        return self._isolate.native_thread_id
 
     @property
     def exited(self) -> bool:
         return self._exited.is_set()
 
-    def start(self, token: trio.lowlevel.TrioToken) -> None:
-        """Start the OS thread; call once, from the trio thread."""
+    def bind(self, token: trio.lowlevel.TrioToken) -> None:
+        """Attach to the trio run whose token delivers this runtime's events; call once, before `submit`."""
         self._token = token
-        init_mini_racer(ignore_duplicate_init=True)  # load V8 once, before any thread races to do it
-        self._thread.start()
 
     def submit(self, job: Job) -> None:
         """Run `job` (once). Events go to `job.sink`, the last one a `ScriptFinished` unless terminated."""
-        self._call(self._on_submit, job)
+        assert self._token is not None and self._sink is None
+        self._sink = job.sink
+        self._tool_count = len(job.tools)
+        payload: dict[str, Any] = {"code": job.code, "store": job.stored}
+        if job.tools is not self.tools and job.tools != self.tools:
+            payload["tools"] = job.tools
+        self._inbound.append(json.dumps(payload))
+        self._isolate.listen(self._on_callback)
+        job.sink.send_nowait(Started())  # on the trio thread already: no hand-off
+        self._main_task = self._isolate.post_call(self._start_fn, _START)
 
     def deliver(self, call_id: str, ok: bool, payload_json: str) -> None:
         """Resolve (`ok`) or reject the promise of nested call `call_id` with the JSON value `payload_json`."""
-        self._call(self._on_deliver, call_id, ok, payload_json)
+        if self._closing or not self._isolate.alive:
+            return
+        self._inbound.append(json.dumps({"id": call_id, "ok": ok, "payload": payload_json}))
+        self._isolate.post_call(self._receive_fn, _RECEIVE)
 
     def terminate(self) -> None:
-        """Stop JS at once (even a busy loop) and close the context; the thread then exits. Idempotent."""
-        if not self._terminating:
-            self._terminating = True
-            self._call(self._on_terminate)
+        """Stop JS at once (even a busy loop); `wait_exited()` then frees the context. Idempotent."""
+        if not self._closing:
+            self._closing = True
+            if self._main_task:
+                self._isolate.cancel(self._main_task)
 
     def heap_limit_reached(self) -> bool:
-        """True once V8 hit the hard heap limit (a flag read; safe while JS runs, and after the context is gone)."""
-        with self._ctx_lock:
-            ctx = self._ctx
-            return bool(ctx is not None and ctx.was_hard_memory_limit_reached())
+        """True once V8 hit the hard heap limit (a flag read; safe while JS runs)."""
+        return self._isolate.hard_memory_limit_reached()
 
     async def wait_exited(self) -> None:
-        """Return once the OS thread is joined. If cancelled, terminate first and still wait (shielded)."""
-        try:
-            await self._exited.wait()
-        except trio.Cancelled:
-            self.terminate()
-            with trio.CancelScope(shield=True):
-                await self._exited.wait()
-            raise
-        finally:
-            if self._exited.is_set():
-                self._thread.join()
+        """Free the context and join its isolate thread (in a worker thread); return once that is done.
+        Cancellation waits for it too (shielded): an isolate is never left behind."""
+        self.terminate()
+        with trio.CancelScope(shield=True):
+            if not self._exited.is_set():
+                if self._isolate.alive:
+                    await trio.to_thread.run_sync(self._isolate.free)
+                self._exited.set()
 
     async def close(self) -> None:
         """`terminate()` then `wait_exited()`."""
-        self.terminate()
         await self.wait_exited()
 
-    # ---- trio side helpers -------------------------------------------------------------------------------
+    def close_sync(self) -> None:
+        """Free the context from a worker thread (blocking); for pools that never bound the runtime."""
+        self._closing = True
+        self._isolate.free()
 
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+    # ---- isolate thread ---------------------------------------------------------------------------------------
+
+    def _on_callback(self, callback_id: int, value: v8bridge.Value) -> None:
+        if callback_id == _POST:
+            self._on_post()
+        elif callback_id == _PULL:
+            self._on_pull()
+        elif callback_id in (_START, _RECEIVE) and value.is_error:
+            self._finish(self._task_error(value))
+
+    def _on_post(self) -> None:
         try:
-            self._loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:
-            pass  # loop already closed: the runtime is gone, nothing left to do
-
-    # ---- loop thread ------------------------------------------------------------------------------------
-
-    def _thread_main(self) -> None:
+            data, more = self._isolate.read_mailbox()
+        except ValueError:
+            self._finish(MALFORMED_MESSAGE)
+            return
+        self._partial_out.append(data)
+        if more:
+            return
+        whole = b"".join(self._partial_out)
+        self._partial_out.clear()
+        if self._done:
+            return
         try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
+            event = self._parse(json.loads(whole.decode("utf-16-le")))
+        except (ValueError, KeyError, TypeError):
+            self._finish(MALFORMED_MESSAGE)
+            return
+        if isinstance(event, ScriptFinished):
+            self._done = True
+        self._emit([event])
+
+    def _on_pull(self) -> None:
+        text = self._partial_in
+        if text is None:
+            if not self._inbound:
+                return  # JS sees -1: nothing left
+            text = self._inbound.popleft()
+        units = self._isolate.mailbox_units
+        chunk, rest = _split_units(text, units)
+        self._partial_in = rest or None
+        self._isolate.write_mailbox(chunk, more=bool(rest))
+
+    def _parse(self, message: Any) -> RuntimeEvent:
+        kind = message["t"]
+        if kind == "item":
+            return ItemProduced(item_from_json(message["item"]))
+        if kind == "yield":
+            return YieldRequested()
+        if kind == "notify":
+            return NotifyRequested(_string(message["text"]))
+        if kind == "tool":
+            call_id, index, input_json = message["id"], message["tool"], message["input"]
+            if (not isinstance(call_id, str) or not re.fullmatch(r"tool-[1-9][0-9]*", call_id)
+                    or call_id in self._tool_ids):
+                raise ValueError("bad tool call id")
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self._tool_count:
+                raise ValueError("bad tool index")
+            if input_json is not None:
+                json.loads(_string(input_json))
+            self._tool_ids.add(call_id)
+            return ToolRequested(call_id, index, input_json)
+        if kind == "done":
+            error, writes = message["error"], message["writes"]
+            if error is not None:
+                _string(error)
+            if not isinstance(writes, dict):
+                raise ValueError("bad writes")
+            for value in writes.values():
+                json.loads(_string(value))
+            return ScriptFinished(error, writes)
+        raise ValueError(f"unknown message {kind!r}")
+
+    def _task_error(self, value: v8bridge.Value) -> str:
+        if value.type == v8bridge.T_OOM or self.heap_limit_reached():
+            return heap_limit_message(self.max_heap_bytes)
+        if value.type == v8bridge.T_TERMINATED:
+            return RUNTIME_ENDED
+        return compile_error_text(str(value.data))
+
+    def _finish(self, error_text: str) -> None:
+        if not self._done:
+            self._done = True
+            self._emit([ScriptFinished(error_text, {})])
+
+    def _emit(self, events: list[RuntimeEvent]) -> None:
+        if self._sink is None or self._token is None:
+            return
+        with self._outbox_lock:
+            wake = not self._outbox
+            self._outbox.extend(events)
+        if wake:
             try:
-                assert self._token is not None
-                self._token.run_sync_soon(self._exited.set)
+                self._token.run_sync_soon(self._flush)
             except trio.RunFinishedError:
                 pass
 
-    async def _main(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._stop = loop.create_future()
-        self._job = loop.create_future()
-        try:
-            with _make_context() as ctx:
-                try:
-                    with self._ctx_lock:
-                        self._ctx = ctx
-                    ctx.set_hard_memory_limit(self.max_heap_bytes)
-                    with ctx._register_js_notification(self._on_wake) as wake:
-                        self._ring = _Ring(ctx.call_function(ctx.eval(PRELUDE_JS), wake))
-                        await asyncio.wait({self._job, self._stop}, return_when=asyncio.FIRST_COMPLETED)
-                        if self._job.done() and not self._stop.done():
-                            await self._run(ctx, self._job.result())
-                        for task in list(self._tasks):
-                            task.cancel()
-                        await asyncio.gather(*self._tasks, return_exceptions=True)
-                finally:
-                    # Nothing may touch the context's memory (the ring lives in it) once it is freed.
-                    self._ring = None
-                    with self._ctx_lock:
-                        self._ctx = None
-        except Exception:  # noqa: BLE001 - reported as a failed start, never as a traceback to JS
-            if self._job.done() and not self._finished:
-                self._finish(RUNTIME_INIT_FAILED, {})
-
-    async def _run(self, ctx: Any, job: Job) -> None:
-        self._sink = job.sink
-        config = json.dumps({"tools": job.tools, "store": job.stored})
-        self._emit(Started())
-        # One eval: globals are installed on the first line, right before the user code (same line numbers).
-        main = self._spawn(ctx.eval_cancelable(f"{HOST_KEY}.configure({json.dumps(config)});{job.source}"))
-        main.add_done_callback(self._on_main_done)
-        await self._stop
-
-    def _on_submit(self, job: Job) -> None:
-        if self._job is not None and not self._job.done():
-            self._job.set_result(job)
-
-    def _on_terminate(self) -> None:
-        if self._stop is not None and not self._stop.done():
-            self._stop.set_result(None)
-
-    def _on_deliver(self, call_id: str, ok: bool, payload_json: str) -> None:
-        if self._finished or self._ctx is None:
-            return
-        code = f"{HOST_KEY}.deliver({json.dumps(call_id)}, {'true' if ok else 'false'}, {json.dumps(payload_json)})"
-        self._spawn(self._ctx.eval_cancelable(code)).add_done_callback(self._on_aux_done)
-
-    def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _on_main_done(self, task: asyncio.Task) -> None:
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            self._pump()
-            self._finish(self._error_text(error), {})
-
-    def _on_aux_done(self, task: asyncio.Task) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._finish(self._error_text(task.exception()), {})
-
-    def _error_text(self, error: BaseException) -> str:
-        if isinstance(error, JSOOMException) or self.heap_limit_reached():
-            return heap_limit_message(self.max_heap_bytes)
-        if isinstance(error, JSTerminatedException):
-            return "exec runtime ended unexpectedly"
-        if isinstance(error, JSEvalException):
-            return str(error).strip() or type(error).__name__
-        return RUNTIME_INIT_FAILED
-
-    def _on_wake(self, _handle: Any) -> None:
-        if not self._pump_scheduled:
-            self._pump_scheduled = True
-            asyncio.get_running_loop().call_soon(self._pump)
-
-    def _pump(self) -> None:
-        self._pump_scheduled = False
-        if self._draining or self._ring is None:
-            return
-        overflowed = self._ring.overflowed
-        try:
-            messages = [json.loads(text) for text in self._ring.read()]
-        except ValueError:
-            self._finish("exec runtime ended unexpectedly", {})
-            return
-        for message in messages:
-            self._handle_message(message)
-        if overflowed and not self._finished:
-            self._draining = True
-            self._spawn(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            texts = await self._ctx.eval_cancelable(f"{HOST_KEY}.drain()")
-            for message in json.loads(texts):
-                self._handle_message(message)
-        finally:
-            self._draining = False
-        self._pump()
-
-    def _handle_message(self, message: dict[str, Any]) -> None:
-        if self._finished:
-            return
-        kind = message["t"]
-        if kind == "item":
-            self._emit(ItemProduced(item_from_json(message["item"])))
-        elif kind == "yield":
-            self._emit(YieldRequested())
-        elif kind == "notify":
-            self._emit(NotifyRequested(message["text"]))
-        elif kind == "tool":
-            self._emit(ToolRequested(message["id"], int(message["tool"]), message["input"]))
-        elif kind == "done":
-            self._finish(message["error"], message["writes"])
-
-    def _finish(self, error_text: str | None, writes: dict[str, str]) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self._emit(ScriptFinished(error_text, writes))
-        self._on_terminate()
-
-    def _emit(self, event: RuntimeEvent) -> None:
+    def _flush(self) -> None:
+        # On the trio thread.
+        with self._outbox_lock:
+            events, self._outbox = self._outbox, []
         sink = self._sink
-        if sink is None or self._token is None:
-            return
-
-        def send() -> None:
+        assert sink is not None
+        for event in events:
             try:
                 sink.send_nowait(event)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
+                return
 
-        try:
-            self._token.run_sync_soon(send)
-        except trio.RunFinishedError:
-            pass
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _split_units(text: str, units: int) -> tuple[str, str]:
+    """Cut `text` after at most `units` UTF-16 code units, never inside a surrogate pair."""
+    if len(text) * 2 <= units:  # fast path: at most 2 units per character
+        return text, ""
+    count = 0
+    for index, char in enumerate(text):
+        size = 2 if ord(char) > 0xFFFF else 1
+        if count + size > units:
+            return text[:index], text[index:]
+        count += size
+    return text, ""
+
+
+_V8_POSITION = re.compile(r"\A[^\n]*?:(\d+): (.*?)\n(.*?)\n( *)\^", re.DOTALL)
+_IMPORT_OUTSIDE_MODULE = "SyntaxError: Cannot use import statement outside a module"
+
+
+def compile_error_text(message: str, code: str | None = None) -> str:
+    """Turn mini-racer's text for an exception thrown by the cell's compile step (`<name>:<line>: <error>`,
+    the source line, a caret line) into the cell's error text: `<error>\\n    at exec_main.mjs:<line>:<col>` with
+    the user's own line. A static import becomes `Unsupported import in exec: <specifier>` (spec 2.5)."""
+    match = _V8_POSITION.match(message)
+    if match is None:
+        first = message.strip().split("\n", 1)[0]
+        return first or RUNTIME_ENDED
+    line = int(match.group(1)) - LINE_OFFSET
+    error, column = match.group(2), len(match.group(4)) + 1
+    if error == _IMPORT_OUTSIDE_MODULE:
+        specifier = import_specifier(match.group(3), column - 1)
+        if specifier is not None:
+            return f"Unsupported import in exec: {specifier}"
+    return f"{error}\n    at {ENTRY_NAME}:{line}:{column}"
+
+
+def _unquote(literal: str) -> str:
+    inner = literal[1:-1]
+    if "\\" not in inner:
+        return inner
+    try:
+        return json.loads('"' + inner.replace("\\'", "'").replace('"', '\\"') + '"')
+    except ValueError:
+        return inner
+
+
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def import_specifier(source_line: str, start: int) -> str | None:
+    """The module specifier of the import declaration whose `import` keyword V8 found at `start` of
+    `source_line`: the string after `import` (side-effect form) or after `from` (spec 2.5). None if the
+    declaration does not end on that line."""
+    pos = start + len("import")
+    after_from = True
+    text = source_line
+    while pos < len(text):
+        char = text[pos]
+        if char.isspace():
+            pos += 1
+        elif text.startswith("/*", pos):
+            end = text.find("*/", pos + 2)
+            if end < 0:
+                return None
+            pos = end + 2
+        elif text.startswith("//", pos):
+            return None
+        elif char in "\"'":
+            end = pos + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1
+            if end >= len(text):
+                return None
+            literal = text[pos: end + 1]
+            if after_from:
+                return _unquote(literal)
+            pos = end + 1
+        else:
+            ident = _IDENT.match(text, pos)
+            if ident is not None:
+                after_from = ident.group() == "from"
+                pos = ident.end()
+            else:
+                after_from = False
+                pos += 1
+    return None

@@ -13,9 +13,11 @@ from typing import Any, AsyncIterator, Sequence
 
 import trio
 
-from codex_actors.codemode.cell import Cell, Detach, Dispatcher, Notifier, Observe, Terminate
+from codex_actors.codemode.cell import Cell, Detach, Dispatcher, Notifier, Observe, Terminate, tool_declarations
 from codex_actors.codemode.core import CellError, CellOutcome, missing_cell
 from codex_actors.codemode.pool import RuntimePool
+from codex_actors.codemode.runtime import RUNTIME_INIT_FAILED
+from codex_actors.codemode.v8bridge import IsolateError
 from codex_actors.codemode.pragma import DEFAULT_EXEC_YIELD_TIME_MS
 from codex_actors.codemode.tools_spec import NestedToolSpec
 
@@ -35,6 +37,10 @@ class CodeModeService:
     `dispatcher(call: NestedToolCall) -> Any` runs nested tools (return the code-mode result JSON value, raise
     `NestedToolError(text)` to reject); `notifier(cell_id, exec_call_id, text)` delivers `notify()` texts (None:
     dropped). `max_heap_bytes` is the hard V8 heap limit of each cell; `pool_size` warm runtimes are kept ready.
+    `pool`: a `RuntimePool` run by the caller (e.g. one per process, started before any session so a session's
+    first exec finds warm runtimes); the service then neither runs nor closes it, and the pool's heap limit and
+    size apply instead of `max_heap_bytes` / `pool_size`. `prepare(tools)` pre-configures warm runtimes for the
+    tool set the session's execs will pass.
     """
 
     def __init__(
@@ -44,13 +50,16 @@ class CodeModeService:
         notifier: Notifier | None = None,
         max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES,
         pool_size: int = 2,
+        pool: RuntimePool | None = None,
     ):
         self._dispatcher = dispatcher
         self._notifier = notifier
         self.max_heap_bytes = max_heap_bytes
-        self._pool = RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
+        self._own_pool = pool is None
+        self._pool = pool if pool is not None else RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
         self._cells: dict[str, Cell] = {}
         self._stored: dict[str, str] = {}
+        self._declarations: list[dict[str, str]] | None = None
         self._running: set[Cell] = set()
         self._ids = itertools.count(1)
         self._targets = itertools.count(1)
@@ -70,7 +79,8 @@ class CodeModeService:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._pool.run)
+                if self._own_pool:
+                    nursery.start_soon(self._pool.run)
                 async with trio.open_nursery() as cells:
                     self._cells_nursery = cells
                     self._alive = True
@@ -78,6 +88,17 @@ class CodeModeService:
                     await trio.sleep_forever()
         finally:
             self._alive = False
+
+    def prepare(self, tools: Sequence[NestedToolSpec]) -> bool:
+        """Pre-configure the warm runtimes built from now on for `tools` (pass the same sequence object the execs
+        will pass: declarations are rendered once per tool set). Returns False, changing nothing, when a tool's
+        schema cannot be rendered: the exec that passes it reports the error."""
+        try:
+            self._declarations = tool_declarations(tools)
+        except Exception:  # noqa: BLE001 - reported by create_cell, where the model sees it
+            return False
+        self._pool.replenish(self._declarations)
+        return True
 
     async def create_cell(
         self,
@@ -92,23 +113,43 @@ class CodeModeService:
         """
         if not self._alive or self._cells_nursery is None:
             raise CodeModeError(SHUTTING_DOWN)
-        cell_id = str(next(self._ids))
-        cell = Cell(
-            cell_id,
-            self._pool.take(),
-            code=code,
-            tools=tools,
-            stored=dict(self._stored),
-            dispatcher=self._dispatcher,
-            notifier=self._notifier,
-            exec_call_id=exec_call_id,
-            commit=self._commit,
-            on_closed=self._forget,
-        )
-        self._cells[cell_id] = cell
-        self._running.add(cell)
-        cell.stopped_callback = self._running.discard
-        await self._cells_nursery.start(cell.run)
+        try:
+            declarations = tool_declarations(tools)  # before taking a runtime: a bad schema takes nothing
+        except Exception as exc:  # noqa: BLE001 - any bad tool definition is this exec's error, not the session's
+            raise CodeModeError(f"{RUNTIME_INIT_FAILED}: {exc}") from exc
+        try:
+            runtime = await self._pool.take(declarations)
+        except (RuntimeError, IsolateError) as exc:
+            raise CodeModeError(SHUTTING_DOWN if not self._alive else RUNTIME_INIT_FAILED) from exc
+        self._declarations = declarations
+        started = False
+        try:
+            if not self._alive or self._cells_nursery is None:
+                raise CodeModeError(SHUTTING_DOWN)
+            cell_id = str(next(self._ids))
+            cell = Cell(
+                cell_id,
+                runtime,
+                code=code,
+                tools=tools,
+                declarations=declarations,
+                stored=dict(self._stored),
+                dispatcher=self._dispatcher,
+                notifier=self._notifier,
+                exec_call_id=exec_call_id,
+                commit=self._commit,
+                on_closed=self._forget,
+            )
+            self._cells[cell_id] = cell
+            self._running.add(cell)
+            cell.stopped_callback = self._running.discard
+            started = True  # from here on cell.run owns the runtime and closes it on every path
+            cell.submit()
+            await self._cells_nursery.start(cell.run)
+        finally:
+            if not started:
+                with trio.CancelScope(shield=True):
+                    await runtime.close()
         return cell_id
 
     async def observe(self, cell_id: str, yield_time_ms: int = DEFAULT_EXEC_YIELD_TIME_MS) -> CellOutcome:
@@ -124,14 +165,10 @@ class CodeModeService:
         try:
             outcome = await recv.receive()
         except trio.Cancelled:
-            try:
-                unread = recv.receive_nowait()
-            except trio.WouldBlock:
-                unread = None
-            cell.post(Detach(target, unread))
+            cell.post(Detach(target, recv))
             raise
         finally:
-            self._pool.replenish()
+            self._pool.replenish(self._declarations)
         return _raise_if_error(outcome)
 
     async def terminate(self, cell_id: str) -> CellOutcome:
@@ -144,7 +181,7 @@ class CodeModeService:
         cell.post(Terminate(next(self._targets), send))
         with trio.CancelScope(shield=True):
             outcome = await recv.receive()
-        self._pool.replenish()
+        self._pool.replenish(self._declarations)
         return _raise_if_error(outcome)
 
     def cells_of_call(self, exec_call_id: str) -> list[str]:
@@ -173,7 +210,8 @@ class CodeModeService:
         with trio.CancelScope(shield=True):
             for cell in list(self._running):
                 await cell.stopped.wait()
-        await self._pool.close()
+        if self._own_pool:
+            await self._pool.close()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

@@ -14,7 +14,15 @@ import trio
 
 from codex_actors.codemode import CodeModeService, NestedToolCall, NestedToolError, NestedToolSpec
 from codex_actors.protocol.items import CONTENT_ITEMS, InputImage, InputText
-from codex_actors.tools.code_mode import exec_tool_spec, handle_exec, handle_wait, succeeded, wait_tool_spec
+from codex_actors.tools.code_mode import (
+    EXEC_EXPECTS_RAW_SOURCE,
+    WAIT_EXPECTS_JSON,
+    exec_tool_spec,
+    handle_exec,
+    handle_wait,
+    succeeded,
+    wait_tool_spec,
+)
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult, ToolRouter
 
 CODE_MODE_TOOLS = ("exec", "wait")
@@ -106,7 +114,7 @@ class ExecTool:
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         if call.kind != "custom":
-            raise ToolError("exec expects raw JavaScript source text")
+            raise ToolError(EXEC_EXPECTS_RAW_SOURCE)
         service = self._service_of()
         try:
             item = await handle_exec(service, call.call_id, call.payload, tools=self._nested())
@@ -134,6 +142,8 @@ class WaitTool:
         return wait_tool_spec()
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        if call.kind != "function":
+            raise ToolError(WAIT_EXPECTS_JSON)
         service = self._service_of()
         try:
             item = await handle_wait(service, call.call_id, call.payload)

@@ -120,6 +120,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         router = ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
         router_holder.append(router)
         nested.extend(nested_tool_specs(router))
+        service.prepare(nested)  # warm runtimes come pre-configured for this tool set
         return router
     return ToolRouter(handlers, hidden=frozenset(hidden), server_tools=server_tools)
 

@@ -1,6 +1,7 @@
 """Small real async tools for code-mode tests, and a service fixture helper."""
 
 import json
+import os
 
 import trio
 
@@ -82,3 +83,10 @@ class Tools:
             self.cancelled.append(name)
             raise
         raise NestedToolError(f"unexpected tool {name}")
+
+
+def os_thread_alive(native_id: int | None) -> bool:
+    """Whether the OS thread `native_id` of this process still exists (an isolate thread is a C++ thread,
+    invisible to `threading`)."""
+    assert native_id is not None
+    return os.path.exists(f"/proc/self/task/{native_id}")

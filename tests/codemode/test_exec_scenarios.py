@@ -2,12 +2,11 @@
 
 import json
 import re
-import threading
 
 import pytest
 import trio
 
-from codex_actors.codemode import open_code_mode_service
+from codex_actors.codemode import open_code_mode_service, v8bridge
 from codex_actors.tools.code_mode import handle_exec, handle_wait, succeeded
 
 from tests.codemode.helpers import Tools
@@ -426,4 +425,4 @@ async def test_exec_without_service_is_unavailable():
 async def test_no_runtime_threads_outlive_the_service():
     async with open_code_mode_service(Tools()) as service:
         await handle_exec(service, "c", '// @exec: {"yield_time_ms": 10}\nwhile(true){}')
-    assert not [t for t in threading.enumerate() if t.name.startswith("codemode-v8")]
+    assert v8bridge.context_count() == 0

@@ -235,3 +235,23 @@ def test_plain_code_mode_description_stops_after_template():
 def test_wait_description_starts_with_fixed_line():
     assert build_wait_tool_description().startswith(
         "Waits on a yielded `exec` cell and returns new output or completion.\n\n")
+
+
+@pytest.mark.parametrize("text, budget", [
+    ("token one token two token three token four token five token six token seven", 6),  # spec 4.3 example
+    ("".join(f"{i:03}\n" for i in range(100)), 10),  # agent-core 4.4: 40 bytes kept of 400
+    ("héllo wörld ünïcode " * 5, 7),  # cuts land inside two-byte characters
+    ("a\rb\u2028c\x0bd\ne" * 10, 5),  # only "\n" separates lines (Rust str::lines)
+])
+def test_exec_cells_and_commands_truncate_identically(text, budget):
+    from codex_actors.exec.truncation import formatted_truncate
+
+    [item] = truncate_items([{"type": "input_text", "text": text}], budget)
+    assert item["text"] == formatted_truncate(text, budget)
+    assert item["text"].startswith(f"Total output lines: {text.count(chr(10)) + (0 if text.endswith(chr(10)) else 1)}\n\n")
+
+
+def test_line_count_follows_rust_lines():
+    from codex_actors.truncation import line_count
+
+    assert [line_count(t) for t in ("", "a", "a\n", "a\nb", "a\r\nb\n", "a\u2028b")] == [0, 1, 1, 2, 2, 1]

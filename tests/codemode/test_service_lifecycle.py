@@ -5,7 +5,7 @@ import threading
 
 import pytest
 import trio
-from py_mini_racer._context import context_count
+from codex_actors.codemode.v8bridge import context_count
 
 from codex_actors.codemode import (
     CodeModeError,
@@ -19,11 +19,15 @@ from codex_actors.codemode import (
 )
 from codex_actors.codemode.service import CodeModeService
 
-from tests.codemode.helpers import Tools
+from tests.codemode.helpers import Tools, os_thread_alive
 
 
-def v8_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("codemode-v8")]
+def v8_threads() -> list[int]:
+    """Live V8 contexts of this process (each owns exactly one isolate thread)."""
+    return [1] * (context_count() - BASE_CONTEXTS)
+
+
+BASE_CONTEXTS = 0
 
 
 @pytest.fixture
@@ -36,11 +40,11 @@ async def env():
 async def test_terminate_answers_only_after_v8_thread_exits(env):
     service, _ = env
     cell_id = await service.create_cell("while (true) {}")
-    thread = service._cells[cell_id].runtime.thread
-    assert thread.is_alive()
+    thread = service._cells[cell_id].runtime.native_thread_id
+    assert os_thread_alive(thread)
     outcome = await service.terminate(cell_id)
     assert outcome == Terminated(cell_id, ())
-    assert not thread.is_alive()
+    assert not os_thread_alive(thread)
 
 
 async def test_missing_cell_observation(env):
@@ -71,7 +75,8 @@ async def test_second_observer_is_refused_and_terminate_answers_both(env):
         async def first():
             results.append(await service.observe(cell_id, 60_000))
         nursery.start_soon(first)
-        await trio.testing.wait_all_tasks_blocked()
+        with trio.fail_after(10):
+            await trio.testing.wait_all_tasks_blocked()
         with pytest.raises(CodeModeError) as info:
             await service.observe(cell_id, 60_000)
         assert str(info.value) == f"exec cell {cell_id} already has an active observer"
@@ -82,17 +87,22 @@ async def test_second_observer_is_refused_and_terminate_answers_both(env):
 async def test_second_terminate_while_terminating_is_refused(env):
     service, tools = env
 
+    called = trio.Event()
+
     async def stubborn(call):
+        called.set()
         with trio.CancelScope(shield=True):
             await trio.sleep(0.3)
         return "late"
 
     async with open_code_mode_service(stubborn, pool_size=0) as other:
         cell_id = await other.create_cell("await tools.slow({})", tools=[NestedToolSpec("slow")])
-        await trio.sleep(0.05)
+        with trio.fail_after(10):
+            await called.wait()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(other.terminate, cell_id)
-            await trio.sleep(0.01)
+            with trio.fail_after(10):
+                await trio.testing.wait_all_tasks_blocked()  # the first terminate is under way
             with pytest.raises(CodeModeError) as info:
                 await other.terminate(cell_id)
             assert str(info.value) == f"exec cell {cell_id} is already terminating"
@@ -100,19 +110,31 @@ async def test_second_terminate_while_terminating_is_refused(env):
 
 async def test_notifications_are_drained_before_completion():
     released = trio.Event()
+    called = trio.Event()
     seen = []
+    answers = []
 
     async def notifier(cell_id, call_id, text):
         seen.append((cell_id, call_id, text))
+        called.set()
         await released.wait()
 
     async with open_code_mode_service(Tools(), notifier=notifier, pool_size=0) as service:
         cell_id = await service.create_cell('notify("pending")', exec_call_id="call-9")
-        with trio.move_on_after(0.3) as scope:
-            await service.observe(cell_id, 60_000)
-        assert scope.cancelled_caught
-        released.set()
-        assert await service.observe(cell_id, 60_000) == Completed(cell_id, (), None)
+
+        async def observe():
+            outcome = await service.observe(cell_id, 60_000)
+            answers.append((released.is_set(), outcome))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(observe)
+            with trio.fail_after(10):
+                await called.wait()
+                await trio.testing.wait_all_tasks_blocked()
+            assert answers == []
+            released.set()
+    # the observation was answered only after the notification finished
+    assert answers == [(True, Completed(cell_id, (), None))]
     assert seen == [(cell_id, "call-9", "pending")]
 
 
@@ -147,8 +169,9 @@ async def test_natural_completion_wins_over_terminate(env):
     service, _ = env
     cell_id = await service.create_cell('yield_control(); store("finished", true); text("done");')
     assert await service.observe(cell_id, 1) == Yielded(cell_id, ())
-    while service.stored_value("finished") is not True:
-        await trio.sleep(0.01)
+    with trio.fail_after(10):  # a probe cell sees the write once the completion is committed (spec 7.56)
+        while (await service.execute('text(String(load("finished")))')).items != (TextItem("true"),):
+            pass
     assert await service.terminate(cell_id) == Completed(cell_id, (TextItem("done"),), None)
 
 
@@ -164,7 +187,7 @@ async def test_heap_limit_fails_only_that_cell():
                                           tools=Tools.specs)
         for code in ("let a = []; while (true) a.push(new Array(1000).fill(1));",
                      "await 0; let a = []; while (true) a.push(new Array(1000).fill(1));"):
-            outcome = await service.execute(code, yield_time_ms=1000)
+            outcome = await service.execute(code, yield_time_ms=3000)  # the async case is seen at expiry
             assert isinstance(outcome, Completed), outcome
             assert outcome.error_text.startswith("RangeError: JavaScript heap limit reached")
         assert (await service.execute('text("alive")')).items == (TextItem("alive"),)
@@ -209,21 +232,33 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def native_only_threads() -> int:
+    """OS threads of this process that are not Python threads (V8 isolate threads, nothing else here)."""
+    return len(os.listdir("/proc/self/task")) - len(threading.enumerate())
+
+
 async def test_500_exec_terminate_cycles_return_to_baseline():
     def own_threads():
         # trio's idle worker-cache threads come and go on their own; they are not ours to count
         return [t for t in threading.enumerate() if not t.name.startswith("Trio thread")]
 
     threads_before = len(own_threads())
+    native_before = native_only_threads()
+    fds_before = len(os.listdir("/proc/self/fd"))
     async with open_code_mode_service(Tools(), pool_size=2) as service:
         for _ in range(20):
             await service.terminate(await service.create_cell("while (true) {}"))
         rss_before = rss_bytes()
-        for _ in range(500):
+        for index in range(500):
+            if index % 2:
+                assert (await service.execute('text("ok")')).items == (TextItem("ok"),)
+                continue
             cell_id = await service.create_cell("while (true) {}")
             assert await service.terminate(cell_id) == Terminated(cell_id, ())
         growth = rss_bytes() - rss_before
     assert context_count() == 0
+    assert native_only_threads() == native_before
+    assert len(os.listdir("/proc/self/fd")) == fds_before
     assert len(own_threads()) == threads_before
     assert growth < 50 * 1024 * 1024, growth
 
@@ -249,9 +284,9 @@ async def test_two_live_cells_each_run_on_their_own_thread(env):
     service, _ = env
     first = await service.create_cell("while (true) {}")
     second = await service.create_cell("while (true) {}")
-    threads = {service._cells[c].runtime.thread for c in (first, second)}
-    assert len(threads) == 2 and all(t.is_alive() for t in threads)
+    threads = {service._cells[c].runtime.native_thread_id for c in (first, second)}
+    assert len(threads) == 2 and all(os_thread_alive(t) for t in threads)
     assert await service.observe(second, 20) == Yielded(second, ())
     await service.terminate(first)
-    assert [t.is_alive() for t in threads].count(True) == 1
+    assert [os_thread_alive(t) for t in threads].count(True) == 1
     await service.terminate(second)

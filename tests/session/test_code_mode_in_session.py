@@ -1,7 +1,7 @@
 """Code mode inside a real session: nested tools, notify, cells across turns, code_mode_only, interrupts."""
 
 import json
-import threading
+import os
 
 import trio
 
@@ -10,10 +10,6 @@ from codex_actors.runtime import RunOptions, open_configured_session
 from codex_actors.testing import custom_tool_call, function_call, response, serve_scripted_model, text_message
 
 from tests.session.test_rollout_resume import config_for
-
-
-def v8_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("codemode-v8")]
 
 
 def turn(text, cwd):
@@ -70,12 +66,16 @@ async def test_notify_reaches_the_next_model_request(tmp_path):
     assert "code_mode_notify_marker" in json.dumps(notes[0]["output"])
 
 
+# Waits (bounded, in the shell) until the background cell has written the file.
+WAIT_FOR_RESUMED = "timeout 10 sh -c 'until [ -s resumed.txt ]; do sleep 0.02; done'; cat resumed.txt"
+
+
 async def test_a_yielded_cell_keeps_running_into_the_next_turn(tmp_path):
     source = ('text("before yield"); yield_control(); '
               'await tools.exec_command({cmd: "sleep 0.3; printf resumed > resumed.txt", login: false}); '
               'text("after yield");')
     script = [response(custom_tool_call("exec", source, "x1")), response(text_message("yielded")),
-              response(function_call("exec_command", {"cmd": "sleep 1; cat resumed.txt", "login": False}, "c2")),
+              response(function_call("exec_command", {"cmd": WAIT_FOR_RESUMED, "login": False}, "c2")),
               response(text_message("saw it"))]
     server, config = await run_turns(tmp_path, script, ["start", "check"])
     [first] = exec_outputs(server.requests[1])
@@ -97,25 +97,22 @@ async def test_code_mode_only_offers_exec_and_wait_and_nested_tools_still_work(t
 
 
 async def test_interrupting_a_busy_cell_stops_its_v8_thread(tmp_path):
-    source = '// @exec: {"yield_time_ms": 30000}\nwhile (true) {}'
+    source = '// @exec: {"yield_time_ms": 30000}\nawait tools.update_plan({plan: []});\nwhile (true) {}'
     script = [response(custom_tool_call("exec", source, "x1")), response(text_message("after"))]
     async with serve_scripted_model(script) as server:
         config = config_for(tmp_path, server.url)
         async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
-            # No V8 runtime before the first request has gone out (issue 21); then the cell runs on one of the
-            # pool's runtimes, each a "codemode-v8-N" thread.
-            assert not v8_threads()
+            service = session._session.services.code_mode
             await session.submit(turn("spin", config.cwd))
-            with trio.fail_after(10):
-                while not server.requests:
-                    await trio.sleep(0.02)
-            await trio.sleep(0.3)  # the exec call is in `while (true) {}` by now
-            pooled = v8_threads()
+            await session.wait_for(events.PlanUpdate, timeout=10)  # the cell is past its tool call, spinning
+            [cell_id] = service.live_cell_ids
+            thread = service._cells[cell_id].runtime.native_thread_id
+            assert os.path.exists(f"/proc/self/task/{thread}")
             await session.submit(ops.Interrupt())
             seen = await session.wait_for(events.TurnAborted, timeout=10)
             assert seen[-1].msg.reason == "interrupted"
-            # the cell's V8 thread is gone by the time turn_aborted arrives
-            assert len([t for t in pooled if not t.is_alive()]) == 1
+            # the cell's V8 isolate thread is gone by the time turn_aborted arrives
+            assert not os.path.exists(f"/proc/self/task/{thread}")
             await session.submit(turn("again", config.cwd))
             await session.wait_for(events.TaskComplete)
         [output] = exec_outputs(server.requests[1])

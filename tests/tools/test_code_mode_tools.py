@@ -98,3 +98,16 @@ async def test_wall_time_covers_the_whole_call():
         reply = await handle_exec(service, "c", "await new Promise(r => setTimeout(r, 300)); text('x')")
     seconds = float(re.search(r"Wall time (\d+\.\d) seconds", reply["output"][0]["text"]).group(1))
     assert seconds >= 0.3
+
+
+async def test_exec_and_wait_refuse_the_wrong_payload_kind():
+    from codex_actors.tools.code_mode_host import ExecTool, WaitTool
+    from codex_actors.tools.router import ToolCall, ToolError
+
+    async with open_code_mode_service(no_tools, pool_size=0) as service:
+        wait_tool = WaitTool(lambda: service)
+        with pytest.raises(ToolError, match="^wait expects JSON arguments$"):
+            await wait_tool.handle(ToolCall("w1", "wait", "custom", '{"cell_id": "1"}'), None)
+        exec_tool = ExecTool(lambda: service, lambda: [])
+        with pytest.raises(ToolError, match="^exec expects raw JavaScript source text$"):
+            await exec_tool.handle(ToolCall("e1", "exec", "function", '{"code": "text(1)"}'), None)

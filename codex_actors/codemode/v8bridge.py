@@ -1,0 +1,308 @@
+"""The one module that goes below mini-racer's public API: its C task API, driven without asyncio.
+
+mini-racer 0.14's Python layer runs an asyncio loop thread per context. Its DLL needs none: `mr_eval` and
+`mr_call_function` post a task to the isolate's own C++ thread and return at once; the result, and every call of a
+JS function made by `mr_make_js_callback`, arrive through one C callback on that isolate thread, with JS paused
+until the callback returns. This module wraps exactly that (reference: PyMiniRacer v0.14.1,
+src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/_context.py):
+
+- `Isolate.create(on_callback)` makes a context (blocking, about 2 ms: call it off the trio thread); the isolate
+  thread is the context's only thread and `free()` joins it (blocking, about 0.5 ms).
+- `post_eval` / `post_call` schedule work and return a task id; `cancel` interrupts a running task.
+- `on_callback(callback_id, value)` runs on the isolate thread with a `Value` (a primitive, an error, or an opaque
+  object) already read and freed: only primitives cross the boundary.
+- A SharedArrayBuffer made by `setup` is the mailbox: `read_mailbox` / `write_mailbox` may be used only from
+  `on_callback` (JS is paused then, so nothing races).
+
+`check_version()` runs at import: any mini-racer other than 0.14.x raises `ImportError` with the reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from importlib import metadata
+from typing import Any, Callable
+
+import attrs
+
+SUPPORTED = ("0.14.",)
+
+
+def check_version(version: str | None = None) -> str:
+    """The installed mini-racer version; raises ImportError unless it is one this module was written for."""
+    try:
+        found = version or metadata.version("mini-racer")
+    except metadata.PackageNotFoundError:
+        raise ImportError("code mode needs the mini-racer package (0.14.x); it is not installed") from None
+    if not found.startswith(SUPPORTED):
+        raise ImportError(
+            f"codex_actors.codemode.v8bridge was written for mini-racer 0.14.x (its C task API); found {found}"
+        )
+    return found
+
+
+MINI_RACER_VERSION = check_version()
+
+from py_mini_racer import init_mini_racer  # noqa: E402  (after the version check)
+from py_mini_racer._dll import MR_CALLBACK  # noqa: E402
+
+# Value types of mini_racer.cc (py_mini_racer/_objects.py `_MiniRacerTypes`).
+T_NULL, T_BOOL, T_INTEGER, T_DOUBLE, T_STR, T_UNDEFINED = 1, 2, 3, 4, 5, 11
+T_SHARED_ARRAY_BUFFER = 101
+T_EXECUTE_ERROR, T_PARSE_ERROR, T_OOM, T_TIMEOUT, T_TERMINATED, T_KEY_ERROR = 200, 201, 202, 203, 204, 206
+ERROR_TYPES = range(200, 256)
+
+MAILBOX_HEADER = 8
+"""Bytes before the mailbox data: Int32 unit count, Int32 "more follows" flag."""
+
+
+@attrs.frozen
+class Value:
+    """A value from V8: `type` is a mini-racer type code; `data` the Python value of a primitive, the message of
+    an error (`is_error`), or None for objects (their handles are freed at once)."""
+
+    type: int
+    data: Any = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.type in ERROR_TYPES
+
+
+class IsolateError(Exception):
+    """A context could not be created or set up."""
+
+
+def _dll() -> ctypes.CDLL:
+    return init_mini_racer(ignore_duplicate_init=True)
+
+
+def load_v8() -> None:
+    """Load and initialize V8 once per process. Call on the main (trio) thread before any `Isolate.create`."""
+    _dll()
+
+
+def context_count() -> int:
+    """How many mini-racer contexts (isolate threads) exist in this process."""
+    return int(_dll().mr_context_count())
+
+
+class Isolate:
+    """One mini-racer context. Not thread-safe by itself: `post_*`/`cancel` from one thread, `free` once."""
+
+    def __init__(self) -> None:
+        self._dll = _dll()
+        self._ctx = 0
+        self._freed = False
+        self._callback = MR_CALLBACK(self._on_raw)  # kept alive until free() has joined the isolate thread
+        self._on_callback: Callable[[int, Value], None] | None = None
+        self._sync: dict[int, Value] = {}
+        self._sync_done = threading.Condition()
+        self._mailbox_addr = 0
+        self._mailbox_units = 0
+        self._handles: list[Any] = []
+        self.native_thread_id: int | None = None
+
+    # ---- life cycle (blocking) ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls) -> "Isolate":
+        """A new context with its isolate thread (blocking). Raises IsolateError."""
+        isolate = cls()
+        isolate._ctx = isolate._dll.mr_init_context(isolate._callback)
+        if not isolate._ctx:
+            raise IsolateError("mr_init_context failed")
+        return isolate
+
+    def free(self) -> None:
+        """Stop any JS, free the context and join its thread (blocking; idempotent)."""
+        # The context id and mailbox stay valid until the isolate thread is joined: callbacks may still run
+        # until then (the DLL ignores calls with an id it has freed).
+        if self._ctx and not self._freed:
+            self._freed = True
+            self._dll.mr_free_context(self._ctx)
+        self._handles.clear()
+
+    @property
+    def alive(self) -> bool:
+        return self._ctx != 0 and not self._freed
+
+    def set_hard_memory_limit(self, limit: int) -> None:
+        self._dll.mr_set_hard_memory_limit(self._ctx, limit)
+
+    def hard_memory_limit_reached(self) -> bool:
+        ctx = self._ctx
+        return bool(ctx and self._dll.mr_hard_memory_limit_reached(ctx))
+
+    # ---- set-up (blocking, before `listen`) -----------------------------------------------------------------
+
+    def eval_sync(self, code: str) -> Value:
+        """Evaluate `code` and wait for the result (set-up only; objects come back as handles kept here)."""
+        return self._wait(self.post_eval(code, _SYNC_ID))
+
+    def setup(self, prelude: str, args: list[Any], callback_ids: list[int]) -> list[int]:
+        """Evaluate `prelude` (a function expression), call it with JS callbacks for `callback_ids` followed by
+        the primitive `args`; it must return `[mailbox SharedArrayBuffer, fn, fn, ...]`. Returns the handle
+        indexes of those functions (for `post_call`). Raises IsolateError."""
+        dll, ctx = self._dll, self._ctx
+        fn = self._keep(self._eval_handle(prelude))
+        argv = self._keep(self._eval_handle("[]"))
+        for callback_id in callback_ids:
+            self._checked(dll.mr_array_push(ctx, self._handles[argv], dll.mr_make_js_callback(ctx, callback_id)))
+        for arg in args:
+            self._checked(dll.mr_array_push(ctx, self._handles[argv], self._alloc(arg)))
+        undefined = self._keep(dll.mr_alloc_int_val(ctx, 0, T_UNDEFINED))
+        result = self._keep(self._call_handle(fn, undefined, argv))
+        self._undefined = undefined
+        self._empty = self._keep(self._eval_handle("[]"))
+        functions = []
+        index = 0
+        while True:
+            item = dll.mr_get_object_item(ctx, self._handles[result], self._alloc(index))
+            typ = item.contents.type
+            if typ in (T_UNDEFINED, T_KEY_ERROR):
+                dll.mr_free_value(ctx, item)
+                break
+            if typ in ERROR_TYPES:
+                raise IsolateError(_read(item).data)
+            if index == 0:
+                if typ != T_SHARED_ARRAY_BUFFER:
+                    raise IsolateError("prelude did not return a mailbox")
+                self._mailbox_addr = item.contents.value.value_ptr
+                self._mailbox_units = (item.contents.len - MAILBOX_HEADER) // 2
+                self._handles.append(item)
+            else:
+                functions.append(self._keep(item))
+            index += 1
+        return functions
+
+    def listen(self, on_callback: Callable[[int, Value], None]) -> None:
+        """From now on, every callback goes to `on_callback(callback_id, value)` (on the isolate thread)."""
+        self._on_callback = on_callback
+
+    # ---- non-blocking ---------------------------------------------------------------------------------------
+
+    def post_eval(self, code: str, callback_id: int) -> int:
+        """Schedule `code`; its result comes to the callback with `callback_id`. Returns the task id."""
+        handle = self._alloc(code)
+        try:
+            return int(self._dll.mr_eval(self._ctx, handle, callback_id))
+        finally:
+            self._dll.mr_free_value(self._ctx, handle)
+
+    def post_call(self, function: int, callback_id: int) -> int:
+        """Schedule a call of set-up function `function` with no arguments; returns the task id."""
+        h = self._handles
+        return int(self._dll.mr_call_function(self._ctx, h[function], h[self._undefined], h[self._empty],
+                                              callback_id))
+
+    def cancel(self, task_id: int) -> None:
+        """Interrupt task `task_id` if it still runs (V8 TerminateExecution); its callback reports termination."""
+        if self._ctx:
+            self._dll.mr_cancel_task(self._ctx, task_id)
+
+    # ---- mailbox (only inside a callback) -------------------------------------------------------------------
+
+    @property
+    def mailbox_units(self) -> int:
+        return self._mailbox_units
+
+    def read_mailbox(self) -> tuple[bytes, bool]:
+        """The UTF-16-LE bytes JS left in the mailbox and its "more follows" flag (a chunk may end inside a
+        surrogate pair: decode the joined chunks)."""
+        addr = self._mailbox_addr
+        count = ctypes.c_int32.from_address(addr).value
+        more = ctypes.c_int32.from_address(addr + 4).value != 0
+        if not 0 <= count <= self._mailbox_units:
+            raise ValueError(f"mailbox length {count} out of range")
+        return ctypes.string_at(addr + MAILBOX_HEADER, count * 2), more
+
+    def write_mailbox(self, text: str, more: bool) -> None:
+        """Leave `text` (at most `mailbox_units` UTF-16 units) for JS."""
+        data = text.encode("utf-16-le", "surrogatepass")
+        if len(data) > self._mailbox_units * 2:
+            raise ValueError("mailbox overflow")
+        addr = self._mailbox_addr
+        ctypes.memmove(addr + MAILBOX_HEADER, data, len(data))
+        ctypes.c_int32.from_address(addr).value = len(data) // 2
+        ctypes.c_int32.from_address(addr + 4).value = 1 if more else 0
+
+    # ---- internals ------------------------------------------------------------------------------------------
+
+    def _on_raw(self, callback_id: int, raw: Any) -> None:
+        # On the isolate thread; JS waits for us. Never raise into C.
+        try:
+            if self.native_thread_id is None:
+                self.native_thread_id = threading.get_native_id()
+            if callback_id == _SYNC_ID:
+                with self._sync_done:
+                    self._sync[callback_id] = raw
+                    self._sync_done.notify_all()
+                return
+            value = _read(raw)
+            self._dll.mr_free_value(self._ctx, raw)
+            if self._on_callback is not None:
+                self._on_callback(callback_id, value)
+        except BaseException:  # noqa: BLE001 - an exception cannot cross into C; the listener reports its own
+            pass
+
+    def _wait(self, task_id: int) -> Value:
+        del task_id
+        raw = self._wait_raw()
+        value = _read(raw)
+        self._dll.mr_free_value(self._ctx, raw)
+        return value
+
+    def _wait_raw(self) -> Any:
+        with self._sync_done:
+            while _SYNC_ID not in self._sync:
+                self._sync_done.wait()
+            return self._sync.pop(_SYNC_ID)
+
+    def _eval_handle(self, code: str) -> Any:
+        self.post_eval(code, _SYNC_ID)
+        return self._checked(self._wait_raw())
+
+    def _call_handle(self, fn: int, this: int, argv: int) -> Any:
+        h = self._handles
+        self._dll.mr_call_function(self._ctx, h[fn], h[this], h[argv], _SYNC_ID)
+        return self._checked(self._wait_raw())
+
+    def _checked(self, raw: Any) -> Any:
+        if not raw:
+            raise IsolateError("mini-racer returned no value")
+        if raw.contents.type in ERROR_TYPES:
+            message = _read(raw).data
+            self._dll.mr_free_value(self._ctx, raw)
+            raise IsolateError(message)
+        return raw
+
+    def _keep(self, raw: Any) -> int:
+        self._handles.append(raw)
+        return len(self._handles) - 1
+
+    def _alloc(self, value: Any) -> Any:
+        if isinstance(value, str):
+            data = value.encode("utf-8")
+            return self._dll.mr_alloc_string_val(self._ctx, data, len(data), T_STR)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self._dll.mr_alloc_int_val(self._ctx, value, T_INTEGER)
+        raise TypeError(f"only str and int cross into V8 here, not {type(value).__name__}")
+
+
+_SYNC_ID = 0x7FFF_FFFF
+
+
+def _read(raw: Any) -> Value:
+    contents = raw.contents
+    typ = contents.type
+    if typ == T_STR or typ in ERROR_TYPES:
+        return Value(typ, contents.value.bytes_val[0: contents.len].decode("utf-8", errors="replace"))
+    if typ == T_INTEGER:
+        return Value(typ, int(contents.value.int_val))
+    if typ == T_BOOL:
+        return Value(typ, contents.value.int_val == 1)
+    if typ == T_DOUBLE:
+        return Value(typ, float(contents.value.double_val))
+    return Value(typ)
