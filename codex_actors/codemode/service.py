@@ -35,6 +35,8 @@ class CodeModeService:
     `dispatcher(call: NestedToolCall) -> Any` runs nested tools (return the code-mode result JSON value, raise
     `NestedToolError(text)` to reject); `notifier(cell_id, exec_call_id, text)` delivers `notify()` texts (None:
     dropped). `max_heap_bytes` is the hard V8 heap limit of each cell; `pool_size` warm runtimes are kept ready.
+    `pool`: a running `RuntimePool` shared with other services (its own `max_heap_bytes` then applies); without
+    one the service runs a pool of its own of `pool_size` runtimes.
     """
 
     def __init__(
@@ -44,11 +46,14 @@ class CodeModeService:
         notifier: Notifier | None = None,
         max_heap_bytes: int = DEFAULT_MAX_HEAP_BYTES,
         pool_size: int = 2,
+        pool: RuntimePool | None = None,
     ):
         self._dispatcher = dispatcher
         self._notifier = notifier
-        self.max_heap_bytes = max_heap_bytes
-        self._pool = RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
+        self.max_heap_bytes = pool.max_heap_bytes if pool is not None else max_heap_bytes
+        # A shared `pool` (one per process, many services) is run and closed by its owner, never by the service.
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
         self._cells: dict[str, Cell] = {}
         self._stored: dict[str, str] = {}
         self._running: set[Cell] = set()
@@ -70,7 +75,8 @@ class CodeModeService:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._pool.run)
+                if self._owns_pool:
+                    nursery.start_soon(self._pool.run)
                 async with trio.open_nursery() as cells:
                     self._cells_nursery = cells
                     self._alive = True
@@ -173,7 +179,8 @@ class CodeModeService:
         with trio.CancelScope(shield=True):
             for cell in list(self._running):
                 await cell.stopped.wait()
-        await self._pool.close()
+        if self._owns_pool:
+            await self._pool.close()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

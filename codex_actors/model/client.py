@@ -19,6 +19,7 @@ Delivery semantics (what a consumer of `stream()` can rely on):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -111,9 +112,13 @@ class ModelClient:
         notify: Notify | None = None,
         extra_headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> AsyncIterator[ModelClient]:
-        """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit."""
-        async with httpx.AsyncClient() as http, background_nursery() as nursery:
+        """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit. With `http` (an open
+        client shared by many model clients, e.g. the sessions of `codex-actors batch`), requests use its
+        connection pool and it is left open: its owner closes it."""
+        async with (contextlib.nullcontext(http) if http is not None else httpx.AsyncClient()) as http, \
+                background_nursery() as nursery:
             client = cls(provider, model, http=http, nursery=nursery, notify=notify,
                          extra_headers=extra_headers, env=env)
             try:

@@ -33,9 +33,11 @@ from codex_actors.tools.unified_exec import ExecCommandTool, UnifiedExec, WriteS
 from codex_actors.tools.view_image import ViewImageTool
 
 
-async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any]) -> ToolRouter:
+async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: dict[str, Any], *,
+                       runtime_pool: Any = None) -> ToolRouter:
     """Start the tool-owned services in `nursery` (registering them in `services`, so the session stops them)
-    and return the router for this session."""
+    and return the router for this session. `runtime_pool`: a running code-mode `RuntimePool` shared by many
+    sessions (`codex-actors batch`) instead of one warmed per session."""
     policy = SandboxPolicy.from_json(services["settings"].sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
     rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
@@ -74,6 +76,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
             notifier=services["notify_from_cell"],
             max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
             pool_size=config.get("code_mode.pool_size", 2),
+            pool=runtime_pool,
         )
         await nursery.start(service.run)
         services["code_mode"] = service
