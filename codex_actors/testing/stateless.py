@@ -4,14 +4,15 @@ one server (`python -m codex_actors.testing.server --stateless`, used by `benchm
 The prompt (the last user message of the request) is read as directives, one per line; other lines are ignored:
 
     run: CMD          # one `exec_command` call with {"cmd": CMD}; several `run:` lines run one after another
+    js: CODE          # one code-mode `exec` call (freeform) running the JavaScript CODE, after the `run:` calls
     reply: TEXT       # the final answer (default: the output of the last command, verbatim)
     fail: STATUS MSG  # answer every request of this turn with HTTP STATUS and the error message MSG
     delay: SECONDS    # wait this long before answering each request
 
 How far the turn has got is read from the same request: the number of tool outputs after that user message (Responses
-`function_call_output` items, Chat `tool` messages) is the number of commands already run. While commands remain, the
-answer is the next call; then the final message. Every answer carries the usage `{input_tokens: <input items x 100>,
-output_tokens: 10}`. WebSocket requests are refused (HTTP 426), since a WebSocket turn sends only new input items.
+`function_call_output` / `custom_tool_call_output` items, Chat `tool` messages) is the number of calls already made.
+While calls remain, the answer is the next call; then the final message. Every answer carries the usage
+`{input_tokens: <input items x 100>, output_tokens: 10}`. WebSocket requests are refused (HTTP 426), since a WebSocket turn sends only new input items.
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from codex_actors.testing.script import error_response, function_call, response, text_message, usage
+from codex_actors.testing.script import (
+    custom_tool_call,
+    error_response,
+    function_call,
+    response,
+    text_message,
+    usage,
+)
 
-DIRECTIVES = ("run", "reply", "fail", "delay")
+DIRECTIVES = ("run", "js", "reply", "fail", "delay")
 
 
 def directives(prompt: str) -> dict[str, list[str]]:
@@ -49,10 +57,13 @@ def answer(wire: str, body: Any) -> dict[str, Any]:
     extra: dict[str, Any] = {"usage": usage(n_items * 100, 10)}
     if delay:
         extra["delay"] = delay
-    commands = found["run"]
-    if len(outputs) < len(commands):
+    calls = [("run", c) for c in found["run"]] + [("js", c) for c in found["js"]]
+    if len(outputs) < len(calls):
+        kind, text = calls[len(outputs)]
         call_id = "call_" + hashlib.sha1(f"{prompt}\0{len(outputs)}".encode()).hexdigest()[:16]
-        return response(function_call("exec_command", {"cmd": commands[len(outputs)]}, call_id), **extra)
+        if kind == "js":
+            return response(custom_tool_call("exec", text, call_id), **extra)
+        return response(function_call("exec_command", {"cmd": text}, call_id), **extra)
     if found["reply"]:
         text = found["reply"][-1]
     else:
@@ -81,7 +92,7 @@ def _turn_of(wire: str, body: Any) -> tuple[str, list[str], int] | None:
     last = users[-1]
     prompt = _text(entries[last].get("content"))
     outputs = [_text(item.get("output")) for item in entries[last + 1:]
-               if isinstance(item, dict) and item.get("type") == "function_call_output"]
+               if isinstance(item, dict) and item.get("type") in ("function_call_output", "custom_tool_call_output")]
     return prompt, outputs, len(entries)
 
 
