@@ -21,7 +21,7 @@ from typing import IO, Any, Sequence
 import attrs
 import trio
 
-from codex_actors.batch.job import BatchSettings, run_job
+from codex_actors.batch.job import BatchSettings, ConfigCache, run_job
 from codex_actors.batch.jobs import BadLine, Job
 from codex_actors.batch.progress import ProgressDisplay, Tally
 from codex_actors.batch.results import JobResult, ResultsWriter
@@ -105,13 +105,14 @@ async def run_local(run: LocalRun, tally: Tally) -> bool:
 async def _spawn_all(run: LocalRun, sessions: JobSessions, tally: Tally, stop: trio.Event,
                      send: trio.MemorySendChannel) -> None:
     limiter = trio.CapacityLimiter(run.concurrency)
+    configs = ConfigCache(run.settings)
 
     async def one(job: Job, slot: object) -> None:
         result: JobResult | None = None
         on_events = EventsFile(run.events_dir / f"{job.id}.jsonl") if run.events_dir is not None else None
         tally.running += 1
         try:
-            result = await run_job(job, run.settings, sessions, stop=stop, on_events=on_events)
+            result = await run_job(job, run.settings, sessions, stop=stop, on_events=on_events, configs=configs)
         finally:
             tally.running -= 1
             if on_events is not None:

@@ -100,3 +100,19 @@ def test_turn_overhead_prints_direct_and_nested_rows(tmp_path):
     assert rows[2][3] == "3"  # direct_serial with 2 calls: 2 tool-call responses + the final message
     assert all(len(r) == 9 for r in rows)
     assert json.loads(out.read_text())["rows"][1]["calls"] == 2
+
+
+def test_batch_benchmark_prints_process_and_batch_rows_targets_and_json(tmp_path):
+    out = tmp_path / "rows.json"
+    proc = run_benchmark("batch", "--jobs", "3", "--concurrency", "1,2", "--process-jobs", "2",
+                         "--process-parallel", "2", "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["scenario", "parallel", "jobs", "wall", "jobs/s", "peak_rss", "correct"]
+    assert [(r[0], r[1], r[6]) for r in rows] == [("processes", "2", "2/2"), ("batch", "1", "3/3"),
+                                                   ("batch", "2", "3/3")]
+    assert "rss per running session (peak at 2 - peak at 1) / 1:" in proc.stdout
+    assert "every result correct: yes" in proc.stdout
+    data = json.loads(out.read_text())
+    assert [r["scenario"] for r in data["rows"]] == ["processes", "batch", "batch"]
+    assert all(r["peak_rss"] > 0 and r["wall"] > 0 for r in data["rows"])
