@@ -205,3 +205,40 @@ def test_ray_flag_without_ray_installed_says_how_to_install_it(tmp_path, monkeyp
     code = main(["batch", str(jobs), "--ray", "--skip-git-repo-check", "-C", str(tmp_path)])
     assert code == 2
     assert capsys.readouterr().err.strip() == "codex-actors batch: --ray needs Ray: pip install 'codex-actors[ray]'"
+
+
+async def test_progress_line_is_drawn_on_a_terminal_stderr_and_stdout_holds_only_results(tmp_path):
+    import pty
+
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [{"id": f"j{i}", "prompt": "delay: 0.3\nreply: ok"} for i in range(4)]
+                      + ["{bad"])
+    master, slave = pty.openpty()
+    drawn = bytearray()
+
+    async def read_terminal(stream: trio.lowlevel.FdStream) -> None:
+        try:
+            while chunk := await stream.receive_some(65536):
+                drawn.extend(chunk)
+        except (trio.BrokenResourceError, OSError):
+            pass  # EIO once the last writer of the terminal is gone
+
+    async with serve_scripted_model(responder=answer, websocket=False) as server:
+        args = cli_command("batch", str(jobs), "--concurrency", "2", "--skip-git-repo-check",
+                           *provider_args(server.url))
+        async with trio.open_nursery() as nursery, trio.lowlevel.FdStream(master) as terminal:
+            nursery.start_soon(read_terminal, terminal)
+            with trio.fail_after(60):
+                proc = await trio.run_process(args, cwd=tmp_path, env=cli_env(tmp_path / "home", TERM="xterm"),
+                                              stdin=subprocess.DEVNULL, capture_stdout=True, stderr=slave,
+                                              check=False)
+            os.close(slave)
+            with trio.fail_after(10):
+                while b"batch: " not in drawn:
+                    await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+    assert proc.returncode == 1
+    lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert len(lines) == 5 and {r["status"] for r in lines} == {"completed", "failed"}
+    text = drawn.decode(errors="replace")
+    assert "jobs/s" in text and "running" in text and "done " in text and "/5" in text
+    assert "batch: 4 completed, 1 failed" in text
