@@ -10,7 +10,9 @@ with the command's output as the final message; a job is correct when it complet
 - `processes` P: `--process-jobs` separate `codex-actors exec --json` processes, P at a time (`xargs -P P`);
 - `batch` C: one `codex-actors batch` process running `--jobs` jobs at `--concurrency` C (rollouts written, as
   a user gets them).
-`jobs/s` is jobs over wall time; `peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
+`jobs/s` is jobs over wall time; `cpu/job` the user + system CPU time of the row's processes and all their
+children (commands, sandbox launchers), per job: unlike jobs/s it hardly depends on what else loads the machine;
+`peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
 and sandbox-launcher children are not in it), and for `processes` the largest single exec process. The line
 `rss per running session` is (peak RSS at the highest C - peak RSS at C = 1) / (highest C - 1).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +36,7 @@ from typing import Any
 
 from benchmarks.report import fmt_bytes, fmt_duration, format_table, write_json
 
-COLUMNS = ("scenario", "parallel", "jobs", "wall", "jobs/s", "peak_rss", "correct")
+COLUMNS = ("scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "peak_rss", "correct")
 SPEEDUP_TARGET = 10.0
 TARGET_CONCURRENCY = 32
 RSS_PER_SESSION_TARGET = 4 * 1024 * 1024
@@ -68,6 +71,12 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     return server, server.stdout.readline().strip()
 
 
+def children_cpu_s() -> float:
+    """User + system seconds of every child (and its waited descendants) this process has waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_processes(n: int, parallel: int, *, work: Path, env: dict[str, str], url: str, sandbox: str
                     ) -> dict[str, Any]:
     out_dir = work / f"exec-{parallel}"
@@ -78,10 +87,10 @@ def bench_processes(n: int, parallel: int, *, work: Path, env: dict[str, str], u
             return run_measured([*cli_prefix(), "exec", "--json", "--skip-git-repo-check", "-s", sandbox,
                                  *provider_args(url), f"run: echo job-{i}"], cwd=work, env=env, stdout=out)
 
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu_s()
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         runs = list(pool.map(one, range(n)))
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, children_cpu_s() - cpu
     correct = 0
     for i, (_, code, _) in enumerate(runs):
         lines = [json.loads(line) for line in (out_dir / f"{i}.jsonl").read_text().splitlines()]
@@ -89,7 +98,7 @@ def bench_processes(n: int, parallel: int, *, work: Path, env: dict[str, str], u
                  and e["item"]["type"] == "agent_message"]
         correct += code == 0 and bool(texts) and texts[-1].rstrip().endswith(f"job-{i}")
     return {"scenario": "processes", "parallel": parallel, "jobs": n, "wall": wall, "jobs_per_s": n / wall,
-            "peak_rss": max(r[2] for r in runs), "correct": correct}
+            "cpu_per_job": cpu / n, "peak_rss": max(r[2] for r in runs), "correct": correct}
 
 
 def bench_batch(n: int, concurrency: int, *, work: Path, env: dict[str, str], url: str, sandbox: str
@@ -99,14 +108,16 @@ def bench_batch(n: int, concurrency: int, *, work: Path, env: dict[str, str], ur
         jobs.write_text("".join(json.dumps({"id": f"job-{i}", "prompt": f"run: echo job-{i}"}) + "\n"
                                 for i in range(n)))
     results = work / f"results-{concurrency}.jsonl"
+    cpu = children_cpu_s()
     wall, code, peak = run_measured([*cli_prefix(), "batch", str(jobs), "-o", str(results), "--concurrency",
                                      str(concurrency), "--skip-git-repo-check", "-s", sandbox, *provider_args(url)],
                                     cwd=work, env=env)
+    cpu = children_cpu_s() - cpu
     rows = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     correct = sum(r["status"] == "completed" and (r["final_message"] or "").rstrip().endswith(r["id"])
                   for r in rows)
     return {"scenario": "batch", "parallel": concurrency, "jobs": n, "wall": wall, "jobs_per_s": n / wall,
-            "peak_rss": peak, "correct": correct, "exit": code}
+            "cpu_per_job": cpu / n, "peak_rss": peak, "correct": correct, "exit": code}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             server.wait()
 
     print(format_table(COLUMNS, [(r["scenario"], r["parallel"], r["jobs"], fmt_duration(r["wall"]),
-                                  f"{r['jobs_per_s']:.2f}", fmt_bytes(r["peak_rss"]), f"{r['correct']}/{r['jobs']}")
-                                 for r in rows]))
+                                  f"{r['jobs_per_s']:.2f}", fmt_duration(r["cpu_per_job"]),
+                                  fmt_bytes(r["peak_rss"]), f"{r['correct']}/{r['jobs']}") for r in rows]))
     print()
     best_processes = max((r["jobs_per_s"] for r in rows if r["scenario"] == "processes"), default=None)
     batch = {r["parallel"]: r for r in rows if r["scenario"] == "batch"}
@@ -151,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         status = "met" if ratio >= SPEEDUP_TARGET else "MISSED"
         print(f"target batch[{TARGET_CONCURRENCY}] >= {SPEEDUP_TARGET:.0f}x the best processes row: {ratio:.1f}x "
               f"({batch[TARGET_CONCURRENCY]['jobs_per_s']:.2f} vs {best_processes:.2f} jobs/s): {status}")
+    cheapest = min((r["cpu_per_job"] for r in rows if r["scenario"] == "processes"), default=None)
+    if cheapest and TARGET_CONCURRENCY in batch:
+        cpu_ratio = cheapest / batch[TARGET_CONCURRENCY]["cpu_per_job"]
+        summary["cpu_ratio"] = cpu_ratio
+        print(f"cpu per job: processes {fmt_duration(cheapest)}, batch[{TARGET_CONCURRENCY}] "
+              f"{fmt_duration(batch[TARGET_CONCURRENCY]['cpu_per_job'])} ({cpu_ratio:.1f}x less)")
     if len(batch) >= 2 and min(batch) == 1:
         top = max(batch)
         per_session = (batch[top]["peak_rss"] - batch[1]["peak_rss"]) / (top - 1)

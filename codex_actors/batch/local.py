@@ -109,10 +109,14 @@ async def _spawn_all(run: LocalRun, sessions: JobSessions, tally: Tally, stop: t
 
     async def one(job: Job, slot: object) -> None:
         result: JobResult | None = None
-        on_events = EventsFile(run.events_dir / f"{job.id}.jsonl") if run.events_dir is not None else None
+        on_events: EventsFile | None = None
         tally.running += 1
         try:
+            if run.events_dir is not None:
+                on_events = EventsFile(run.events_dir / f"{job.id}.jsonl")
             result = await run_job(job, run.settings, sessions, stop=stop, on_events=on_events, configs=configs)
+        except OSError as exc:  # the events file could not be created
+            result = JobResult(id=job.id, status="failed", error=f"--events-dir: {exc}", line=job.line)
         finally:
             tally.running -= 1
             if on_events is not None:

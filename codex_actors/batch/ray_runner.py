@@ -56,7 +56,7 @@ class RayRun:
 class BatchWorker:
     """A Ray actor: one trio loop (on a thread of its own) running many job sessions. Created by `run_ray`."""
 
-    def __init__(self, settings: dict[str, Any], base_cwd: str) -> None:
+    def __init__(self, settings: dict[str, Any], base_cwd: str, max_connections: int) -> None:
         import trio
 
         from codex_actors.batch.job import ConfigCache
@@ -77,7 +77,7 @@ class BatchWorker:
             from codex_actors.batch.sessions import JobSessions
 
             self._stop, self._closed = trio.Event(), trio.Event()
-            async with JobSessions.open_shared(config, max_connections=64) as sessions:
+            async with JobSessions.open_shared(config, max_connections=max_connections) as sessions:
                 self._sessions = sessions
                 self._token = trio.lowlevel.current_trio_token()
                 ready.set()
@@ -138,7 +138,7 @@ def run_ray(run: RayRun, tally: Tally) -> bool:
         per_worker = math.ceil(run.concurrency / count)
         actor = ray.remote(BatchWorker).options(num_cpus=1, max_concurrency=per_worker + 2, max_restarts=-1,
                                                 max_task_retries=1)
-        workers = [actor.remote(run.settings.to_json(), run.base_cwd) for _ in range(count)]
+        workers = [actor.remote(run.settings.to_json(), run.base_cwd, per_worker) for _ in range(count)]
         return _dispatch(run, tally, workers)
     finally:
         for worker in workers:

@@ -111,6 +111,7 @@ class ScriptedModelServer:
         self._responder = responder
         self.keep_requests = keep_requests
         self.answered_total = 0
+        self.connections = 0  # TCP connections accepted so far
         self._answered = 0
         self.websocket = websocket
         self.log_path = Path(log_path) if log_path is not None else None
@@ -159,6 +160,7 @@ class ScriptedModelServer:
             await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
 
     async def _handle(self, stream: trio.abc.Stream) -> None:
+        self.connections += 1
         try:
             async with stream:
                 head = b""

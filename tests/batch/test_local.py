@@ -14,7 +14,7 @@ from codex_actors.testing.stateless import answer
 from tests.batch.helpers import by_id, provider_args, read_results
 
 
-async def test_code_mode_jobs_run_on_one_shared_runtime_pool(tmp_path, monkeypatch):
+async def test_code_mode_jobs_share_one_runtime_pool_and_one_connection_pool(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEX_ACTORS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     pools: list[object] = []
@@ -41,3 +41,4 @@ async def test_code_mode_jobs_run_on_one_shared_runtime_pool(tmp_path, monkeypat
     got = by_id(read_results(tmp_path / "results.jsonl"))
     assert all(f"cell-{i * 6}" in got[f"js{i}"]["final_message"] for i in range(4))
     assert len(pools) == 1  # one pool for the whole batch, not one per session
+    assert len(server.requests) == 8 and server.connections <= 4  # kept-alive connections, at most `concurrency`
