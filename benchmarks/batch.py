@@ -12,7 +12,7 @@ with the command's output as the final message; a job is correct when it complet
   a user gets them).
 `jobs/s` is jobs over wall time; `cpu/job` the user + system CPU time of the row's processes and all their
 children (commands, sandbox launchers), per job: unlike jobs/s it hardly depends on what else loads the machine;
-`peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
+`own_cpu/job` the same for the `exec` / `batch` processes alone (`wait4` rusage); `peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
 and sandbox-launcher children are not in it), and for `processes` the largest single exec process. The line
 `rss per running session` is (peak RSS at the highest C - peak RSS at C = 1) / (highest C - 1).
 
@@ -36,7 +36,7 @@ from typing import Any
 
 from benchmarks.report import fmt_bytes, fmt_duration, format_table, write_json
 
-COLUMNS = ("scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "peak_rss", "correct")
+COLUMNS = ("scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "own_cpu/job", "peak_rss", "correct")
 SPEEDUP_TARGET = 10.0
 TARGET_CONCURRENCY = 32
 RSS_PER_SESSION_TARGET = 4 * 1024 * 1024
@@ -54,14 +54,15 @@ def provider_args(url: str) -> list[str]:
 
 
 def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any = subprocess.DEVNULL
-                 ) -> tuple[float, int, int]:
-    """Run `argv` to its end: (wall seconds, exit status, the process's own peak RSS in bytes)."""
+                 ) -> tuple[float, int, int, float]:
+    """Run `argv` to its end: (wall seconds, exit status, the process's own peak RSS in bytes, its own CPU
+    seconds, children not included)."""
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - started, proc.returncode, usage.ru_maxrss * 1024
+    return time.monotonic() - started, proc.returncode, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
@@ -82,7 +83,7 @@ def bench_processes(n: int, parallel: int, *, work: Path, env: dict[str, str], u
     out_dir = work / f"exec-{parallel}"
     out_dir.mkdir()
 
-    def one(i: int) -> tuple[float, int, int]:
+    def one(i: int) -> tuple[float, int, int, float]:
         with (out_dir / f"{i}.jsonl").open("w") as out:
             return run_measured([*cli_prefix(), "exec", "--json", "--skip-git-repo-check", "-s", sandbox,
                                  *provider_args(url), f"run: echo job-{i}"], cwd=work, env=env, stdout=out)
@@ -92,13 +93,14 @@ def bench_processes(n: int, parallel: int, *, work: Path, env: dict[str, str], u
         runs = list(pool.map(one, range(n)))
     wall, cpu = time.monotonic() - started, children_cpu_s() - cpu
     correct = 0
-    for i, (_, code, _) in enumerate(runs):
+    for i, (_, code, _, _) in enumerate(runs):
         lines = [json.loads(line) for line in (out_dir / f"{i}.jsonl").read_text().splitlines()]
         texts = [e["item"]["text"] for e in lines if e.get("type") == "item.completed"
                  and e["item"]["type"] == "agent_message"]
         correct += code == 0 and bool(texts) and texts[-1].rstrip().endswith(f"job-{i}")
     return {"scenario": "processes", "parallel": parallel, "jobs": n, "wall": wall, "jobs_per_s": n / wall,
-            "cpu_per_job": cpu / n, "peak_rss": max(r[2] for r in runs), "correct": correct}
+            "cpu_per_job": cpu / n, "own_cpu_per_job": sum(r[3] for r in runs) / n,
+            "peak_rss": max(r[2] for r in runs), "correct": correct}
 
 
 def bench_batch(n: int, concurrency: int, *, work: Path, env: dict[str, str], url: str, sandbox: str
@@ -109,7 +111,7 @@ def bench_batch(n: int, concurrency: int, *, work: Path, env: dict[str, str], ur
                                 for i in range(n)))
     results = work / f"results-{concurrency}.jsonl"
     cpu = children_cpu_s()
-    wall, code, peak = run_measured([*cli_prefix(), "batch", str(jobs), "-o", str(results), "--concurrency",
+    wall, code, peak, own = run_measured([*cli_prefix(), "batch", str(jobs), "-o", str(results), "--concurrency",
                                      str(concurrency), "--skip-git-repo-check", "-s", sandbox, *provider_args(url)],
                                     cwd=work, env=env)
     cpu = children_cpu_s() - cpu
@@ -117,7 +119,7 @@ def bench_batch(n: int, concurrency: int, *, work: Path, env: dict[str, str], ur
     correct = sum(r["status"] == "completed" and (r["final_message"] or "").rstrip().endswith(r["id"])
                   for r in rows)
     return {"scenario": "batch", "parallel": concurrency, "jobs": n, "wall": wall, "jobs_per_s": n / wall,
-            "cpu_per_job": cpu / n, "peak_rss": peak, "correct": correct, "exit": code}
+            "cpu_per_job": cpu / n, "own_cpu_per_job": own / n, "peak_rss": peak, "correct": correct, "exit": code}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(format_table(COLUMNS, [(r["scenario"], r["parallel"], r["jobs"], fmt_duration(r["wall"]),
                                   f"{r['jobs_per_s']:.2f}", fmt_duration(r["cpu_per_job"]),
-                                  fmt_bytes(r["peak_rss"]), f"{r['correct']}/{r['jobs']}") for r in rows]))
+                                  fmt_duration(r["own_cpu_per_job"]), fmt_bytes(r["peak_rss"]), f"{r['correct']}/{r['jobs']}") for r in rows]))
     print()
     best_processes = max((r["jobs_per_s"] for r in rows if r["scenario"] == "processes"), default=None)
     batch = {r["parallel"]: r for r in rows if r["scenario"] == "batch"}

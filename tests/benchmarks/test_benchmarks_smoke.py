@@ -108,8 +108,9 @@ def test_batch_benchmark_prints_process_and_batch_rows_targets_and_json(tmp_path
                          "--process-parallel", "2", "--json", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     header, rows = header_and_rows(proc.stdout)
-    assert header == ["scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "peak_rss", "correct"]
-    assert [(r[0], r[1], r[7]) for r in rows] == [("processes", "2", "2/2"), ("batch", "1", "3/3"),
+    assert header == ["scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "own_cpu/job", "peak_rss",
+                      "correct"]
+    assert [(r[0], r[1], r[8]) for r in rows] == [("processes", "2", "2/2"), ("batch", "1", "3/3"),
                                                    ("batch", "2", "3/3")]
     assert "rss per running session (peak at 2 - peak at 1) / 1:" in proc.stdout
     assert "every result correct: yes" in proc.stdout
