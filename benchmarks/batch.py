@@ -12,7 +12,7 @@ with the command's output as the final message; a job is correct when it complet
   a user gets them).
 `jobs/s` is jobs over wall time; `cpu/job` the user + system CPU time of the row's processes and all their
 children (commands, sandbox launchers), per job: unlike jobs/s it hardly depends on what else loads the machine;
-`own_cpu/job` the same for the `exec` / `batch` processes alone (`wait4` rusage); `peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
+`own_cpu/job` the same for the `exec` / `batch` processes alone (`/proc/PID/stat`, sampled); `peak RSS` is the batch process's own high-water mark (`wait4` rusage: its command
 and sandbox-launcher children are not in it), and for `processes` the largest single exec process. The line
 `rss per running session` is (peak RSS at the highest C - peak RSS at C = 1) / (highest C - 1).
 
@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -60,9 +61,30 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Any
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.DEVNULL)
+    own = [0.0]
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_own_cpu, args=(proc.pid, own, done))
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - started, proc.returncode, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    return time.monotonic() - started, proc.returncode, usage.ru_maxrss * 1024, own[0]
+
+
+def _sample_own_cpu(pid: int, own: list[float], done: threading.Event) -> None:
+    """Keep `own[0]` at the process's own user + system seconds (`/proc/PID/stat` utime + stime, children not
+    included; wait4's rusage includes them), read every 20 ms until `done`: the last reading is at most 20 ms
+    of CPU short."""
+    tick = os.sysconf("SC_CLK_TCK")
+    while not done.wait(0.02):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return
+        if fields[0] != "Z":
+            own[0] = (int(fields[11]) + int(fields[12])) / tick
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
