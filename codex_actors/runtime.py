@@ -61,6 +61,16 @@ class RunOptions:
     thread_source: str | None = None
 
 
+@attrs.frozen
+class SharedResources:
+    """What the sessions of one process may share (`codex-actors batch`): `http`, an open `httpx.AsyncClient`
+    whose connection pool every model client uses; `runtime_pool`, a running code-mode `RuntimePool` handing out
+    V8 runtimes. Their owner opens and closes them; a session never does. None fields: the session's own."""
+
+    http: Any = None
+    runtime_pool: Any = None
+
+
 def sandbox_policy(config: Config, add_dirs: tuple[str, ...] = ()) -> SandboxPolicy:
     """The SandboxPolicy of `sandbox_mode` + `[sandbox_workspace_write]` (+ `--add-dir` roots, made absolute)."""
     table = dict(config.get("sandbox_workspace_write", {}) or {})
@@ -141,8 +151,10 @@ def _git_info(cwd: str) -> dict[str, str] | None:
 
 
 @asynccontextmanager
-async def open_configured_session(config: Config, options: RunOptions = RunOptions()) -> AsyncIterator[SessionHandle]:
-    """A running session for `config`: tools per `features.*`, rollout unless ephemeral, resume if asked.
+async def open_configured_session(config: Config, options: RunOptions = RunOptions(),
+                                  shared: SharedResources = SharedResources()) -> AsyncIterator[SessionHandle]:
+    """A running session for `config`: tools per `features.*`, rollout unless ephemeral, resume if asked;
+    `shared` lends it a process-wide HTTP client and code-mode runtime pool.
 
     Raises ConfigError for config problems (bad provider, missing API key: the message names the variable)
     and RolloutError-derived ValueErrors for an unreadable rollout."""
@@ -167,7 +179,7 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
     headers = {"originator": options.originator}
 
     def open_client(notify):
-        return ModelClient.open(provider, settings.model, notify=notify,
+        return ModelClient.open(provider, settings.model, notify=notify, http=shared.http,
                                 extra_headers={**headers, **({"session_id": session_id} if session_id else {})})
 
     async with trio.open_nursery() as nursery:
@@ -199,7 +211,7 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                 except OSError:
                     pass  # a missing notifier must not fail the turn
 
-        build_tools = functools.partial(build_router, config, provider.wire_api)
+        build_tools = functools.partial(build_router, config, provider.wire_api, runtime_pool=shared.runtime_pool)
         prompt_history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
                                     max_bytes=config.get("history.max_bytes") or None)
         async with open_session(settings, open_client=open_client, build_tools=build_tools, recorder=recorder,

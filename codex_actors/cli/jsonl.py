@@ -64,6 +64,11 @@ class JsonlTranslator:
         handler = getattr(self, f"_on_{getattr(msg, 'TYPE', '')}", None)
         return handler(msg) if handler is not None else []
 
+    @property
+    def usage(self) -> JSON | None:
+        """The turn's usage as `turn.completed` reports it (four token counts), or None before any token count."""
+        return self._usage_json() if self._usage is not None else None
+
     @staticmethod
     def dumps(line: JSON) -> str:
         """One JSONL line (no trailing newline), compact separators as in codex-rs."""

@@ -17,6 +17,7 @@ from codex_actors.cli.errors import UsageError
 # (name, module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("exec", "codex_actors.cli.exec_cmd", "run one turn headless (human output or --json JSONL events)"),
+    ("batch", "codex_actors.cli.batch_cmd", "run many exec jobs from a JSONL file (sessions in one process, or on Ray)"),
     ("run", "codex_actors.cli.run_cmd", "start an interactive session in the terminal"),
     ("resume", "codex_actors.cli.sessions_cmd", "continue a recorded session interactively (--last | ID)"),
     ("sessions", "codex_actors.cli.sessions_cmd", "list recorded sessions (id, date, first prompt)"),

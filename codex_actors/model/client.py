@@ -19,6 +19,7 @@ Delivery semantics (what a consumer of `stream()` can rely on):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -123,8 +124,12 @@ class ModelClient:
         notify: Notify | None = None,
         extra_headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> AsyncIterator[ModelClient]:
-        """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit."""
+        """Open the HTTP client and the nursery holding a cached WebSocket; close both on exit. With `http` (an open
+        client shared by many model clients, e.g. the sessions of `codex-actors batch`), requests use its
+        connection pool and it is left open: its owner closes it; `request_sent` is then set from the start (the
+        first request of a shared pool is no session's start-up to wait for)."""
         sent = trio.Event()
 
         async def trace(event_name: str, info: Mapping[str, Any]) -> None:
@@ -135,8 +140,13 @@ class ModelClient:
             if not sent.is_set():
                 request.extensions["trace"] = trace  # httpx's documented `trace` request extension
 
-        verify = verify_setting(provider.base_url, os.environ)  # httpx reads proxy variables from os.environ
-        async with httpx.AsyncClient(verify=verify, event_hooks={"request": [watch_first_request]}) as http, \
+        if http is not None:
+            sent.set()
+            owned: Any = contextlib.nullcontext(http)
+        else:
+            verify = verify_setting(provider.base_url, os.environ)  # httpx reads proxy variables from os.environ
+            owned = httpx.AsyncClient(verify=verify, event_hooks={"request": [watch_first_request]})
+        async with owned as http, \
                 background_nursery() as nursery:
             client = cls(provider, model, http=http, nursery=nursery, notify=notify,
                          extra_headers=extra_headers, env=env)

@@ -17,6 +17,9 @@ from codex_actors.model.events import ModelError
 from codex_actors.model.http_errors import connection_error, error_from_status
 
 IDLE_TIMEOUT_MESSAGE = "idle timeout waiting for SSE"
+# After the last event a stream's end (its final chunk) is read for at most this long, so that a kept-alive
+# connection goes back to the client's pool instead of being closed half-read.
+DRAIN_S = 0.05
 BACKOFF_BASE_S = 0.2
 
 
@@ -136,10 +139,21 @@ async def stream_sse_post(
             if idle.cancelled_caught:
                 raise idle_timeout_error()
             if await on_data(sse.data):
+                await _drain(events)
                 return
     finally:
         with trio.CancelScope(shield=True):
             await response.aclose()
+
+
+async def _drain(events: Any) -> None:
+    """Read what is left of a finished stream (normally just its end), for at most DRAIN_S seconds."""
+    with trio.move_on_after(DRAIN_S):
+        try:
+            async for _ in events:
+                pass
+        except (httpx.HTTPError, httpx_sse.SSEError):
+            pass
 
 
 async def post_json(

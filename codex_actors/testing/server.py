@@ -18,6 +18,11 @@ As a process (for CLI tests): `python -m codex_actors.testing.server --script FI
 [--log FILE.jsonl] [--no-websocket] [--status FILE.json] [--models ID,ID]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the
 first stdout line and appends each request as one JSON line `{"transport","method","path","headers","body"}` to
 the log; on SIGTERM it writes `{"errors": [...], "remaining": N}` to the status file and exits.
+
+`--stateless` (instead of `--script`; in Python `ScriptedModelServer(responder=stateless.answer)`) answers each
+request from its own input (`codex_actors.testing.stateless`), so many sessions can share one server; such a
+server keeps HTTP/1.1 connections alive (a client's connection pool is used as with a real API), keeps no
+request list unless logging, and refuses WebSocket upgrades.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 import h11
@@ -93,10 +98,16 @@ class ScriptedModelServer:
     def __init__(
         self, script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None,
         models: list[str] | None = None,
+        responder: Callable[[str, Any], dict[str, Any]] | None = None, keep_requests: bool = True,
     ) -> None:
         if script is not None and not isinstance(script, list):
             raise TypeError("the script must be a list of scripted responses")
         self._script = list(script or [])
+        # `responder(wire, body) -> scripted response`: answer from the request itself instead of the script.
+        self._responder = responder
+        self.keep_requests = keep_requests
+        self.answered_total = 0
+        self.connections = 0  # TCP connections accepted so far
         self._answered = 0
         self.websocket = websocket
         self.log_path = Path(log_path) if log_path is not None else None
@@ -117,7 +128,10 @@ class ScriptedModelServer:
     def remaining(self) -> int:
         return len(self._script) - self._answered
 
-    def _next(self) -> tuple[dict[str, Any] | None, str]:
+    def _next(self, wire: str = "responses", body: Any = None) -> tuple[dict[str, Any] | None, str]:
+        self.answered_total += 1
+        if self._responder is not None:
+            return self._responder(wire, body), f"resp_{self.answered_total}"
         if self._answered >= len(self._script):
             return None, ""
         entry = self._script[self._answered]
@@ -128,7 +142,8 @@ class ScriptedModelServer:
         return f"scripted model server: no scripted response left for request #{len(self.requests)}"
 
     def _record(self, request: RecordedRequest) -> None:
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         if self.log_path is not None:
             with self.log_path.open("a", encoding="utf-8") as log:
                 log.write(json.dumps(request.to_json()) + "\n")
@@ -142,6 +157,7 @@ class ScriptedModelServer:
             await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
 
     async def _handle(self, stream: trio.abc.Stream) -> None:
+        self.connections += 1
         try:
             async with stream:
                 head = b""
@@ -165,12 +181,23 @@ class ScriptedModelServer:
     async def _serve_http(self, stream: trio.abc.Stream, head: bytes) -> None:
         conn = h11.Connection(h11.SERVER)
         conn.receive_data(head)
+        while await self._serve_one_http(stream, conn) and self._responder is not None:
+            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                return
+            conn.start_next_cycle()
+
+    async def _serve_one_http(self, stream: trio.abc.Stream, conn: h11.Connection) -> bool:
+        """Answer one request on `conn`; True when the answer was sent whole (the connection may serve another)."""
+        close = [] if self._responder is not None else [("connection", "close")]
         request: h11.Request | None = None
         body = b""
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                conn.receive_data(await stream.receive_some(65536))
+                data = await stream.receive_some(65536)
+                if not data and request is None:
+                    return False  # the client closed an idle kept-alive connection
+                conn.receive_data(data)
             elif isinstance(event, h11.Request):
                 request = event
             elif isinstance(event, h11.Data):
@@ -178,7 +205,7 @@ class ScriptedModelServer:
             elif isinstance(event, h11.EndOfMessage):
                 break
             else:
-                return
+                return False
         assert request is not None
         path = request.target.decode("latin-1")
         text = body.decode("utf-8", "replace")
@@ -195,7 +222,7 @@ class ScriptedModelServer:
         async def send_json(status: int, obj: Any, extra: list[tuple[str, str]] = ()) -> None:
             data = json.dumps(obj).encode()
             await send(h11.Response(status_code=status, headers=[
-                ("content-type", "application/json"), ("content-length", str(len(data))), ("connection", "close"),
+                ("content-type", "application/json"), ("content-length", str(len(data))), *close,
                 *extra]))
             await send(h11.Data(data=data))
             await send(h11.EndOfMessage())
@@ -211,17 +238,17 @@ class ScriptedModelServer:
             return
         else:
             await send_json(404, {"error": {"code": "not_found", "message": f"no such endpoint: {path}"}})
-            return
-        entry, response_id = self._next()
+            return True
+        entry, response_id = self._next(wire, payload)
         if entry is None:
             await send_json(400, {"error": {"code": "script_exhausted", "message": self._exhausted_message()}})
-            return
+            return True
         if entry.get("delay"):
             await trio.sleep(float(entry["delay"]))
         if "status" in entry:
             extra = [("retry-after", str(entry["retry_after"]))] if entry.get("retry_after") is not None else []
             await send_json(int(entry["status"]), {"error": entry.get("error") or {}}, extra)
-            return
+            return True
         streamed = not (isinstance(payload, dict) and payload.get("stream") is False)
         if wire == "chat" and entry.get("refuse_streaming_with_tools") and streamed \
                 and isinstance(payload, dict) and payload.get("tools"):
@@ -230,10 +257,10 @@ class ScriptedModelServer:
             await send(h11.Response(status_code=200, headers=[
                 ("content-type", "text/event-stream; charset=utf-8"), ("connection", "close")]))
             await send(h11.EndOfMessage())
-            return
+            return False
         if wire == "chat" and not streamed:
             await send_json(200, chat_completion(entry, response_id))
-            return
+            return True
         if wire == "responses":
             payloads = [json.dumps(e) for e in responses_events(entry, response_id)]
         else:
@@ -242,19 +269,20 @@ class ScriptedModelServer:
             payloads = chat_chunks(entry, response_id,
                                    include_usage=isinstance(options, dict) and options.get("include_usage") is True)
         await send(h11.Response(status_code=200, headers=[
-            ("content-type", "text/event-stream"), ("cache-control", "no-cache"), ("connection", "close"),
+            ("content-type", "text/event-stream"), ("cache-control", "no-cache"), *close,
             *((k, str(v)) for k, v in (entry.get("headers") or {}).items())]))
         for index, payload_text in enumerate(payloads):
             if entry.get("drop_after") == index:
-                return  # leaving closes the socket without the terminating chunk
+                return False  # leaving closes the socket without the terminating chunk
             if entry.get("malformed_after") == index:
                 await send(h11.Data(data=b"data: {this is not json\n\n"))
-                return
+                return False
             if entry.get("silence_after") == index:
                 await _wait_for_peer_to_leave(stream)
-                return
+                return False
             await send(h11.Data(data=f"data: {payload_text}\n\n".encode()))
         await send(h11.EndOfMessage())
+        return True
 
     # -- WebSocket -------------------------------------------------------------------------------------------
 
@@ -265,7 +293,7 @@ class ScriptedModelServer:
                 await request.reject(404, body=f"no such endpoint: {request.path}".encode())
                 nursery.cancel_scope.cancel()
                 return
-            if not self.websocket:
+            if not self.websocket or self._responder is not None:
                 await request.reject(426, body=b"websocket transport disabled on this scripted server")
                 nursery.cancel_scope.cancel()
                 return
@@ -316,10 +344,12 @@ class ScriptedModelServer:
 
 @asynccontextmanager
 async def serve_scripted_model(
-    script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None
+    script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None,
+    responder: Callable[[str, Any], dict[str, Any]] | None = None,
 ) -> AsyncIterator[ScriptedModelServer]:
-    """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block."""
-    server = ScriptedModelServer(script, websocket=websocket, log_path=log_path)
+    """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block (`responder`: see the
+    class; `codex_actors.testing.stateless.answer` makes it the stateless model)."""
+    server = ScriptedModelServer(script, websocket=websocket, log_path=log_path, responder=responder)
     async with background_nursery() as nursery:
         await nursery.start(server.run)
         yield server
@@ -328,25 +358,34 @@ async def serve_scripted_model(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m codex_actors.testing.server`."""
     parser = argparse.ArgumentParser(prog="python -m codex_actors.testing.server", description=__doc__.split("\n")[0])
-    parser.add_argument("--script", required=True, help="JSON file: a list of scripted responses")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--script", help="JSON file: a list of scripted responses")
+    source.add_argument("--stateless", action="store_true",
+                        help="answer each request from its own input (codex_actors.testing.stateless)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--log", help="append each request as one JSON line to this file")
     parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
     parser.add_argument("--models", help="comma-separated model ids GET /v1/models lists (default: 404)")
     parser.add_argument("--status", help="on SIGTERM, write {\"errors\": [...], \"remaining\": N} here, then exit")
     args = parser.parse_args(argv)
-    try:
-        script = json.loads(Path(args.script).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"cannot read script {args.script}: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(script, list) or not all(isinstance(e, dict) for e in script):
-        print(f"script {args.script} must be a JSON list of objects", file=sys.stderr)
-        return 2
+    script: list[dict[str, Any]] | None = None
+    if not args.stateless:
+        try:
+            script = json.loads(Path(args.script).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"cannot read script {args.script}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(script, list) or not all(isinstance(e, dict) for e in script):
+            print(f"script {args.script} must be a JSON list of objects", file=sys.stderr)
+            return 2
 
     async def serve() -> None:
+        from codex_actors.testing.stateless import answer
+
         server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log,
-                                     models=args.models.split(",") if args.models is not None else None)
+                                     models=args.models.split(",") if args.models is not None else None,
+                                     responder=answer if args.stateless else None,
+                                     keep_requests=not args.stateless)
         with trio.open_signal_receiver(signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 await nursery.start(functools.partial(server.run, port=args.port))

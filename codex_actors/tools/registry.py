@@ -39,9 +39,11 @@ from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecCommandTool, U
 from codex_actors.tools.view_image import ViewImageTool
 
 
-async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: SessionServices) -> ToolRouter:
+async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: SessionServices, *,
+                       runtime_pool: Any = None) -> ToolRouter:
     """Start the tool-owned services in `nursery` (setting them on `services`, whose `aclose` the session calls)
-    and return the router for this session."""
+    and return the router for this session. `runtime_pool`: a running code-mode `RuntimePool` shared by many
+    sessions (`codex-actors batch`) instead of one warmed per session."""
     policy = SandboxPolicy.from_json(services.settings.sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
     rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
@@ -106,6 +108,7 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
             notifier=services.notify_from_cell,
             max_heap_bytes=config.get("code_mode.max_heap_bytes", DEFAULT_MAX_HEAP_BYTES),
             pool_size=config.get("code_mode.pool_size", 2),
+            pool=runtime_pool,
         )
         services.code_mode = service
         # The runtime pool (threads, V8 isolates) starts once the first request is out, or at the first exec.

@@ -123,3 +123,20 @@ def test_sandbox_cost_prints_one_row_per_mode_and_shell_with_target_lines(tmp_pa
     assert len(targets) == 4 and all(line.endswith((": met", ": MISSED")) for line in targets), targets
     data = json.loads(out.read_text())
     assert [len(r["times"]) for r in data["rows"]] == [2] * 6
+
+
+def test_batch_benchmark_prints_process_and_batch_rows_targets_and_json(tmp_path):
+    out = tmp_path / "rows.json"
+    proc = run_benchmark("batch", "--jobs", "3", "--concurrency", "1,2", "--process-jobs", "2",
+                         "--process-parallel", "2", "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["scenario", "parallel", "jobs", "wall", "jobs/s", "cpu/job", "own_cpu/job", "peak_rss",
+                      "correct"]
+    assert [(r[0], r[1], r[8]) for r in rows] == [("processes", "2", "2/2"), ("batch", "1", "3/3"),
+                                                   ("batch", "2", "3/3")]
+    assert "rss per running session (peak at 2 - peak at 1) / 1:" in proc.stdout
+    assert "every result correct: yes" in proc.stdout
+    data = json.loads(out.read_text())
+    assert [r["scenario"] for r in data["rows"]] == ["processes", "batch", "batch"]
+    assert all(r["peak_rss"] > 0 and r["wall"] > 0 for r in data["rows"])
