@@ -50,6 +50,7 @@ REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
                   "SIGXFSZ", "SIGIO")
 MAX_FD = 2**31 - 1
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGIO}
 
 
 def usage_error(message: str) -> int:
@@ -109,24 +110,27 @@ def run_as_reaper(
     `log_denials`: report each syscall the seccomp filter refuses on stderr (denials.py).
     This process must be single-threaded (namespaces demand it) and own no other children: the CLI execs the
     launcher rather than calling this in-process."""
+    # The stop signals stay blocked until each reaping loop is ready for them, so a SIGTERM that arrives
+    # early (even between a fork and its loop) is held, never lost, and never leaves a child unreaped.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     if tty:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     for name in ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
     signal.signal(signal.SIGTERM, reaping.raise_stop)
     signal.signal(signal.SIGHUP, reaping.raise_stop)
-    if lifeline is not None and not reaping.watch_lifeline(lifeline):
-        return 128 + signal.SIGKILL  # the caller is already gone: run nothing
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if policy is None or policy.is_unrestricted:
-        return _run_unsandboxed(command, cwd, env)
     try:
+        if lifeline is not None and not reaping.watch_lifeline(lifeline):
+            return 128 + signal.SIGKILL  # the caller is already gone: run nothing
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if policy is None or policy.is_unrestricted:
+            return _run_unsandboxed(command, cwd, env)
         roots = prepare(policy, cwd, os.environ if env is None else env)
+        return _run_sandboxed(command, policy, roots, cwd, env, log_denials)
     except SandboxUnavailable as exc:
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         return 1
-    return _run_sandboxed(command, policy, roots, cwd, env, log_denials)
 
 
 def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[WritableRoot]:
@@ -190,6 +194,7 @@ def _run_unsandboxed(command: list[str], cwd: str, env: dict[str, str] | None) -
         _child(command, None, [], cwd, env)
     statuses: dict[int, int] = {}
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         reaping.reap_until(statuses, stop_when=pid)
     except reaping.Stop:
         pass
@@ -209,6 +214,7 @@ def _run_sandboxed(command: list[str], policy: SandboxPolicy, roots: list[Writab
     os.close(alive_r)
     statuses: dict[int, int] = {}
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         reaping.reap_until(statuses, stop_when=pid)
     except reaping.Stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -248,6 +254,7 @@ def _init(command: list[str], policy: SandboxPolicy, roots: list[WritableRoot], 
             _serve_denials(*channel)
         statuses: dict[int, int] = {}
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             reaping.reap_until(statuses, stop_when=pid)
         except reaping.Stop:
             pass
@@ -268,6 +275,7 @@ def _child(command: list[str], policy: SandboxPolicy | None, roots: list[Writabl
     try:
         for name in _RESET_SIGNALS:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # the mask survives exec
         os.chdir(cwd)  # after the mounts: a writable root's path now leads to its read-write clone
         if policy is not None:
             confine(policy, roots, channel)
