@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import attrs
 import trio
@@ -67,6 +67,9 @@ class ThreadHandle:
     info: ThreadInfo
     events: trio.MemoryReceiveChannel
     manager: Any  # ThreadManager (None only inside the actor, before the handle is handed out)
+    # `await first_request_out()` returns once the thread's first model request has gone out (the session's
+    # `SessionHandle.first_request_out`): what a driver does not need before then can wait (issue 21).
+    first_request_out: Callable[[], Awaitable[None]] = attrs.field(default=None, repr=False)
 
     @property
     def thread_id(self) -> str:
@@ -183,7 +186,8 @@ class _ThreadManagerActor(Actor):
     async def _start(self, message: _Start) -> ThreadHandle:
         assert self._nursery is not None
         live: _LiveThread = await self._nursery.start(self._run_thread, message.config, message.options)
-        return ThreadHandle(live.info, live.first_events, manager=None)
+        return ThreadHandle(live.info, live.first_events, manager=None,
+                            first_request_out=live.session.first_request_out)
 
     async def _run_thread(self, config: Config, options: Any, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         from codex_actors.runtime import open_configured_session

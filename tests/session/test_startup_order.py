@@ -13,7 +13,7 @@ async def test_deferred_tool_work_waits_for_the_first_request_and_not_for_its_an
     ran = []
 
     async def build(nursery, services):
-        services["after_first_request"] = [lambda: ran.append("sync job"), lambda: _async_job(ran)]
+        services.after_first_request[:] = [lambda: ran.append("sync job"), lambda: _async_job(ran)]
         return ToolRouter([])
 
     # The model never answers within the test: only the request having gone out can release the jobs.
