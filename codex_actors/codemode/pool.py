@@ -79,16 +79,19 @@ class RuntimePool:
             v8bridge.load_v8()
             task_status.started()
             while True:
-                while self._stale:
-                    stale = self._stale.pop()
-                    with trio.CancelScope(shield=True):
-                        await trio.to_thread.run_sync(stale.close_sync)
-                while len(self._idle) + self._building < self.size and not self._closed:
+                while True:
+                    while self._stale:
+                        stale = self._stale.pop()
+                        with trio.CancelScope(shield=True):
+                            await trio.to_thread.run_sync(stale.close_sync)
+                    if len(self._idle) + self._building >= self.size or self._closed:
+                        break
                     self._building += 1
                     try:
                         with trio.CancelScope(shield=True):  # owned by the pool as soon as it exists
                             runtime = await trio.to_thread.run_sync(self._build, self._tools)
-                            self._idle.append(runtime)
+                            # the tool set may have changed while it was being built
+                            (self._idle if runtime.tools is self._tools else self._stale).append(runtime)
                     finally:
                         self._building -= 1
                     self._added.set()

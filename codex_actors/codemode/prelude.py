@@ -2,16 +2,23 @@
 
 `PRELUDE_JS` is a function expression the runtime calls once per context, at creation, with
 `(post, pull, configJson)`: `post()` and `pull()` are mini-racer JS callbacks (see `v8bridge`), the config is the
-pre-configured tool list. It returns `[mailbox, start, receive]`. Nothing of the host is reachable from user code:
-`post`, `pull`, `start`, `receive` and all state live in this closure only; no global, no symbol.
+pre-configured tool list. It returns `[mailbox, start, receive, reset]`. Nothing of the host is reachable from
+user code: `post`, `pull`, `start`, `receive` and all state live in this closure only; no global, no symbol.
 
-The mailbox is a SharedArrayBuffer (Int32 count of UTF-16 units, Int32 "more follows", then the units), touched
-only while the isolate thread runs JS or our callback (never both):
-- JS -> host: `send(json)` writes a message (in chunks if needed) and calls `post()` after each chunk.
-- host -> JS: `start()` and `receive()` call `pull()` until the host has nothing left; the host writes one
-  message (or chunk) per `pull()`. `start` reads the job `{code, store, tools?}`, `receive` tool results.
+The mailbox is a SharedArrayBuffer: four Int32 (log end, inbound count, inbound "more" flag, unused), then a log
+of `LOG` UTF-16 units and an inbound area of `IN` units.
+- JS -> host: each message is appended to the log as frames (length, "more parts" bit, units) and the committed
+  end is published with `Atomics.store`. Most messages are handed over (`post()`) at the end of the current
+  burst of microtasks, so an exec's output and completion travel in one callback; `yield_control()` and the
+  completion are handed over at once; a full log is handed over before appending. The host may also read the
+  committed log from its own thread (a yield deadline during a busy loop); only the host, inside `post()`,
+  resets it.
+- host -> JS: `start()` reads the job `{code, store, tools?}` the host wrote before calling it, `receive()` calls
+  `pull()` for tool results; one message (or part) per `pull()`, -1 when nothing is left.
 Messages to the host: `{"t":"item","item":...}`, `{"t":"yield"}`, `{"t":"notify","text":...}`,
 `{"t":"tool","id":"tool-N","tool":index,"input":json|null}`, `{"t":"done","error":text|null,"writes":{k:json}}`.
+At creation a warm-up job of host code runs the exec path once (its messages are dropped) and `reset()` returns
+the realm to a never-used state, so the first exec does not pay for lazy compilation.
 
 The user's code becomes a strict async function built by the AsyncFunction constructor (a real parse of a
 function body: a static `import` or a stray `})` is a SyntaxError, never an escape from a wrapper). Its frames
@@ -67,20 +74,22 @@ PRELUDE_JS = r"""
   const ENTRY = "__ENTRY__";
   const HOST = "__HOST__";
   const LINE_OFFSET = __LINE_OFFSET__;
+  const LOG = __LOG_UNITS__;
+  const IN = __IN_UNITS__;
   const REMOTE = "Tool call failed: remote image URLs are not supported in tool outputs. Pass a base64 data URI instead";
   const EXPECTS = "image expects a non-empty image URL string, an object with image_url and optional detail, or a raw MCP image block";
   const DETAILS = { auto: true, low: true, high: true, original: true };
   const HTTP = /^https?:\/\//i;
   const DATA = /^data:/i;
 
-  const box = new SAB(8 + __UNITS__ * 2);
-  const ctl = new Int32Array(box, 0, 2);
-  const units = new Uint16Array(box, 8);
-  const CAP = units.length;
+  const box = new SAB(16 + (LOG + IN) * 2);
+  const ctl = new Int32Array(box, 0, 4);
+  const units = new Uint16Array(box, 16);
 
   let started = false;
   let finished = false;
   let exitRequested = false;
+  let flushPending = false;
   let timerSeq = 0;
   let toolSeq = 0;
   const timers = new Set();
@@ -89,32 +98,61 @@ PRELUDE_JS = r"""
   const writeKeys = [];
   const writeValues = [];
 
-  function send(s) {
+  // JS -> host: frames [length low, length high | 0x8000 if more parts follow, UTF-16 units...] appended to
+  // units[0, LOG); ctl[0] is the committed end (Atomics.store after the data), which the host may read at any
+  // time. post() hands the log over; the host consumes it and resets ctl[0] to 0 while JS waits.
+  function append(s) {
     const n = s.length;
     let off = 0;
-    do {
-      const m = n - off < CAP ? n - off : CAP;
-      for (let i = 0; i < m; i++) units[i] = codeAt(s, off + i);
+    for (;;) {
+      const end = A.load(ctl, 0);
+      const room = LOG - end - 2;
+      if (room <= 0) { post(); continue; }
+      const m = n - off <= room ? n - off : room;
+      const last = off + m === n;
+      units[end] = m & 0xffff;
+      units[end + 1] = (m >>> 16) | (last ? 0 : 0x8000);
+      for (let i = 0; i < m; i++) units[end + 2 + i] = codeAt(s, off + i);
+      A.store(ctl, 0, end + 2 + m);
       off += m;
-      ctl[0] = m;
-      ctl[1] = off < n ? 1 : 0;
+      if (last) return;
       post();
-    } while (off < n);
+    }
   }
 
-  function receiveOne() {
-    // One host message, or undefined when the host has nothing left.
+  function flushNow() {
+    if (A.load(ctl, 0) > 0) post();
+  }
+
+  // Most messages wait for the end of the current burst of microtasks (two hops), so an exec's output and its
+  // completion reach the host in one callback; yield_control() and completion are handed over at once.
+  function hop2() { flushPending = false; flushNow(); }
+  function hop1() { promiseThen(resolved, hop2); }
+
+  function send(s) {
+    append(s);
+    if (!flushPending) { flushPending = true; promiseThen(resolved, hop1); }
+  }
+
+  function sendNow(s) {
+    append(s);
+    flushNow();
+  }
+
+  // host -> JS: ctl[1] units at units[LOG, LOG + IN), ctl[2] = 1 when more parts follow; -1 = nothing. The host
+  // writes during pull() (or before start()).
+  function receiveOne(ready) {
     let text = "";
     for (;;) {
-      ctl[0] = -1;
-      pull();
-      const m = ctl[0];
+      if (!ready) { ctl[1] = -1; pull(); }
+      ready = false;
+      const m = ctl[1];
       if (m < 0) return text === "" ? undefined : text;
       for (let i = 0; i < m; i += 8192) {
         const end = i + 8192 < m ? i + 8192 : m;
-        text += apply(fromCharCode, null, subarray(units, i, end));
+        text += apply(fromCharCode, null, subarray(units, LOG + i, LOG + end));
       }
-      if (ctl[1] === 0) return text;
+      if (ctl[2] === 0) return text;
     }
   }
 
@@ -137,7 +175,7 @@ PRELUDE_JS = r"""
     for (let i = 0; i < writeKeys.length; i++) {
       writes += (i ? "," : "") + stringify(writeKeys[i]) + ":" + stringify(writeValues[i]);
     }
-    send('{"t":"done","error":' + (error === null ? "null" : stringify(error)) + ',"writes":' + writes + "}}");
+    sendNow('{"t":"done","error":' + (error === null ? "null" : stringify(error)) + ',"writes":' + writes + "}}");
   }
 
   function sendItem(item) {
@@ -237,7 +275,7 @@ PRELUDE_JS = r"""
       if (trimStr(s) === "") throw "notify expects non-empty text";
       send('{"t":"notify","text":' + stringify(s) + "}");
     },
-    yield_control() { send('{"t":"yield"}'); },
+    yield_control() { sendNow('{"t":"yield"}'); },
     exit() { exitRequested = true; throw EXIT; },
     setTimeout(callback, delayMs) {
       if (typeof callback !== "function") throw "setTimeout expects a function callback";
@@ -316,10 +354,7 @@ PRELUDE_JS = r"""
     promiseThen(promise, () => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
   }
 
-  function start() {
-    if (started) return;
-    started = true;
-    const job = parse(receiveOne());
+  function begin(job) {
     const stored = job.store;
     for (const k in stored) mapSet(view, k, stored[k]);
     if (job.tools !== undefined) configure(job.tools);
@@ -328,9 +363,31 @@ PRELUDE_JS = r"""
     run(main);
   }
 
+  function start() {
+    if (started) return;
+    started = true;
+    begin(parse(receiveOne(ctl[1] >= 0)));  // the host usually wrote the job before calling start()
+  }
+
+  let warm = true;
+  function reset() {
+    // After the creation-time warm-up job (host code only): back to a never-used state.
+    if (!warm) return;
+    warm = false;
+    started = finished = exitRequested = flushPending = false;
+    timerSeq = toolSeq = 0;
+    setClear(timers);
+    mapClear(pending);
+    mapClear(view);
+    writeKeys.length = 0;
+    writeValues.length = 0;
+    A.store(ctl, 0, 0);
+    ctl[1] = -1;
+  }
+
   function receive() {
     for (;;) {
-      const text = receiveOne();
+      const text = receiveOne(false);
       if (text === undefined) return;
       if (finished) continue;
       const msg = parse(text);
@@ -347,22 +404,22 @@ PRELUDE_JS = r"""
     defineProperty(g, name, { value: helpers[name], writable: true, configurable: true, enumerable: false });
   }
   configure(parse(configJson));
-  // Warm the paths every exec takes (the Function constructor, a message to the host, which drops it before
-  // a job is submitted) so the first exec does not pay for them; nothing user-visible is left behind.
-  promiseThen(new AsyncFunction(__USE_STRICT__ + "1\n//# sourceURL=" + HOST)(), () => {});
-  send('{"t":"warm"}');
-  return [box, start, receive];
+  // Warm the paths every exec takes with a job of host code (its messages are dropped: no job is bound yet);
+  // the host then calls reset(), so the first exec does not pay for lazy compilation.
+  begin({ code: 'text(""); text({}); load("k");', store: {} });
+  return [box, start, receive, reset];
 })
 //# sourceURL=__HOST__
 """
 
 
-def prelude_js(mailbox_units: int) -> str:
-    """The prelude with its constants filled in (`mailbox_units` UTF-16 units of mailbox)."""
+def prelude_js(log_units: int, in_units: int) -> str:
+    """The prelude with its constants filled in: `log_units` UTF-16 units for JS -> host, `in_units` back."""
     import json
 
     return (
-        PRELUDE_JS.replace("__UNITS__", str(mailbox_units))
+        PRELUDE_JS.replace("__LOG_UNITS__", str(log_units))
+        .replace("__IN_UNITS__", str(in_units))
         .replace("__LINE_OFFSET__", str(LINE_OFFSET))
         .replace("__USE_STRICT__", json.dumps(USE_STRICT_LINE))
         .replace("__EXIT__", EXIT_SENTINEL)

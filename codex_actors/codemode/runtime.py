@@ -30,7 +30,10 @@ from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
 RUNTIME_INIT_FAILED = "failed to initialize code mode runtime"
 RUNTIME_ENDED = "exec runtime ended unexpectedly"
 MALFORMED_MESSAGE = "exec runtime sent a malformed message"
-MAILBOX_UNITS = 1 << 16
+LOG_UNITS = 1 << 16
+"""Mailbox units for JS -> host messages (the log)."""
+IN_UNITS = 1 << 15
+"""Mailbox units for host -> JS messages."""
 
 _POST, _PULL, _START, _RECEIVE = 1, 2, 3, 4
 
@@ -120,19 +123,23 @@ class V8Runtime:
         self._done = False
         # Events waiting for the trio thread: one `run_sync_soon` carries every event queued before it runs.
         self._outbox: list[RuntimeEvent] = []
-        self._outbox_lock = threading.Lock()
+        self._outbox_lock = threading.Lock()  # guards the outbox and the log read position (two threads)
+        self._log_read = 0
 
     @classmethod
     def create(cls, *, max_heap_bytes: int, tools: list[dict[str, str]] | None = None) -> "V8Runtime":
         """Build a context with the prelude installed and `tools` configured. Blocking (about 2 ms); call it
         from a worker thread. Raises `v8bridge.IsolateError` (the context is freed first)."""
-        tools = tools or []
+        tools = [] if tools is None else tools
         isolate = v8bridge.Isolate.create()
         try:
             isolate.set_hard_memory_limit(max_heap_bytes)
-            functions = isolate.setup(prelude_js(MAILBOX_UNITS), [json.dumps(tools)], [_POST, _PULL])
-            if len(functions) != 2:
+            functions = isolate.setup(prelude_js(LOG_UNITS, IN_UNITS), [json.dumps(tools)], [_POST, _PULL])
+            if len(functions) != 3 or isolate.mailbox_units != LOG_UNITS + IN_UNITS:
                 raise v8bridge.IsolateError("prelude returned an unexpected shape")
+            reset = isolate.call_sync(functions.pop())  # after the warm-up job's microtasks ran
+            if reset.is_error:
+                raise v8bridge.IsolateError(str(reset.data))
         except BaseException:
             isolate.free()
             raise
@@ -159,7 +166,8 @@ class V8Runtime:
         payload: dict[str, Any] = {"code": job.code, "store": job.stored}
         if job.tools is not self.tools and job.tools != self.tools:
             payload["tools"] = job.tools
-        self._inbound.append(json.dumps(payload))
+        # The isolate is idle until start() is posted: write the job (its first part) straight into the mailbox.
+        self._write_inbound(json.dumps(payload))
         self._isolate.listen(self._on_callback)
         job.sink.send_nowait(Started())  # on the trio thread already: no hand-off
         self._main_task = self._isolate.post_call(self._start_fn, _START)
@@ -212,26 +220,61 @@ class V8Runtime:
             self._finish(self._task_error(value))
 
     def _on_post(self) -> None:
+        # JS waits in post(): take the whole log, then let JS start it over.
+        with self._outbox_lock:
+            events = self._take_log()
+            self._isolate.set_mailbox_int(0, 0)
+            self._log_read = 0
+        if events:
+            self._emit(events)
+
+    def _take_log(self) -> list[RuntimeEvent]:
+        """Parse the log's frames in [read, committed end); the caller holds `_outbox_lock`."""
+        end = self._isolate.mailbox_int(0)
+        start = self._log_read
+        if end <= start:
+            return []
+        events: list[RuntimeEvent] = []
         try:
-            data, more = self._isolate.read_mailbox()
-        except ValueError:
-            self._finish(MALFORMED_MESSAGE)
-            return
-        self._partial_out.append(data)
-        if more:
-            return
-        whole = b"".join(self._partial_out)
-        self._partial_out.clear()
-        if self._done:
-            return
-        try:
-            event = self._parse(json.loads(whole.decode("utf-16-le")))
+            if end > LOG_UNITS:
+                raise ValueError("log end out of range")
+            data = self._isolate.read_units(start, end - start)
+            self._log_read = end
+            pos = 0
+            while pos < len(data):
+                low, high = int.from_bytes(data[pos:pos + 2], "little"), int.from_bytes(data[pos + 2:pos + 4], "little")
+                length = low | ((high & 0x7FFF) << 16)
+                part = data[pos + 4: pos + 4 + 2 * length]
+                if len(part) != 2 * length:
+                    raise ValueError("truncated frame")
+                pos += 4 + 2 * length
+                self._partial_out.append(part)
+                if high & 0x8000:
+                    continue
+                whole = b"".join(self._partial_out)
+                self._partial_out.clear()
+                if self._done:
+                    continue
+                event = self._parse(json.loads(whole.decode("utf-16-le")))
+                if isinstance(event, ScriptFinished):
+                    self._done = True
+                events.append(event)
         except (ValueError, KeyError, TypeError):
-            self._finish(MALFORMED_MESSAGE)
-            return
-        if isinstance(event, ScriptFinished):
-            self._done = True
-        self._emit([event])
+            if not self._done:
+                self._done = True
+                events.append(ScriptFinished(MALFORMED_MESSAGE, {}))
+        return events
+
+    def drain_now(self) -> list[RuntimeEvent]:
+        """On the trio thread: the events JS produced that have not been handed over yet, in order (events
+        already queued for the cell first, then what JS committed to the log since). Lets a yield deadline see
+        output written before a busy loop. Empty once terminating."""
+        if self._closing or self._sink is None or not self._isolate.alive:
+            return []
+        with self._outbox_lock:
+            events, self._outbox = self._outbox, []
+            events.extend(self._take_log())
+        return events
 
     def _on_pull(self) -> None:
         text = self._partial_in
@@ -239,10 +282,15 @@ class V8Runtime:
             if not self._inbound:
                 return  # JS sees -1: nothing left
             text = self._inbound.popleft()
-        units = self._isolate.mailbox_units
-        chunk, rest = _split_units(text, units)
+        self._write_inbound(text)
+
+    def _write_inbound(self, text: str) -> None:
+        chunk, rest = _split_units(text, IN_UNITS)
         self._partial_in = rest or None
-        self._isolate.write_mailbox(chunk, more=bool(rest))
+        data = chunk.encode("utf-16-le", "surrogatepass")
+        self._isolate.write_units(LOG_UNITS, data)
+        self._isolate.set_mailbox_int(2, 1 if rest else 0)
+        self._isolate.set_mailbox_int(1, len(data) // 2)
 
     def _parse(self, message: Any) -> RuntimeEvent:
         kind = message["t"]
@@ -282,9 +330,11 @@ class V8Runtime:
         return compile_error_text(str(value.data))
 
     def _finish(self, error_text: str) -> None:
-        if not self._done:
+        with self._outbox_lock:
+            if self._done:
+                return
             self._done = True
-            self._emit([ScriptFinished(error_text, {})])
+        self._emit([ScriptFinished(error_text, {})])
 
     def _emit(self, events: list[RuntimeEvent]) -> None:
         if self._sink is None or self._token is None:

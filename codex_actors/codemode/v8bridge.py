@@ -11,8 +11,8 @@ src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/
 - `post_eval` / `post_call` schedule work and return a task id; `cancel` interrupts a running task.
 - `on_callback(callback_id, value)` runs on the isolate thread with a `Value` (a primitive, an error, or an opaque
   object) already read and freed: only primitives cross the boundary.
-- A SharedArrayBuffer made by `setup` is the mailbox: `read_mailbox` / `write_mailbox` may be used only from
-  `on_callback` (JS is paused then, so nothing races).
+- A SharedArrayBuffer made by `setup` is the mailbox (`mailbox_int`, `read_units`, `write_units`): plain memory
+  shared with JS; the caller's protocol decides who may touch which part when (see `runtime`).
 
 `check_version()` runs at import: any mini-racer other than 0.14.x raises `ImportError` with the reason.
 """
@@ -53,8 +53,8 @@ T_SHARED_ARRAY_BUFFER = 101
 T_EXECUTE_ERROR, T_PARSE_ERROR, T_OOM, T_TIMEOUT, T_TERMINATED, T_KEY_ERROR = 200, 201, 202, 203, 204, 206
 ERROR_TYPES = range(200, 256)
 
-MAILBOX_HEADER = 8
-"""Bytes before the mailbox data: Int32 unit count, Int32 "more follows" flag."""
+MAILBOX_HEADER = 16
+"""Bytes before the mailbox's UTF-16 units: four Int32 (their meaning is the caller's protocol)."""
 
 
 @attrs.frozen
@@ -177,6 +177,14 @@ class Isolate:
             index += 1
         return functions
 
+    def call_sync(self, function: int) -> Value:
+        """Call set-up function `function` with no arguments and wait for its result (set-up only)."""
+        self.post_call(function, _SYNC_ID)
+        raw = self._wait_raw()
+        value = _read(raw)
+        self._dll.mr_free_value(self._ctx, raw)
+        return value
+
     def listen(self, on_callback: Callable[[int, Value], None]) -> None:
         """From now on, every callback goes to `on_callback(callback_id, value)` (on the isolate thread)."""
         self._on_callback = on_callback
@@ -202,31 +210,30 @@ class Isolate:
         if self._ctx:
             self._dll.mr_cancel_task(self._ctx, task_id)
 
-    # ---- mailbox (only inside a callback) -------------------------------------------------------------------
+    # ---- mailbox ----------------------------------------------------------------------------------------------
 
     @property
     def mailbox_units(self) -> int:
         return self._mailbox_units
 
-    def read_mailbox(self) -> tuple[bytes, bool]:
-        """The UTF-16-LE bytes JS left in the mailbox and its "more follows" flag (a chunk may end inside a
-        surrogate pair: decode the joined chunks)."""
-        addr = self._mailbox_addr
-        count = ctypes.c_int32.from_address(addr).value
-        more = ctypes.c_int32.from_address(addr + 4).value != 0
-        if not 0 <= count <= self._mailbox_units:
-            raise ValueError(f"mailbox length {count} out of range")
-        return ctypes.string_at(addr + MAILBOX_HEADER, count * 2), more
+    def mailbox_int(self, index: int) -> int:
+        """Int32 number `index` of the mailbox header (one aligned load)."""
+        return ctypes.c_int32.from_address(self._mailbox_addr + 4 * index).value
 
-    def write_mailbox(self, text: str, more: bool) -> None:
-        """Leave `text` (at most `mailbox_units` UTF-16 units) for JS."""
-        data = text.encode("utf-16-le", "surrogatepass")
-        if len(data) > self._mailbox_units * 2:
+    def set_mailbox_int(self, index: int, value: int) -> None:
+        ctypes.c_int32.from_address(self._mailbox_addr + 4 * index).value = value
+
+    def read_units(self, start: int, count: int) -> bytes:
+        """UTF-16-LE bytes of mailbox units [start, start + count)."""
+        if not (0 <= start and 0 <= count and start + count <= self._mailbox_units):
+            raise ValueError(f"mailbox range {start}+{count} out of bounds")
+        return ctypes.string_at(self._mailbox_addr + MAILBOX_HEADER + 2 * start, 2 * count)
+
+    def write_units(self, start: int, data: bytes) -> None:
+        """Store UTF-16-LE `data` at mailbox unit `start`."""
+        if not (0 <= start and start + len(data) // 2 <= self._mailbox_units):
             raise ValueError("mailbox overflow")
-        addr = self._mailbox_addr
-        ctypes.memmove(addr + MAILBOX_HEADER, data, len(data))
-        ctypes.c_int32.from_address(addr).value = len(data) // 2
-        ctypes.c_int32.from_address(addr + 4).value = 1 if more else 0
+        ctypes.memmove(self._mailbox_addr + MAILBOX_HEADER + 2 * start, data, len(data))
 
     # ---- internals ------------------------------------------------------------------------------------------
 
