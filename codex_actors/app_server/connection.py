@@ -175,13 +175,15 @@ class Connection:
             raise jsonrpc.RpcError(jsonrpc.INVALID_REQUEST, f"thread not found: {thread_id}")
         return loaded
 
-    async def unload(self, thread_id: str) -> None:
-        """Stop listening to the thread and shut it down."""
+    async def unload(self, thread_id: str, *, close: bool = False) -> None:
+        """Stop listening to the thread; shut it down when no other connection holds it (or with `close`)."""
         loaded = self.threads.pop(thread_id, None)
         if loaded is None:
+            if close:
+                await self.manager.close(thread_id)
             return
         loaded.scope.cancel()
-        await self.manager.close(thread_id)
+        await (self.manager.close(thread_id) if close else self.manager.release(thread_id))
 
     async def _pump(self, loaded: LoadedThread) -> None:
         with loaded.scope:

@@ -103,7 +103,17 @@ class _Subscribe:
 
 
 @attrs.frozen
+class _Attach:
+    thread_id: str
+
+
+@attrs.frozen
 class _Close:
+    thread_id: str
+
+
+@attrs.frozen
+class _Release:
     thread_id: str
 
 
@@ -130,6 +140,7 @@ class _LiveThread:
     session: Any  # SessionHandle
     subscribers: list[trio.MemorySendChannel]
     first_events: trio.MemoryReceiveChannel | None = None
+    holders: int = 1  # the starter plus every `attach`; `release` closes the thread at zero
     stop: trio.Event = attrs.field(factory=trio.Event)
     done: trio.Event = attrs.field(factory=trio.Event)
 
@@ -153,6 +164,18 @@ class _ThreadManagerActor(Actor):
                                                                        submission_id=message.submission_id)
             if isinstance(message, _Subscribe):
                 return self._subscribe(self._live(message.thread_id))
+            if isinstance(message, _Attach):
+                live = self._live(message.thread_id)
+                live.holders += 1
+                return ThreadHandle(live.info, self._subscribe(live), manager=None)
+            if isinstance(message, _Release):
+                live = self._threads.get(message.thread_id)
+                if live is None:
+                    return False
+                live.holders -= 1
+                if live.holders > 0:
+                    return False
+                message = _Close(message.thread_id)
             if isinstance(message, _Close):
                 live = self._threads.get(message.thread_id)
                 if live is None:
@@ -268,6 +291,18 @@ class ThreadManager:
         """A new channel receiving every later `Event` of the thread; closed when the thread ends. Close it
         to unsubscribe. Raises UnknownThread."""
         return await self._ask(_Subscribe(thread_id))
+
+    async def attach(self, thread_id: str) -> ThreadHandle:
+        """A handle on a thread that is already live (started by someone else), with its own subscription:
+        the way a second client joins a thread instead of starting a second session on its rollout.
+        Raises UnknownThread."""
+        handle: ThreadHandle = await self._ask(_Attach(thread_id))
+        return attrs.evolve(handle, manager=self)
+
+    async def release(self, thread_id: str) -> bool:
+        """Let go of a thread this caller started or attached to; the last holder's release closes it (as
+        `close`). True when this closed it."""
+        return await self._ask(_Release(thread_id))
 
     async def close(self, thread_id: str) -> bool:
         """Shut the thread's session down (turn interrupted, child actors stopped, rollout flushed); returns

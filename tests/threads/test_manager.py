@@ -120,3 +120,18 @@ def test_archive_unarchive_and_names_move_the_rollout_and_index_it(tmp_path):
     with pytest.raises(LookupError):
         catalog.archive(home, thread_id)
     assert catalog.unarchive(home, thread_id) == rollout and rollout.exists()
+
+
+async def test_an_attached_holder_keeps_the_thread_until_the_last_release(tmp_path, monkeypatch):
+    async with serve_scripted_model([response(text_message("shared"))], websocket=False) as server:
+        config = config_for(server.url, tmp_path, monkeypatch)
+        async with open_thread_manager() as threads:
+            started = await threads.start(config)
+            joined = await threads.attach(started.thread_id)
+            assert await threads.release(started.thread_id) is False  # the joiner still holds it
+            turn_id = await joined.submit(turn("still live"))
+            assert await answer_of(joined.events, turn_id) == "shared"
+            assert await threads.release(started.thread_id) is True
+            assert not await threads.is_live(started.thread_id)
+            with pytest.raises(UnknownThread):
+                await threads.attach(started.thread_id)
