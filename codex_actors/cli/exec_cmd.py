@@ -236,10 +236,24 @@ def config_flags(args: argparse.Namespace, *, approval_policy: str | None = "nev
     return flags
 
 
+def git_search_path(cwd: Path, environ: Any = None) -> list[Path]:
+    """`cwd` and its ancestors, in the order Git looks for a repository, stopping below any directory named in
+    `GIT_CEILING_DIRECTORIES` (colon-separated absolute paths; Git does not go up into them: git(1))."""
+    environ = os.environ if environ is None else environ
+    ceilings = {Path(p) for p in environ.get("GIT_CEILING_DIRECTORIES", "").split(":") if os.path.isabs(p)}
+    path = []
+    for directory in (cwd, *cwd.parents):
+        if directory in ceilings:
+            break
+        path.append(directory)
+    return path
+
+
 def is_trusted_directory(config: Any) -> bool:
-    """Inside a Git work tree (a `.git` in cwd or an ancestor), or a project marked trusted in the user config."""
+    """Inside a Git work tree (a `.git` in cwd or an ancestor, as far as Git would look), or a project marked
+    trusted in the user config."""
     cwd = Path(config.cwd)
-    if any((d / ".git").exists() for d in (cwd, *cwd.parents)):
+    if any((d / ".git").exists() for d in git_search_path(cwd)):
         return True
     projects = config.get("projects", {}) or {}
     return any((projects.get(str(d)) or {}).get("trust_level") == "trusted" for d in (cwd, *cwd.parents))

@@ -32,11 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         usage="codex-actors mcp add NAME [--env KEY=VALUE]... -- COMMAND [ARGS...]\n"
         "       codex-actors mcp add NAME --url URL [--bearer-token-env-var VAR]",
     )
-    add.add_argument("name")
     _add_options(add)
-    # Everything after NAME, options included, so `add NAME --env K=V -- cmd --flag` keeps `--flag` for the
-    # command; `_add` parses the part before `--` itself.
-    add.add_argument("rest", nargs=argparse.REMAINDER, help="[options] -- COMMAND [ARGS...]")
+    # NAME and everything after it, options included, so `add NAME --env K=V -- cmd --flag` keeps `--flag` for
+    # the command; `_split_add_arguments` parses it. NAME is part of the remainder on purpose: argparse drops a
+    # `--` that starts a remainder (`add NAME -- cmd` lost its separator), never one inside it.
+    add.add_argument("rest", nargs=argparse.REMAINDER, metavar="NAME [options] -- COMMAND [ARGS...]")
     remove = sub.add_parser("remove", help="remove a server from the user config.toml")
     remove.add_argument("name")
 
@@ -49,9 +49,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _split_add_arguments(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
-    """Parse the options between NAME and `--`, merged with any given before NAME; return them and the
+    """Parse the options between NAME (`args.rest[0]`) and `--`, merged with any given before NAME; return them and the
     command after `--`."""
-    rest = list(args.rest)
+    rest = list(args.rest)[1:]
     split = rest.index("--") if "--" in rest else len(rest)
     options, command = rest[:split], rest[split + 1 :]
     parser = argparse.ArgumentParser(prog="codex-actors mcp add", add_help=False, exit_on_error=False)
@@ -144,7 +144,9 @@ def _write(path: Path, document: Any) -> None:
 def _add(args: argparse.Namespace) -> int:
     import tomlkit
 
-    name = args.name
+    if not args.rest or args.rest[0].startswith("-"):
+        raise UsageError("missing NAME: codex-actors mcp add NAME [--env KEY=VALUE]... -- COMMAND [ARGS...]")
+    name = args.rest[0]
     args, command = _split_add_arguments(args)
     if not name or any(c in name for c in ".[]\"' "):
         raise UsageError(f"invalid server name {name!r}: use letters, digits, '-' and '_'")

@@ -42,6 +42,11 @@ FALLBACK_WARNING = "Falling back from WebSockets to HTTPS transport"
 
 Notify = Callable[[EventMsg], Awaitable[None]]
 
+# The WebSocket URLs whose server refused the upgrade in this process. A refusal is a property of the server,
+# so later clients of the same provider (a resumed thread, the next job of a batch) go straight to HTTP instead
+# of asking again. Only ever added to.
+_websocket_refused: set[str] = set()
+
 
 @attrs.frozen
 class _Failure:
@@ -71,7 +76,8 @@ class ModelClient:
     """Talks to one model of one provider. Build with `async with ModelClient.open(provider, model) as client:`.
 
     - `provider`: a `ProviderInfo` (spec 3.5); its `wire_api` picks Responses or Chat Completions, and
-      `supports_websockets` the WebSocket transport for Responses (until a fallback to HTTP, which is permanent).
+      `supports_websockets` the WebSocket transport for Responses (until a fallback to HTTP, which is permanent;
+      a refused upgrade is remembered for the process, so later clients of that provider start on HTTP).
     - `notify`: async callback receiving `StreamError` (each retry) and `Warning` (WebSocket fallback; a chat
       answer cut at the provider's `max_output_tokens`) protocol messages; the session forwards them as events.
     - `extra_headers`: added to every request (e.g. `session_id`, `originator`, `x-client-request-id`).
@@ -96,7 +102,8 @@ class ModelClient:
         self._notify = notify
         self._headers = {**provider.headers(os.environ if env is None else env), **(extra_headers or {})}
         self._ws = None
-        if provider.supports_websockets and provider.wire_api == "responses":
+        if provider.supports_websockets and provider.wire_api == "responses" \
+                and provider.url("responses", websocket=True) not in _websocket_refused:
             # Imported only here: trio-websocket and wsproto cost ~40 ms of start-up.
             from codex_actors.model.responses_ws import ResponsesWebSocket
 
@@ -204,6 +211,7 @@ class ModelClient:
                 await self._attempt(prompt, emit)
                 return
             except ev.WebSocketUnavailable:
+                _websocket_refused.add(self.provider.url("responses", websocket=True))
                 await self._fall_back_to_http()
                 continue
             except ev.ModelError as exc:

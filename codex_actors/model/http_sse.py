@@ -39,6 +39,19 @@ def broken_stream_error(exc: BaseException) -> ModelError:
     )
 
 
+def final(error: ModelError, retries: int) -> ModelError:
+    """The error that ends a request after `retries` request-layer retries, not retryable any more: the stream
+    layer must not start the budget over. Worded as the client words a spent stream budget."""
+    if retries == 0:
+        error.retryable = False
+        return error
+    return ModelError(
+        f"exceeded retry limit ({retries} retries), last error: {error.message}",
+        codex_error_info="response_too_many_failed_attempts",
+        http_status=error.http_status,
+    )
+
+
 async def _send_with_request_retries(
     http: httpx.AsyncClient,
     request: httpx.Request,
@@ -49,8 +62,9 @@ async def _send_with_request_retries(
     refused_error: ModelError | None,
 ) -> httpx.Response:
     """Send and return the streaming response once it has a 2xx status. Connect / transport errors and 5xx are
-    retried silently up to `request_max_retries` times (not 429, which the stream layer handles); other
-    statuses raise the mapped ModelError. Waiting longer than `idle_timeout_s` for the status line raises the
+    retried silently up to `request_max_retries` times (not 429, which the stream layer handles), so a request
+    makes at most `request_max_retries + 1` attempts: the error that ends them is raised as not retryable.
+    Other statuses raise the mapped ModelError. Waiting longer than `idle_timeout_s` for the status line raises the
     idle-timeout error. A refused connection raises `refused_error` at once when one is given."""
     attempt = 0
     while True:
@@ -80,7 +94,8 @@ async def _send_with_request_retries(
             if not 500 <= response.status_code < 600:
                 raise error
         if attempt >= request_max_retries:
-            raise error
+            # One retry budget per request (as codex-client): the stream layer must not start it over.
+            raise final(error, request_max_retries)
         attempt += 1
         await trio.sleep(backoff_s(attempt))
 

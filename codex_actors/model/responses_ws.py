@@ -20,8 +20,12 @@ from codex_actors.model.http_sse import idle_timeout_error
 from codex_actors.model.prompt import item_json
 from codex_actors.model.provider import ProviderInfo
 from codex_actors.model.sse import ResponsesStreamParser
+from codex_actors.model.ws_upgrade import UpgradeRefused, open_client_websocket
 
 OPENAI_BETA = "responses_websockets=2026-02-06"
+# Once the TCP (and TLS) connection is up, a WebSocket server answers the upgrade at once; a server that stays
+# silent this long (seconds) does not speak WebSocket, and the request falls back to HTTP.
+UPGRADE_TIMEOUT_S = 3.0
 
 Emit = Callable[[ev.ResponseEvent], Awaitable[None]]
 
@@ -58,25 +62,37 @@ class ResponsesWebSocket:
     async def _hold(
         self, url: str, extra: list[tuple[bytes, bytes]], *, task_status=trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Own one connection in the client's nursery until `_reset` cancels it. Errors before the handshake
+        """Own one connection in the client's nursery until `_reset` cancels it. Errors before the upgrade
         completes go to the caller of `nursery.start`; a connection that breaks later simply ends (the next
         request sees it closed and reconnects)."""
         started = False
+        failure: Exception | None = None  # raised outside the reader's nursery, so it comes out unwrapped
         try:
             with trio.CancelScope() as scope:
-                async with trio_websocket.open_websocket_url(
-                    url,
-                    extra_headers=extra,
-                    max_message_size=64 * 1024 * 1024,
-                    connect_timeout=self._provider.websocket_connect_timeout_ms / 1000,
-                    disconnect_timeout=1,
-                ) as conn:
-                    started = True
-                    task_status.started((conn, scope))
-                    await trio.sleep_forever()
+                async with trio.open_nursery() as reader:
+                    try:
+                        conn = await open_client_websocket(
+                            reader, url, extra_headers=extra, max_message_size=64 * 1024 * 1024,
+                            connect_timeout_s=self._provider.websocket_connect_timeout_ms / 1000,
+                            upgrade_timeout_s=min(UPGRADE_TIMEOUT_S,
+                                                  self._provider.websocket_connect_timeout_ms / 1000),
+                        )
+                    except Exception as exc:  # noqa: BLE001 - re-raised below
+                        failure = exc
+                        reader.cancel_scope.cancel()
+                    else:
+                        started = True
+                        task_status.started((conn, scope))
+                        try:
+                            await trio.sleep_forever()
+                        finally:
+                            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                                await conn.aclose()
         except Exception:
             if not started:
                 raise
+        if failure is not None:
+            raise failure
 
     async def _connect(self) -> trio_websocket.WebSocketConnection:
         if self._conn is not None and not self._conn.closed:
@@ -85,11 +101,11 @@ class ResponsesWebSocket:
         extra = [(k.encode(), v.encode()) for k, v in self._headers.items()]
         try:
             self._conn, self._scope = await self._nursery.start(self._hold, url, extra)
-        except trio_websocket.ConnectionRejected as exc:
+        except UpgradeRefused as exc:
             raise ev.WebSocketUnavailable(
-                f"WebSocket upgrade to {url} refused (HTTP {exc.status_code})",
+                f"WebSocket upgrade to {url} refused ({exc.reason})",
                 codex_error_info="response_stream_connection_failed",
-                http_status=exc.status_code,
+                http_status=exc.status,
             ) from exc
         except (OSError, trio.TooSlowError, trio_websocket.HandshakeError) as exc:
             raise ev.ModelError(

@@ -146,9 +146,16 @@ class TurnRunner:
                 await self.emit(events.Error(message=exc.message, codex_error_info=exc.codex_error_info))
             await self._complete()
             return
-        await self._record_context()
         inputs = self.op.items
         user_item = await user_message_item(inputs)
+        settings = self.session.settings
+        oversized = compaction.oversized_input(user_item, settings.context_window, settings.auto_compact_limit)
+        if oversized is not None:
+            # Refused before anything is recorded: the rollout and history never show it as sent.
+            await self.emit(events.Error(message=oversized, codex_error_info="context_window_exceeded"))
+            await self._complete()
+            return
+        await self._record_context()
         self.input_messages.append(user_item.text())
         await self.session.record(user_item)
         await self.emit(_user_message_event(inputs))
@@ -361,6 +368,7 @@ class TurnRunner:
                     continue
                 raise TurnFailed(f"compaction failed: {exc.message}", exc.codex_error_info) from exc
         replacement = compaction.compacted_history(history, summary)
+        shortened = compaction.shortened_message_note(history, replacement)
         if mid_turn:
             context = self._initial_context()
             last_user = max((i for i, it in enumerate(replacement[:-1])
@@ -374,6 +382,8 @@ class TurnRunner:
         if recorder is not None and hasattr(recorder, "record_compacted"):
             await recorder.record_compacted(summary, replacement)
         await self.emit(events.ContextCompacted())
+        if shortened is not None:
+            await self.emit(events.Warning(message=shortened))
         await self.emit(events.Warning(message=COMPACTION_WARNING))
 
     async def _collect_text(self, prompt: Prompt) -> str:

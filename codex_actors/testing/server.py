@@ -15,8 +15,9 @@ In tests:
         assert server.requests[0].body["input"] == [...]
 
 As a process (for CLI tests): `python -m codex_actors.testing.server --script FILE.json [--port 0]
-[--log FILE.jsonl] [--no-websocket]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the first stdout line
-and appends each request as one JSON line `{"transport","method","path","headers","body"}` to the log.
+[--log FILE.jsonl] [--no-websocket] [--status FILE.json]` prints its base URL (`http://127.0.0.1:PORT/v1`) as the
+first stdout line and appends each request as one JSON line `{"transport","method","path","headers","body"}` to
+the log; on SIGTERM it writes `{"errors": [...], "remaining": N}` to the status file and exits.
 
 `--stateless` (instead of `--script`; in Python `ScriptedModelServer(responder=stateless.answer)`) answers each
 request from its own input (`codex_actors.testing.stateless`), so many sessions can share one server; such a
@@ -30,6 +31,7 @@ import argparse
 import functools
 import json
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +44,7 @@ import trio
 import trio_websocket
 
 from codex_actors.model.nursery import background_nursery
+from codex_actors.model.stream_proxy import ForwardingStream
 from codex_actors.testing.script import chat_chunks, chat_completion, responses_events
 
 _UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket", re.IGNORECASE)
@@ -63,11 +66,11 @@ class RecordedRequest:
         return attrs.asdict(self)
 
 
-class _ReplayStream(trio.abc.Stream):
+class _ReplayStream(ForwardingStream):
     """A stream that first returns bytes already read (the request head), then reads from `inner`."""
 
     def __init__(self, inner: trio.abc.Stream, prefix: bytes) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._prefix = prefix
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
@@ -75,15 +78,6 @@ class _ReplayStream(trio.abc.Stream):
             data, self._prefix = self._prefix, b""
             return data
         return await self.inner.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def _wait_for_peer_to_leave(stream: trio.abc.Stream) -> None:
@@ -364,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--log", help="append each request as one JSON line to this file")
     parser.add_argument("--no-websocket", action="store_true", help="refuse WebSocket upgrades (HTTP 426)")
+    parser.add_argument("--status", help="on SIGTERM, write {\"errors\": [...], \"remaining\": N} here, then exit")
     args = parser.parse_args(argv)
     script: list[dict[str, Any]] | None = None
     if not args.stateless:
@@ -382,9 +377,17 @@ def main(argv: list[str] | None = None) -> int:
         server = ScriptedModelServer(script, websocket=not args.no_websocket, log_path=args.log,
                                      responder=answer if args.stateless else None,
                                      keep_requests=not args.stateless)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(functools.partial(server.run, port=args.port))
-            print(server.url, flush=True)
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(functools.partial(server.run, port=args.port))
+                print(server.url, flush=True)
+                async for _ in signals:
+                    # What a test asserts on: server-side errors and scripted responses nobody requested.
+                    if args.status:
+                        Path(args.status).write_text(json.dumps({"errors": server.errors,
+                                                                 "remaining": server.remaining}))
+                    nursery.cancel_scope.cancel()
+                    break
 
     try:
         trio.run(serve)

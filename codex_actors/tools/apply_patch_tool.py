@@ -19,8 +19,10 @@ def patch_assessor(ctx: ToolContext, call_id: str):
     cache: ApprovalCache = ctx.services["approval_cache"]
     policy = SandboxPolicy.from_json(settings.sandbox_policy)
     roots = policy.effective_writable_roots(ctx.cwd)
+    reason: str | None = None  # what `assess` found, shown with the question `ask` puts
 
     async def assess(changes: dict[str, Any]) -> str:
+        nonlocal reason
         paths = _touched_paths(changes)
         if cache.is_patch_approved(paths, cwd=ctx.cwd):
             return "approve"
@@ -30,10 +32,12 @@ def patch_assessor(ctx: ToolContext, call_id: str):
             return "approve"
         if decision.outcome == "forbidden":
             return f"reject:{decision.reason}"
+        reason = decision.reason
         return "ask"
 
     async def ask(changes: dict[str, Any]) -> str:
-        request = events.ApplyPatchApprovalRequest(call_id=call_id, turn_id=ctx.turn_id, changes=changes)
+        request = events.ApplyPatchApprovalRequest(call_id=call_id, turn_id=ctx.turn_id, changes=changes,
+                                                   reason=reason)
         # An `abort` answer interrupts the turn (the session cancels this wait); one that still arrives here (a
         # request outliving the turn) counts as a denial like every other non-approval.
         answer = await ctx.services["approvals"].request(request)

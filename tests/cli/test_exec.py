@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import json
 import os
@@ -196,8 +195,7 @@ async def test_shell_command_and_patch_in_one_turn_report_both_items(tmp_path):
     assert "hello from shell" in json.dumps(outputs)
 
 
-def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
-    # Synchronous on purpose: a skip raised inside pytest-trio's nursery loses its reason.
+async def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
     source = ('text("before");\n'
               'await tools.exec_command({cmd: "echo from-the-cell"});\n'
               'yield_control();\n'
@@ -206,10 +204,9 @@ def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
     script = [response(custom_tool_call("exec", source, "cell_call")),
               response(function_call("wait", {"cell_id": "1", "yield_time_ms": 5000}, "wait_call")),
               response(text_message("The cell finished."))]
-    proc, server = trio.run(functools.partial(exec_json, tmp_path, script, "--full-auto", "use code mode"))
+    proc, server = await exec_json(tmp_path, script, "--full-auto", "use code mode")
     offered = [tool.get("name") for tool in server.requests[0].body.get("tools", [])]
-    if "exec" not in offered:
-        pytest.skip(f"code mode is not wired into the tool registry yet (tools offered: {offered})")
+    assert {"exec", "wait"} <= set(offered), f"code mode is on by default; tools offered: {offered}"
     assert proc.returncode == 0, proc.stderr.decode()
     lines = without_thread_id(jsonl(proc.stdout))
     commands = [line["item"] for line in lines if line["type"] == "item.completed"
@@ -230,18 +227,17 @@ def test_code_mode_cell_runs_a_nested_command_yields_and_is_waited_on(tmp_path):
 
 
 async def test_server_errors_until_retries_run_out_fail_the_turn_with_exit_code_1(tmp_path):
-    script = [error_response(500, message="upstream exploded")] * 6
+    script = [error_response(500, message="upstream exploded")] * 2
     proc, server = await exec_json(tmp_path, script, "hi", retries=1)
     assert proc.returncode == 1
     failure = "exceeded retry limit (1 retries), last error: Server error (HTTP 500): upstream exploded"
     assert without_thread_id(jsonl(proc.stdout)) == [
         {"type": "turn.started"},
-        {"type": "error", "message": "Reconnecting... 1/1 (Server error (HTTP 500): upstream exploded)"},
         {"type": "error", "message": failure},
         {"type": "turn.failed", "error": {"message": failure}},
     ]
-    # One retry of the request inside each of the two stream attempts.
-    assert len(server.requests) == 4
+    # One retry budget per request: request_max_retries + 1 attempts, not started over by the stream layer.
+    assert len(server.requests) == 2
     stderr = proc.stderr.decode().strip().splitlines()
     assert stderr[-1] == f"ERROR: {failure}"
     assert "Traceback" not in proc.stderr.decode()
@@ -249,8 +245,7 @@ async def test_server_errors_until_retries_run_out_fail_the_turn_with_exit_code_
 
 async def test_ctrl_c_interrupts_a_long_command_and_exits_1_leaving_no_process(tmp_path):
     marker = f"sleep 31.{os.getpid()}"  # unique argv to look for afterwards
-    script = [response(function_call("exec_command", {"cmd": marker, "yield_time_ms": 30000}, "c1")),
-              response(text_message("never reached"))]
+    script = [response(function_call("exec_command", {"cmd": marker, "yield_time_ms": 30000}, "c1"))]
     async with serve_scripted_model(script, websocket=False) as server:
         argv = cli_command("exec", "--json", "--skip-git-repo-check", *provider_args(server.url), "wait")
         proc = await trio.lowlevel.open_process(argv, cwd=tmp_path, env=cli_env(tmp_path / "home"),
@@ -462,7 +457,9 @@ async def test_unreachable_base_url_fails_the_turn_with_one_line(tmp_path):
 
 
 async def test_outside_a_git_repository_exec_refuses_without_skip_flag(tmp_path):
-    proc = await run_cli(["exec", "hi"], cwd=tmp_path, env=cli_env(tmp_path / "home"))
+    # Git's own ceiling keeps a stray .git above the temp folder (a shared machine's /tmp) out of the search.
+    env = cli_env(tmp_path / "home", GIT_CEILING_DIRECTORIES=str(tmp_path.parent))
+    proc = await run_cli(["exec", "hi"], cwd=tmp_path, env=env)
     assert proc.returncode == 1
     assert _one_line(proc) == "Not inside a trusted directory and --skip-git-repo-check was not specified."
 
@@ -531,3 +528,29 @@ async def test_exec_applies_execpolicy_rules_unless_ignore_rules_is_given(tmp_pa
     proc, _ = await exec_json(tmp_path, script(), "--full-auto", "--ignore-rules", "touch it")
     assert proc.returncode == 0, proc.stderr.decode()
     assert (tmp_path / "made.txt").exists()
+
+
+async def test_a_10_mb_prompt_on_stdin_is_refused_with_one_error_line_and_nothing_recorded(tmp_path):
+    prompt = ("0123456789abcdef" * 65_536 * 10).encode()  # 10 MiB
+    home = tmp_path / "home"
+    async with serve_scripted_model([], websocket=False) as server:
+        proc = await run_cli(["exec", "--skip-git-repo-check", *provider_args(server.url)], cwd=tmp_path,
+                             env=cli_env(home), stdin=prompt)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.decode().splitlines() if line.startswith("ERROR:")]
+    assert errors == ["ERROR: the input is too long for the model: about 2,621,440 tokens (10,485,760 bytes), and "
+                      "at most 244,800 fit (model_auto_compact_token_limit, or 90% of the 272,000-token context "
+                      "window); nothing was sent"]
+    assert proc.stdout == b""
+    assert server.requests == []
+    recorded = [path for path in home.rglob("*") if path.is_file()]
+    assert rollouts(home), "the session file is still written (with its metadata)"
+    assert [path for path in recorded if b"0123456789abcdef" in path.read_bytes()] == []
+
+
+def test_the_git_search_stops_below_a_ceiling_directory(tmp_path):
+    from codex_actors.cli.exec_cmd import git_search_path
+
+    deep = tmp_path / "a" / "b"
+    assert git_search_path(deep, {"GIT_CEILING_DIRECTORIES": f"relative:{tmp_path / 'a'}"}) == [deep]
+    assert git_search_path(deep, {})[:3] == [deep, tmp_path / "a", tmp_path]

@@ -25,18 +25,22 @@ class ScriptedServerProcess:
         script_file = tmp_path / "script.json"
         script_file.write_text(json.dumps(script))
         self.log = tmp_path / "requests.jsonl"
+        self.status = tmp_path / "server-status.json"
         self.proc = subprocess.Popen([sys.executable, "-m", "codex_actors.testing.server", "--no-websocket",
-                                      "--script", str(script_file), "--log", str(self.log)],
+                                      "--script", str(script_file), "--log", str(self.log),
+                                      "--status", str(self.status)],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
 
     def requests(self) -> list[dict]:
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
-    def close(self) -> None:
+    def close(self) -> dict:
+        """Stop the server; returns its status: `{"errors": [...], "remaining": N}`."""
         self.proc.terminate()
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
+        return json.loads(self.status.read_text())
 
 
 @pytest.fixture
@@ -49,8 +53,10 @@ def scripted(tmp_path):
         return server
 
     yield start
-    for server in servers:
-        server.close()
+    statuses = [server.close() for server in servers]
+    for status in statuses:  # as `scripted_servers_end_clean` checks the in-process servers
+        assert status["errors"] == [], f"the scripted model server failed: {status['errors']}"
+        assert status["remaining"] == 0, f"{status['remaining']} scripted response(s) were never requested"
 
 
 def spawn_run(tmp_path: Path, url: str, *args: str, command: str = "run") -> pexpect.spawn:
@@ -81,7 +87,6 @@ def test_prompt_streams_the_answer_approves_a_patch_interrupts_a_command_and_qui
         response(custom_tool_call("apply_patch", patch, "p1")),
         response(text_message("Patched greeting.txt.")),
         response(function_call("exec_command", {"cmd": "sleep 30", "yield_time_ms": 30000}, "c1")),
-        response(text_message("after the interrupt")),
     ])
     child = spawn_run(tmp_path, server.url, "-a", "untrusted", "-s", "workspace-write")
     child.sendline("hello there")

@@ -20,6 +20,7 @@ import trio
 from codex_actors.testing import serve_scripted_model
 from codex_actors.testing.script import function_call, response, text_message, usage
 from tests.cli.test_exec import UUID, cli_env, user_texts
+from tests.plain_http import plain_model_server
 
 SDK_VERSION = "0.163.0"
 REPO = Path(__file__).resolve().parents[2]
@@ -103,3 +104,34 @@ async def test_codex_sdk_runs_a_turn_and_resumes_the_thread_through_codex_actors
     kinds = [item.get("type") for item in resumed["input"]]
     assert "function_call" in kinds and "function_call_output" in kinds
     assert "First answer." in json.dumps(resumed["input"])
+
+
+async def test_codex_sdk_against_a_stdlib_http_server_runs_every_turn_at_full_speed(tmp_path):
+    """The SDK passes `--config openai_base_url=...`, so the built-in `openai` provider (WebSocket first) meets a
+    server that answers the upgrade with a bare HTTP/1.0 404: each process falls back to HTTP at once."""
+    sdk = sdk_dir()
+    work = tmp_path / "work"
+    work.mkdir()
+    script = [
+        response(function_call("exec_command", {"cmd": "echo from-the-shell"}, "call_1")),
+        response(text_message("First answer.")),
+        response(text_message("Second answer.")),
+    ]
+    driver = tmp_path / "driver.mjs"
+    entry = sdk / "node_modules" / "@openai" / "codex-sdk" / "dist" / "index.js"
+    driver.write_text(DRIVER % {"sdk": json.dumps(entry.as_uri()), "cli": json.dumps(str(CLI))})
+    env = cli_env(tmp_path / "home")
+    del env["OPENAI_API_KEY"]
+    with plain_model_server(script) as server:
+        with trio.fail_after(120):
+            proc = await trio.run_process(["node", str(driver), server.url, str(work)], env=env, cwd=tmp_path,
+                                          capture_stdout=True, capture_stderr=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    result = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    assert result["first"]["finalResponse"] == "First answer."
+    assert result["second"]["finalResponse"] == "Second answer."
+    methods = [r.method for r in server.requests]
+    # One refused upgrade per exec process (the SDK starts one per turn), each followed by its POSTs.
+    assert methods == ["GET", "POST", "POST", "GET", "POST"], methods
+    for upgrade, post in [(server.requests[0], server.requests[1]), (server.requests[3], server.requests[4])]:
+        assert post.at - upgrade.at < 1.0, f"POST came {post.at - upgrade.at:.2f} s after the upgrade attempt"

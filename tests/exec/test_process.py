@@ -1,7 +1,6 @@
 """ProcessActor and run_command with real processes: output, timeouts, kill ladder, PTY, cancellation."""
 
 import math
-import resource
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from codex_actors.exec.process import (
     Collect, ProcessActor, ProcessSpec, SpawnError, Summarize, Terminate, WriteStdin, run_command,
 )
 from tests.exec.proctable import assert_nothing_left
+from tests.memory_probe import run_measured
 
 
 def marker() -> str:
@@ -78,8 +78,8 @@ async def test_pipe_session_refuses_stdin_writes():
     assert_nothing_left("sleep 5")
 
 
-async def test_hundred_megabytes_of_output_stay_within_the_head_tail_cap():
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+async def hundred_megabytes_through_run_command() -> dict:
+    """Run in a fresh interpreter by `run_measured`."""
     seen = 0
 
     async def count(stream, data):
@@ -88,11 +88,15 @@ async def test_hundred_megabytes_of_output_stay_within_the_head_tail_cap():
 
     script = "head -c 50000000 /dev/zero | tr '\\0' a; head -c 50000000 /dev/zero | tr '\\0' b"
     result = await run_command(ProcessSpec(["bash", "-c", script], "/tmp"), timeout_s=60, on_output=count)
-    assert seen == 100_000_000
-    assert len(result.aggregated) == 1024 * 1024
-    assert result.aggregated.startswith(b"a" * 1000) and result.aggregated.endswith(b"b" * 1000)
-    growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
-    assert growth_kib < 64 * 1024, f"peak memory grew by {growth_kib} KiB"
+    return {"seen": seen, "kept": len(result.aggregated), "head_a": result.aggregated.startswith(b"a" * 1000),
+            "tail_b": result.aggregated.endswith(b"b" * 1000)}
+
+
+async def test_hundred_megabytes_of_output_stay_within_the_head_tail_cap():
+    result = await run_measured("tests.exec.test_process", "hundred_megabytes_through_run_command")
+    assert (result["seen"], result["kept"], result["head_a"], result["tail_b"]) == \
+        (100_000_000, 1024 * 1024, True, True)
+    assert result["peak_growth_kib"] < 64 * 1024, f"peak memory grew by {result['peak_growth_kib']} KiB"
 
 
 # -- cancellation at every phase ------------------------------------------------------------------------

@@ -72,3 +72,32 @@ def test_add_needs_a_command_or_a_url(tmp_path):
     assert result.returncode == 2
     assert "give either a command after -- (stdio) or --url URL" in result.stderr
     assert not (tmp_path / "config.toml").exists()
+
+
+async def test_the_readme_add_form_registers_a_real_server_package_that_a_turn_then_calls(tmp_path):
+    """`codex-actors mcp add NAME -- COMMAND ARGS...` (Codex's form; argparse used to eat the `--`), with
+    `mcp-server-time` from PyPI, then `mcp list` and an `exec` turn calling its tool."""
+    from codex_actors.testing import function_call, response, text_message
+    from tests.cli.test_exec import exec_json
+
+    home = tmp_path / "home"
+    home.mkdir()
+    added = cli("add", "time", "--", sys.executable, "-m", "mcp_server_time", "--local-timezone", "UTC", home=home)
+    assert added.returncode == 0, added.stderr
+    listed = cli("list", "--json", home=home)
+    assert listed.returncode == 0, listed.stderr
+    [server] = json.loads(listed.stdout)
+    assert (server["name"], server["command"], server["args"]) == \
+        ("time", sys.executable, ["-m", "mcp_server_time", "--local-timezone", "UTC"])
+
+    script = [response(function_call("mcp__time__get_current_time", {"timezone": "UTC"}, "t1")),
+              response(text_message("It is now."))]
+    proc, model = await exec_json(tmp_path, script, "what time is it?")
+    assert proc.returncode == 0, proc.stderr.decode()
+    [call] = [json.loads(line)["item"] for line in proc.stdout.decode().splitlines()
+              if '"mcp_tool_call"' in line and '"item.completed"' in line]
+    assert (call["server"], call["tool"], call["status"]) == ("time", "get_current_time", "completed")
+    [output] = [item for item in model.requests[1].body["input"]
+                if item.get("call_id") == "t1" and item["type"] == "function_call_output"]
+    answer = json.loads(output["output"])
+    assert answer["timezone"] == "UTC" and answer["datetime"].endswith("+00:00"), answer

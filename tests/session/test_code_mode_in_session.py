@@ -62,8 +62,7 @@ async def test_nested_builtin_tools_resolve_to_their_code_mode_values(tmp_path):
 
 async def test_notify_reaches_the_next_model_request(tmp_path):
     source = 'notify("code_mode_notify_marker"); await tools.update_plan({plan: []}); text("done");'
-    script = [response(custom_tool_call("exec", source, "x1")), response(text_message("ok")),
-              response(text_message("ok"))]
+    script = [response(custom_tool_call("exec", source, "x1")), response(text_message("ok"))]
     server, _ = await run_turns(tmp_path, script, ["go"])
     outputs = exec_outputs(server.requests[1])
     notes = [o for o in outputs if o.get("name") == "exec"]

@@ -25,6 +25,7 @@ def touch(name, call_id):
 async def test_a_forbidden_rule_refuses_the_command_with_its_justification(tmp_path):
     write_rules(tmp_path, "default.rules", NO_TOUCH)
     write_rules(tmp_path, "broken.rules", "import os\n")
+    write_rules(tmp_path, "set.rules", 'prefix_rule(pattern={["a"]})\n')  # a TypeError inside literal_eval
     script = [touch("x.txt", "c1"), response(text_message("refused"))]
     async with serve_scripted_model(script) as server:
         config = config_for(tmp_path, server.url, "sandbox_mode=workspace-write", "approval_policy=never")
@@ -35,7 +36,9 @@ async def test_a_forbidden_rule_refuses_the_command_with_its_justification(tmp_p
     assert not (config.cwd / "x.txt").exists()
     warnings = [e.msg.message for e in seen if isinstance(e.msg, events.Warning)]
     broken = tmp_path / "home" / "rules" / "broken.rules"
-    assert warnings == [f"execpolicy rules file not loaded: {broken}:1: only prefix_rule(...) calls are supported"]
+    as_set = tmp_path / "home" / "rules" / "set.rules"
+    assert warnings == [f"execpolicy rules file not loaded: {broken}:1: only prefix_rule(...) calls are supported",
+                        f"execpolicy rules file not loaded: {as_set}:1: pattern must be a literal (a string or a list)"]
 
 
 async def test_ignore_rules_leaves_the_rules_files_out(tmp_path):

@@ -50,3 +50,25 @@ def test_auto_compact_limit_is_the_smaller_of_setting_and_90_percent():
     assert compaction.auto_compact_limit(100_000, None) == 90_000
     assert compaction.auto_compact_limit(100_000, 50_000) == 50_000
     assert compaction.auto_compact_limit(None, None) == 244_800
+
+
+def test_a_message_whose_text_reaches_the_auto_compact_limit_is_refused_with_numbers():
+    fits = user("x" * (4 * 89_999))
+    assert compaction.oversized_input(fits, 100_000, None) is None
+    refused = compaction.oversized_input(user("x" * (4 * 90_000)), 100_000, None)
+    assert refused == ("the input is too long for the model: about 90,000 tokens (360,000 bytes), and at most "
+                       "90,000 fit (model_auto_compact_token_limit, or 90% of the 100,000-token context window); "
+                       "nothing was sent")
+    image = items.Message(role="user", content=[items.InputText("look"),
+                                                items.InputImage("data:image/png;base64," + "A" * 4_000_000)])
+    assert compaction.oversized_input(image, 100_000, None) is None  # images are not counted as text
+
+
+def test_a_message_compaction_shortened_is_named_in_a_note():
+    huge = user("a" * 200_000)
+    new = compaction.compacted_history([huge, user("recent")], "S")
+    assert compaction.shortened_message_note([huge, user("recent")], new) == (
+        f"compaction kept only the first {len(new[0].text()):,} of 200,000 characters of a message "
+        "(20,000 tokens of user messages are kept)")
+    whole = [user("short"), user("recent")]
+    assert compaction.shortened_message_note(whole, compaction.compacted_history(whole, "S")) is None

@@ -146,7 +146,7 @@ async def test_patch_needing_approval_waits_for_the_user(tmp_path):
 
 
 async def test_turn_budget_ends_a_looping_turn(tmp_path):
-    script = [response(function_call("echo", {"text": str(i)}, f"c{i}")) for i in range(5)]
+    script = [response(function_call("echo", {"text": str(i)}, f"c{i}")) for i in range(4)]
     async with scripted_session(script, tmp_path, handlers=[Echo()], max_tool_calls_per_turn=3) as (session, _):
         await session.submit(user_turn("loop", tmp_path))
         seen = await session.wait_for(events.TaskComplete)

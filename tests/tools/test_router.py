@@ -3,6 +3,7 @@ import json
 
 import pytest
 import trio
+from trio.testing import wait_all_tasks_blocked
 
 from codex_actors.protocol import events, items
 from codex_actors.tools.plan import UpdatePlanTool
@@ -41,7 +42,7 @@ class Sleepy:
     async def handle(self, call, ctx):
         self.state["now"] += 1
         self.state["max"] = max(self.state["max"], self.state["now"])
-        await trio.sleep(0.05)
+        await wait_all_tasks_blocked()  # every call the router lets run at once is inside by now
         self.state["now"] -= 1
         if call.payload == "fail":
             raise ToolError("it failed")
@@ -75,10 +76,11 @@ async def test_rwlock_writer_waiting_blocks_new_readers_and_cancelled_writer_rel
     lock = ReadWriteLock()
     order = []
 
-    async def reader(tag, hold):
+    async def reader(tag, release):
         async with lock.read():
             order.append(f"r{tag}+")
-            await trio.sleep(hold)
+            if release is not None:
+                await release.wait()
             order.append(f"r{tag}-")
 
     async def writer():
@@ -86,23 +88,37 @@ async def test_rwlock_writer_waiting_blocks_new_readers_and_cancelled_writer_rel
             order.append("w+")
             order.append("w-")
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(reader, 1, 0.05)
-        await trio.sleep(0.01)
-        nursery.start_soon(writer)
-        await trio.sleep(0.01)
-        nursery.start_soon(reader, 2, 0)
-    assert order == ["r1+", "r1-", "w+", "w-", "r2+", "r2-"]
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            release_r1 = trio.Event()
+            nursery.start_soon(reader, 1, release_r1)
+            await wait_all_tasks_blocked()  # r1 holds the lock
+            nursery.start_soon(writer)
+            await wait_all_tasks_blocked()  # the writer waits for r1
+            nursery.start_soon(reader, 2, None)
+            await wait_all_tasks_blocked()  # r2 waits behind the waiting writer
+            assert order == ["r1+"]
+            release_r1.set()
+        assert order == ["r1+", "r1-", "w+", "w-", "r2+", "r2-"]
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(reader, 3, 0.1)
-        await trio.sleep(0.01)
-        with trio.move_on_after(0.02):
-            async with lock.write():
-                pass
-        with trio.fail_after(1):
-            async with lock.read():
-                pass
+        async with trio.open_nursery() as nursery:
+            release_r3 = trio.Event()
+            nursery.start_soon(reader, 3, release_r3)
+            await wait_all_tasks_blocked()
+            doomed = trio.CancelScope()
+
+            async def cancelled_writer():
+                with doomed:
+                    async with lock.write():
+                        order.append("never")
+
+            nursery.start_soon(cancelled_writer)
+            await wait_all_tasks_blocked()  # the writer waits for r3, so new readers would queue behind it
+            doomed.cancel()
+            async with lock.read():  # the cancelled writer no longer holds new readers back
+                order.append("r4")
+            release_r3.set()
+        assert "never" not in order and order[-3:] == ["r3+", "r4", "r3-"]
 
 
 def test_malformed_arguments_are_a_model_facing_error():

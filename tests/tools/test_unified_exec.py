@@ -3,7 +3,6 @@
 import base64
 import random
 import re
-import resource
 import uuid
 
 import trio
@@ -14,6 +13,7 @@ from codex_actors.tools.unified_exec import (
     STDIN_CLOSED, ExecCommandTool, ExecContext, SessionStore, UnifiedExec, WriteStdinTool,
 )
 from tests.exec.proctable import assert_nothing_left
+from tests.memory_probe import run_measured
 
 FULL = SandboxPolicy("danger-full-access")
 TEXT = re.compile(
@@ -193,26 +193,30 @@ async def test_fifty_concurrent_calls_finish_correctly_and_leave_nothing():
     assert_nothing_left("codex-actors-fifty")
 
 
-async def test_hundred_megabytes_are_truncated_to_head_and_tail_with_bounded_memory():
+async def hundred_megabytes_through_exec_command() -> dict:
+    """Run in a fresh interpreter by `run_measured`."""
     deltas = 0
 
     async def count(event):
         nonlocal deltas
         deltas += event["type"] == "exec_command_output_delta"
 
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     async with trio.open_nursery() as nursery:
         ux = UnifiedExec(nursery, policy=FULL)
         out = await ux.exec_command({"cmd": "head -c 100000000 /dev/zero | tr '\\0' a; echo; echo END",
                                      "login": False, "yield_time_ms": 30000, "max_output_tokens": 100},
                                     ctx(count))
-    m = parse(out.text)
+    return {"text": out.text, "deltas": deltas}
+
+
+async def test_hundred_megabytes_are_truncated_to_head_and_tail_with_bounded_memory():
+    result = await run_measured("tests.tools.test_unified_exec", "hundred_megabytes_through_exec_command")
+    m = parse(result["text"])
     assert m["status"] == "Process exited with code 0"
     assert m["tokens"] == str(1024 * 1024 // 4)  # the 1 MiB head+tail buffer, 4 bytes per token
     assert re.fullmatch(r"Total output lines: 2\n\na{200}…262044 tokens truncated…a+\nEND\n", m["output"])
-    assert deltas == 10_000
-    growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
-    assert growth_kib < 64 * 1024, f"peak memory grew by {growth_kib} KiB"
+    assert result["deltas"] == 10_000
+    assert result["peak_growth_kib"] < 64 * 1024, f"peak memory grew by {result['peak_growth_kib']} KiB"
 
 
 async def test_network_marker_variable_follows_the_policy():

@@ -261,10 +261,15 @@ def decide_patch(
              for r in writable_roots]
     resolved = [os.path.realpath(normalize_patch_path(p, cwd)) for p in paths]
     constrained = sandbox_mode != READ_ONLY and all(any(root.allows(p) for root in roots) for p in resolved)
-    if constrained or approval_policy == ON_FAILURE:
+    if constrained:
         if platform_sandbox_available:
             return Decision("allow")
         return Decision("forbidden", PATCH_OUTSIDE_PROJECT_REASON) if rejects_prompt else Decision("prompt")
+    if approval_policy == ON_FAILURE:
+        # Codex auto-approves this and applies it inside the platform sandbox, which refuses the write; under
+        # on-failure that refusal is then asked about. Patches are written by this process, never sandboxed, so
+        # the question comes first, worded as the one a sandbox-denied command gets.
+        return Decision("prompt", RETRY_WITHOUT_SANDBOX_REASON)
     if rejects_prompt:
         reason = PATCH_READ_ONLY_REASON if sandbox_mode == READ_ONLY else PATCH_OUTSIDE_PROJECT_REASON
         return Decision("forbidden", reason)

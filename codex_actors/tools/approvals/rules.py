@@ -91,6 +91,8 @@ def parse_rules(text: str, source: str) -> list[PrefixRule]:
         tree = ast.parse(text, filename=source)
     except SyntaxError as exc:
         raise RulesError(f"{source}:{exc.lineno}: invalid syntax: {exc.msg}") from None
+    except (ValueError, MemoryError, RecursionError) as exc:  # NUL bytes; nesting too deep for the parser
+        raise RulesError(f"{source}: cannot be parsed: {exc or type(exc).__name__}") from None
     rules = []
     for statement in tree.body:
         where = f"{source}:{statement.lineno}"
@@ -105,7 +107,9 @@ def parse_rules(text: str, source: str) -> list[PrefixRule]:
                 raise RulesError(f"{where}: unknown argument {keyword.arg!r}; expected one of {', '.join(_KEYWORDS)}")
             try:
                 args[keyword.arg] = ast.literal_eval(keyword.value)
-            except ValueError:
+            # literal_eval raises ValueError for a name or call, TypeError for e.g. a set of lists ({["a"]}),
+            # SyntaxError, MemoryError or RecursionError for pathological literals.
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise RulesError(f"{where}: {keyword.arg} must be a literal (a string or a list)") from None
         rules.append(_rule(args, where))
     return rules

@@ -1,4 +1,9 @@
-"""AGENTS.md loading (spec agent-core 7.4)."""
+"""AGENTS.md loading (spec agent-core 7.4).
+
+Every fixture here is its own project root (a `.git` of its own, or a marker name no ancestor can hold), so a
+stray `.git` or `AGENTS.md` above pytest's temp folder (a shared machine's /tmp) cannot change an outcome."""
+
+import uuid
 
 import pytest
 
@@ -33,9 +38,10 @@ def test_project_root_is_found_by_markers(repo, tmp_path):
     cwd = repo / "pkg" / "sub"
     assert find_project_root(cwd) == repo
     assert find_project_root(cwd, []) == cwd
-    assert find_project_root(cwd, [".hg"]) == cwd
-    (repo / "pkg" / ".hg").mkdir()
-    assert find_project_root(cwd, [".hg", ".git"]) == repo / "pkg"
+    marker = f".marker-{uuid.uuid4().hex}"  # a name no directory above tmp_path holds
+    assert find_project_root(cwd, [marker]) == cwd
+    (repo / "pkg" / marker).mkdir()
+    assert find_project_root(cwd, [marker, ".git"]) == repo / "pkg"
     assert load_project_docs(cwd, markers=[]) is None
     assert load_project_docs(repo / "pkg", markers=[]) == "pkg override"
 
@@ -72,7 +78,9 @@ def test_global_override_then_config_instructions_then_project_docs(repo, tmp_pa
     )
     (home / "AGENTS.override.md").write_text("\n")
     assert load_user_instructions(home, cwd, project_doc_max_bytes=0) == "global rules"
-    assert load_user_instructions(tmp_path / "nohome", tmp_path / "elsewhere") is None
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / ".git").mkdir(parents=True)  # its own project root, with no AGENTS.md anywhere in it
+    assert load_user_instructions(tmp_path / "nohome", elsewhere) is None
 
 
 def test_message_text_wraps_instructions_for_the_cwd():

@@ -1,6 +1,8 @@
 """Execpolicy `.rules` files (spec agent-core 5.3 step 2): parsing, the inline match / not_match checks, lookup."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codex_actors.tools.approvals import RuleMatch, decide_command
 from codex_actors.tools.approvals.rules import ExecPolicy, RulesError, allow_rule_text, parse_rules
@@ -65,3 +67,57 @@ def test_a_bad_rules_file_is_refused_with_file_line_and_reason(text, message):
     with pytest.raises(RulesError) as caught:
         parse_rules(text, "x.rules")
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text", [
+    'prefix_rule(pattern={["a"]})',                      # a set of lists: TypeError inside literal_eval
+    'prefix_rule(pattern={"a": ["b"]})',
+    'prefix_rule(pattern=("a", "b"))',
+    'prefix_rule(pattern=["a", ("b",)])',
+    'prefix_rule(pattern=["a", 1])',
+    'prefix_rule(pattern=["a"], decision=["allow"])',
+    'prefix_rule(pattern=["a"], decision={})',
+    'prefix_rule(pattern=["a"], justification=3)',
+    'prefix_rule(pattern=["a"], match="a b")',
+    'prefix_rule(pattern=["a"], match=[1])',
+    'prefix_rule(pattern=["a"], match=["\'unclosed"])',
+    'prefix_rule(**{"pattern": ["a"]})',
+    'prefix_rule(pattern=lambda: 0)',
+    'prefix_rule(pattern=[b"a"])',
+    'prefix_rule(pattern=["a"])\x00',
+    'prefix_rule(pattern=' + "[" * 200 + "]" * 200 + ')',
+    'x = prefix_rule(pattern=["a"])',
+    'prefix_rule',
+    'other(pattern=["a"])',
+])
+def test_every_malformed_rules_file_is_a_rules_error(text):
+    with pytest.raises(RulesError, match=r"^x\.rules:"):
+        parse_rules(text, "x.rules")
+
+
+_FRAGMENTS = ['prefix_rule(', ')', 'pattern=', 'decision=', 'match=', 'not_match=', 'justification=', '[', ']',
+              '{', '}', '(', ',', ':', '"a"', "'b c'", '"allow"', '"prompt"', '1', 'None', '**', 'x', '\n', '#',
+              '\x00', 'lambda: 0', 'b"z"', '...', '-', '"']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30).map("".join))
+def test_any_text_either_parses_or_is_a_rules_error(text):
+    try:
+        parse_rules(text, "x.rules")
+    except RulesError:
+        pass
+
+
+async def test_a_malformed_file_in_the_rules_folder_is_a_warning_and_the_others_still_load(tmp_path):
+    from codex_actors.tools.exec_policy_files import load_exec_policy
+
+    (tmp_path / "a.rules").write_text('prefix_rule(pattern={["a"]})\n')
+    (tmp_path / "b.rules").write_bytes(b'\xff\xfe not utf-8')
+    (tmp_path / "c.rules").write_text('prefix_rule(pattern=["git", "push"], decision="forbidden")\n')
+    policy, warnings = load_exec_policy([tmp_path])
+    assert [rule.pattern for rule in policy.rules] == [(("git",), ("push",))]
+    assert warnings[0] == (f"execpolicy rules file not loaded: {tmp_path / 'a.rules'}:1: pattern must be a literal "
+                           "(a string or a list)")
+    assert warnings[1].startswith(f"execpolicy rules file {tmp_path / 'b.rules'} not loaded:")
+    assert len(warnings) == 2
