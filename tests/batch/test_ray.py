@@ -55,14 +55,15 @@ async def test_ray_batch_writes_the_same_results_and_events_as_one_process(tmp_p
     async with serve_scripted_model(responder=answer, websocket=False) as server:
         common = [str(jobs), "--skip-git-repo-check", *provider_args(server.url)]
         local = await run_cli(["batch", *common, "-o", "local.jsonl", "--events-dir", "ev-local"], cwd=tmp_path,
-                              env=env)
+                              env=env, timeout=180)
         on_ray = await run_cli(["batch", *common, "-o", "ray.jsonl", "--events-dir", "ev-ray", "--ray", ray_address,
-                                "--concurrency", "4"], cwd=tmp_path, env=env, timeout=180)
-    assert on_ray.returncode == local.returncode == 1, on_ray.stderr.decode()[-2000:]
+                                "--concurrency", "4"], cwd=tmp_path, env=env, timeout=300)
+    assert (local.returncode, on_ray.returncode) == (1, 1), (local.stderr.decode()[-2000:],
+                                                            on_ray.stderr.decode()[-2000:])
     assert on_ray.stdout == b""
     local_results, ray_results = read_results(tmp_path / "local.jsonl"), read_results(tmp_path / "ray.jsonl")
     assert len(ray_results) == 10
-    assert _outcome(ray_results) == _outcome(local_results)
+    assert _outcome(ray_results) == _outcome(local_results), (ray_results, local_results)
     got = by_id(ray_results)
     outputs = {}
     for name in ("echo", "where", "n0"):
@@ -90,7 +91,7 @@ async def test_ray_batch_resumes_from_the_results_file_and_a_job_killing_its_wor
     async with serve_scripted_model(responder=answer, websocket=False) as server:
         proc = await run_cli(["batch", str(jobs), "-o", str(results_path), "--skip-git-repo-check", "--ray",
                               ray_address, "--concurrency", "4", *provider_args(server.url)], cwd=tmp_path, env=env,
-                             timeout=240)
+                             timeout=300)
     assert proc.returncode == 1, proc.stderr.decode()[-2000:]
     results = read_results(results_path)
     assert [r["id"] for r in results].count("done-before") == 1  # skipped, not run again
