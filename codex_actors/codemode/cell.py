@@ -102,6 +102,7 @@ class Cell:
         commit: Callable[[dict[str, str]], None],
         on_closed: Callable[[str], None],
         declarations: list[dict[str, str]] | None = None,
+        unclaimed: dict[str, Any] | None = None,
     ):
         self.cell_id = cell_id
         self.runtime = runtime
@@ -114,6 +115,8 @@ class Cell:
         self._exec_call_id = exec_call_id
         self._commit = commit
         self._on_closed = on_closed
+        # The service's store of final answers whose observer was cancelled before reading them (see `post`).
+        self._unclaimed = unclaimed if unclaimed is not None else {}
         self._core = CellCore(cell_id)
         self._inbox_send, self._inbox = trio.open_memory_channel(math.inf)
         self._replies: dict[Hashable, trio.MemorySendChannel] = {}
@@ -131,8 +134,15 @@ class Cell:
         try:
             self._inbox_send.send_nowait(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            if isinstance(message, (Observe, Terminate)) and message.reply is not None:
-                message.reply.send_nowait(missing_cell(self.cell_id))
+            # The cell is closed. Its final answer may have gone to an observer that was cancelled before reading
+            # it (the Detach saying so arrives here, after the close): it is kept for the next observer, so a
+            # cancelled observer consumes nothing (spec 3.2 step 6).
+            if isinstance(message, Detach):
+                answer = _unread(message.reply)
+                if answer is not None:
+                    self._unclaimed[self.cell_id] = answer
+            elif isinstance(message, (Observe, Terminate)) and message.reply is not None:
+                message.reply.send_nowait(self._unclaimed.pop(self.cell_id, None) or missing_cell(self.cell_id))
 
     def submit(self) -> None:
         """Hand the job to the runtime (once; `run` does it if the owner did not, before starting it, so V8

@@ -58,6 +58,10 @@ class CodeModeService:
         self._own_pool = pool is None
         self._pool = pool if pool is not None else RuntimePool(size=pool_size, max_heap_bytes=max_heap_bytes)
         self._cells: dict[str, Cell] = {}
+        # Final answers of closed cells whose observer was cancelled before reading them, by cell id; written by
+        # the closed cell (on this same trio thread), taken by the next observe / terminate.
+        self._unclaimed: dict[str, Any] = {}
+        self._closing: dict[str, Cell] = {}  # closed cells whose task has not stopped yet
         self._stored: dict[str, str] = {}
         self._declarations: list[dict[str, str]] | None = None
         self._running: set[Cell] = set()
@@ -139,10 +143,11 @@ class CodeModeService:
                 exec_call_id=exec_call_id,
                 commit=self._commit,
                 on_closed=self._forget,
+                unclaimed=self._unclaimed,
             )
             self._cells[cell_id] = cell
             self._running.add(cell)
-            cell.stopped_callback = self._running.discard
+            cell.stopped_callback = self._stopped
             started = True  # from here on cell.run owns the runtime and closes it on every path
             cell.submit()
             await self._cells_nursery.start(cell.run)
@@ -158,7 +163,7 @@ class CodeModeService:
         cancelled before reading an answer, the output stays buffered for the next observer."""
         cell = self._cells.get(cell_id)
         if cell is None:
-            return missing_cell(cell_id)
+            return await self._after_close(cell_id)
         target = next(self._targets)
         send, recv = trio.open_memory_channel(1)
         cell.post(Observe(target, max(0, int(yield_time_ms)), send))
@@ -176,7 +181,7 @@ class CodeModeService:
         natural completion, or `MissingCell`. Raises `CodeModeError` if a terminate is already in progress."""
         cell = self._cells.get(cell_id)
         if cell is None:
-            return missing_cell(cell_id)
+            return await self._after_close(cell_id)
         send, recv = trio.open_memory_channel(1)
         cell.post(Terminate(next(self._targets), send))
         with trio.CancelScope(shield=True):
@@ -219,7 +224,21 @@ class CodeModeService:
         self._stored.update(writes)
 
     def _forget(self, cell_id: str) -> None:
-        self._cells.pop(cell_id, None)
+        cell = self._cells.pop(cell_id, None)
+        if cell is not None:
+            self._closing[cell_id] = cell
+
+    def _stopped(self, cell: Cell) -> None:
+        self._running.discard(cell)
+        self._closing.pop(cell.cell_id, None)
+
+    async def _after_close(self, cell_id: str) -> CellOutcome:
+        """The answer for a cell no longer registered: a closing cell is waited for first (it may still hand over
+        a final answer its cancelled observer never read), then that answer, else `MissingCell`."""
+        closing = self._closing.get(cell_id)
+        if closing is not None:
+            await closing.stopped.wait()
+        return _raise_if_error(self._unclaimed.pop(cell_id, None) or missing_cell(cell_id))
 
     def stored_value(self, key: str) -> Any:
         """The committed stored value for `key` (JSON-decoded), or None; for hosts and tests."""

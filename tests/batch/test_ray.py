@@ -81,7 +81,8 @@ async def test_ray_batch_resumes_from_the_results_file_and_a_job_killing_its_wor
         tmp_path, ray_address):
     jobs = write_jobs(tmp_path / "jobs.jsonl", [
         {"id": "done-before", "prompt": "reply: must not run again"},
-        {"id": "killer", "prompt": f"run: {KILL_MY_WORKER}"},
+        # Unsandboxed: inside the sandbox's PID namespace the worker is out of reach, as it should be.
+        {"id": "killer", "prompt": f"run: {KILL_MY_WORKER}", "config": {"sandbox_mode": "danger-full-access"}},
         *({"id": f"n{i}", "prompt": f"delay: 0.2\nreply: answer-{i}"} for i in range(4)),
     ])
     results_path = tmp_path / "results.jsonl"

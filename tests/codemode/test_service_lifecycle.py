@@ -217,6 +217,31 @@ async def test_cancelled_observer_consumes_nothing(env, code):
     await service.terminate(cell_id)
 
 
+async def settled(service, cell_id):
+    """Wait (bounded) until the cell's script has completed with nobody observing it."""
+    from codex_actors.codemode.core import Phase
+
+    core = service._cells[cell_id]._core
+    with trio.fail_after(10):
+        while core.phase is not Phase.COMPLETED:
+            await trio.sleep(0.005)
+
+
+@pytest.mark.parametrize("then", ["observe", "terminate"])
+async def test_a_completion_handed_to_a_cancelled_observer_goes_to_the_next_one(env, then):
+    """The cell has finished before anyone observes: the cancelled observer's answer (the completion, which
+    closes the cell) must reach the next observe or terminate, not vanish as a missing cell (spec 3.2 step 6)."""
+    service, _ = env
+    cell_id = await service.create_cell("text('x')")
+    await settled(service, cell_id)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await service.observe(cell_id, 60_000)
+    outcome = await (service.observe(cell_id, 200) if then == "observe" else service.terminate(cell_id))
+    assert isinstance(outcome, Completed) and outcome.items == (TextItem("x"),), outcome
+    assert isinstance(await service.observe(cell_id, 200), MissingCell)  # delivered once
+
+
 async def test_cancelling_the_service_owner_joins_all_v8_threads():
     with trio.move_on_after(0.3):
         async with open_code_mode_service(Tools()) as service:
