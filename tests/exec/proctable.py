@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 
@@ -24,9 +25,11 @@ def _processes(*, with_cmdline: bool = False) -> Iterator[tuple[int, list[bytes]
 
 
 def processes_with(marker: str) -> list[tuple[int, str, str]]:
-    """(pid, state, cmdline) of every process, zombies included, whose command line contains `marker`."""
+    """(pid, state, cmdline) of every process, zombies included, whose command line contains `marker` as whole
+    words: `sleep 5` finds `bash -c sleep 5` but not someone else's `sleep 540` on a shared machine."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(marker)}(?![\w.])")
     return [(pid, fields[0].decode(), cmdline) for pid, fields, cmdline in _processes(with_cmdline=True)
-            if marker in cmdline]
+            if pattern.search(cmdline)]
 
 
 def zombie_children() -> list[int]:
