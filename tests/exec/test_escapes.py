@@ -26,7 +26,7 @@ import trio
 from codex_actors.exec import landlock
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.exec.process import ProcessSpec, run_command
-from codex_actors.exec.spawn import launcher_argv
+from codex_actors.exec.spawn import PACKAGE_PARENT, launcher_argv
 from tests.exec.proctable import processes_with
 
 pytestmark = pytest.mark.skipif(
@@ -48,6 +48,11 @@ class Who:
     uid: int
     gid: int
     python: str
+    package_parent: str = PACKAGE_PARENT  # where the launcher imports codex_actors from, readable by this user
+
+    def adapt(self, launcher: list[str]) -> list[str]:
+        """`launcher` (from `launcher_argv`) run by this user's Python, importing this user's copy of the package."""
+        return [self.python, *(arg.replace(repr(PACKAGE_PARENT), repr(self.package_parent)) for arg in launcher[1:])]
 
     @property
     def prefix(self) -> list[str]:
@@ -56,7 +61,20 @@ class Who:
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
 
 
-def _probe_user() -> Who:
+def _readable_package_copy() -> str:
+    """A copy of the codex_actors package under /var/tmp that any user can read: the checkout itself may sit in
+    a folder only root may enter (a CI clone under a 0700 mktemp directory)."""
+    parent = tempfile.mkdtemp(prefix="codex-actors-probe-pkg-", dir="/var/tmp")
+    shutil.copytree(Path(PACKAGE_PARENT) / "codex_actors", Path(parent) / "codex_actors",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for directory, _, files in os.walk(parent):
+        os.chmod(directory, 0o755)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o644)
+    return parent
+
+
+def _probe_user(package_parent: str) -> Who:
     """The unprivileged user, created when absent (the suite runs as root in CI), with a Python it can run."""
     if os.geteuid() != 0:
         return Who("user", os.geteuid(), os.getegid(), sys.executable)
@@ -70,17 +88,25 @@ def _probe_user() -> Who:
     for python in (sys.executable, shutil.which("python3", path=PATH)):
         if python and subprocess.run([*prefix, python, "-I", "-S", "-c", "import ctypes"],
                                      capture_output=True).returncode == 0:
-            return Who("user", entry.pw_uid, entry.pw_gid, python)
+            return Who("user", entry.pw_uid, entry.pw_gid, python, package_parent)
     raise AssertionError(f"no Python interpreter that user {PROBE_USER} can execute: the user probes cannot run")
 
 
 @pytest.fixture(scope="module", params=["root", "user"])
-def who(request) -> Who:
+def who(request):
     if request.param == "root":
         if os.geteuid() != 0:
             pytest.skip("the root probes need the suite to run as root (it does in CI)")
-        return Who("root", 0, 0, sys.executable)
-    return _probe_user()
+        yield Who("root", 0, 0, sys.executable)
+        return
+    if os.geteuid() != 0:
+        yield _probe_user(PACKAGE_PARENT)
+        return
+    package_parent = _readable_package_copy()
+    try:
+        yield _probe_user(package_parent)
+    finally:
+        shutil.rmtree(package_parent, ignore_errors=True)
 
 
 @attrs.frozen
@@ -116,7 +142,7 @@ async def launch(who: Who, place: Place, mode: str, argv: list[str], *, pass_fds
                  timeout: float = 30, **kwargs) -> tuple[int, str]:
     """Run `argv` through the launcher as `who` in `place.work` under `mode`; (exit code, stdout+stderr)."""
     launcher = launcher_argv(argv, cwd=str(place.work), policy=policy_for(mode), tty=False)
-    launcher[0] = who.python
+    launcher = who.adapt(launcher)
     with trio.fail_after(timeout):
         proc = await trio.run_process([*who.prefix, *launcher], cwd=place.work, env=probe_env(place, mode),
                                       stdin=subprocess.DEVNULL, capture_stdout=True, stderr=subprocess.STDOUT,
@@ -327,7 +353,7 @@ async def test_killing_the_launcher_kills_the_whole_tree(who, place, mode):
     marker = f"{4_000_000 + uuid.uuid4().int % 10**6}"
     launcher = launcher_argv(sh(f"setsid sleep {marker} & sleep {marker}"), cwd=str(place.work),
                              policy=policy_for(mode), tty=False)
-    launcher[0] = who.python
+    launcher = who.adapt(launcher)
     proc = await trio.lowlevel.open_process([*who.prefix, *launcher], cwd=place.work, env=probe_env(place, mode),
                                             start_new_session=True)
     try:
@@ -354,7 +380,7 @@ async def test_the_tree_dies_when_the_process_holding_the_lifeline_dies(who, pla
     lifeline_r, lifeline_w = os.pipe()
     launcher = launcher_argv(sh(f"setsid sleep {marker} & sleep {marker}"), cwd=str(place.work),
                              policy=policy_for(mode), tty=False, lifeline=lifeline_r)
-    launcher[0] = who.python
+    launcher = who.adapt(launcher)
     try:
         proc = await trio.lowlevel.open_process([*who.prefix, *launcher], cwd=place.work,
                                                 env=probe_env(place, mode), start_new_session=True,
@@ -461,7 +487,7 @@ async def test_a_pty_works_inside(who, place, mode):
     try:
         launcher = launcher_argv(sh("tty >/dev/null && echo is-a-tty; read line; echo got:$line"),
                                  cwd=str(place.work), policy=policy_for(mode), tty=True)
-        launcher[0] = who.python
+        launcher = who.adapt(launcher)
         if who.uid:
             os.chown(os.ttyname(slave), who.uid, who.gid)
         proc = await trio.lowlevel.open_process([*who.prefix, *launcher], cwd=place.work,
