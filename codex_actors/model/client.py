@@ -31,7 +31,7 @@ import trio
 
 from codex_actors.model import events as ev
 from codex_actors.model.chat_http import run_chat_http
-from codex_actors.model.http_sse import backoff_s
+from codex_actors.model.http_sse import backoff_s, final
 from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
 from codex_actors.model.provider import ProviderInfo
@@ -251,11 +251,7 @@ class ModelClient:
                         continue
                     if max_retries == 0:
                         raise
-                    raise ev.ModelError(
-                        f"exceeded retry limit ({max_retries} retries), last error: {exc.message}",
-                        codex_error_info="response_too_many_failed_attempts",
-                        http_status=exc.http_status,
-                    ) from exc
+                    raise final(exc, max_retries) from exc
                 retries += 1
                 message = f"Reconnecting... {retries}/{max_retries}"
                 if self._notify is not None:

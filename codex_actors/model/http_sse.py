@@ -40,8 +40,8 @@ def broken_stream_error(exc: BaseException) -> ModelError:
 
 
 def final(error: ModelError, retries: int) -> ModelError:
-    """The error that ends a request after `retries` request-layer retries, not retryable any more: the stream
-    layer must not start the budget over. Worded as the client words a spent stream budget."""
+    """The error that ends a request after `retries` retries, not retryable any more. Used by both retry layers:
+    the request layer (so the stream layer does not start a spent budget over) and the client's stream layer."""
     if retries == 0:
         error.retryable = False
         return error
