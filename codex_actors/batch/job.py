@@ -1,8 +1,8 @@
 """One batch job, start to end: its config, its session, one turn, its `exec --json` events, its `JobResult`.
 
-The turn is driven as `exec` drives it (spec agent-core 6): approvals `never` (a request that still arrives is
-declined), the turn submitted once `session_configured` arrives, the outcome read from `task_complete` /
-`turn_aborted` of that turn. Events are rendered by the `exec --json` translator (`cli/jsonl.py`), so a job's
+The turn is driven as `exec` drives it (spec agent-core 6), by the same `protocol.turn_outcome.TurnTracker`:
+approvals `never` (a request that still arrives is declined), the turn submitted once `session_configured` arrives,
+the outcome read from `task_complete` / `turn_aborted` of that turn. Events are rendered by the `exec --json` translator (`cli/jsonl.py`), so a job's
 events file holds exactly what `codex-actors exec --json` prints for the same job.
 
 Anything that goes wrong inside a job (bad config, untrusted cwd, missing image, model error, crashed actor) ends
@@ -24,7 +24,8 @@ from codex_actors.cli.errors import UsageError
 from codex_actors.cli.exec_cmd import NOT_TRUSTED, image_paths, is_trusted_directory
 from codex_actors.cli.jsonl import JsonlTranslator
 from codex_actors.config import Config, ConfigError, load_config
-from codex_actors.protocol import events, ops
+from codex_actors.protocol import ops
+from codex_actors.protocol.turn_outcome import Reply, SubmitTurn, TurnEnded, TurnTracker
 
 EventLines = Callable[[list[dict[str, Any]]], None]
 
@@ -115,23 +116,22 @@ async def run_job(job: Job, settings: BatchSettings, sessions: Any, *, stop: tri
     except Exception as exc:  # noqa: BLE001 - one job's failure of any kind must not stop the others
         leaf = unwrap_group(exc)
         return result("failed", error=f"{type(leaf).__name__}: {leaf}")
-    return result(outcome.status or "failed", final_message=outcome.final_message, thread_id=outcome.thread_id,
+    return result(outcome.status, final_message=outcome.final_message, thread_id=outcome.thread_id,
                   usage=outcome.usage, error=outcome.error if outcome.status != "completed" else None)
 
 
-@attrs.define
+@attrs.frozen
 class _Outcome:
-    status: str | None = None
-    error: str | None = None
-    final_message: str | None = None
-    thread_id: str | None = None
-    usage: dict[str, int] | None = None
+    status: str
+    error: str | None
+    final_message: str | None
+    thread_id: str | None
+    usage: dict[str, int] | None
 
 
 async def _drive(handle: Any, turn: ops.UserTurn, stop: trio.Event, on_events: EventLines | None) -> _Outcome:
-    outcome = _Outcome(thread_id=handle.session_id)
+    tracker = TurnTracker()
     translator = JsonlTranslator()
-    turn_id: str | None = None
 
     async def interrupt_on_stop() -> None:
         await stop.wait()
@@ -139,39 +139,21 @@ async def _drive(handle: Any, turn: ops.UserTurn, stop: trio.Event, on_events: E
 
     async with trio.open_nursery() as nursery:
         async for event in handle.events:
-            msg = event.msg
-            lines = translator.feed(msg)
+            lines = translator.feed(event.msg)
             if lines and on_events is not None:
                 on_events(lines)
-            if isinstance(msg, events.SessionConfigured) and turn_id is None:
+            step = tracker.feed(event)
+            if isinstance(step, SubmitTurn):
                 if stop.is_set():
-                    outcome.status, outcome.error = "interrupted", "interrupted before it started"
-                    break
-                turn_id = await handle.submit(turn)
+                    return _Outcome(status="interrupted", error="interrupted before it started", final_message=None,
+                                    thread_id=handle.session_id, usage=None)
+                tracker.turn_submitted(await handle.submit(turn))
                 nursery.start_soon(interrupt_on_stop)
-            elif isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
-                await _decline(handle, msg)
-            elif isinstance(msg, events.Error) and event.id == turn_id:
-                outcome.error = msg.message
-            elif isinstance(msg, events.AgentMessage):
-                outcome.final_message = msg.message
-            elif isinstance(msg, events.TaskComplete) and event.id == turn_id:
-                if msg.last_agent_message is not None:
-                    outcome.final_message = msg.last_agent_message
-                outcome.status = "failed" if outcome.error is not None else "completed"
-                break
-            elif isinstance(msg, events.TurnAborted) and event.id == turn_id:
-                outcome.status, outcome.error = "interrupted", "turn interrupted"
+            elif isinstance(step, Reply):
+                await handle.submit(step.op)
+            elif isinstance(step, TurnEnded):
                 break
         nursery.cancel_scope.cancel()
-    outcome.usage = translator.usage
-    if outcome.status is None:
-        outcome.status, outcome.error = "failed", outcome.error or "the session ended before the turn did"
-    return outcome
-
-
-async def _decline(handle: Any, msg: Any) -> None:
-    if isinstance(msg, events.ExecApprovalRequest):
-        await handle.submit(ops.ExecApproval(id=msg.approval_id or msg.call_id, decision="denied"))
-    else:
-        await handle.submit(ops.PatchApproval(id=msg.call_id, decision="denied"))
+    outcome = tracker.finish()
+    return _Outcome(status=outcome.status or "failed", error=outcome.error,
+                    final_message=outcome.last_agent_message, thread_id=handle.session_id, usage=translator.usage)

@@ -20,6 +20,7 @@ from codex_actors.cli.errors import StartupError
 from codex_actors.cli.jsonl import JsonlTranslator
 from codex_actors.config import Config, ConfigError
 from codex_actors.protocol import events, ops
+from codex_actors.protocol.turn_outcome import Reply, SubmitTurn, TurnEnded, TurnOutcome, TurnTracker
 
 STATUS_REFRESH_S = 0.1
 
@@ -39,16 +40,6 @@ class ExecRequest:
     add_dirs: tuple[str, ...] = ()
     thread_source: str | None = None
     originator: str = "codex_exec"
-
-
-@attrs.define
-class TurnOutcome:
-    """How the turn ended: `status` "completed" | "failed" | "interrupted" | None (never ended);
-    `error` the last turn error message; `last_agent_message` the final answer, if any."""
-
-    status: str | None = None
-    error: str | None = None
-    last_agent_message: str | None = None
 
 
 class _Exit(Exception):
@@ -110,22 +101,20 @@ def _finish(outcome: TurnOutcome, request: ExecRequest) -> int:
     if outcome.status == "completed":
         return 0
     if request.json:
-        reason = outcome.error if outcome.status == "failed" else "turn interrupted"
-        print(f"ERROR: {reason}", file=sys.stderr)
+        print(f"ERROR: {outcome.error}", file=sys.stderr)
     return 1
 
 
 async def _drive(handle: Any, config: Config, request: ExecRequest) -> TurnOutcome:
-    outcome = TurnOutcome()
+    tracker = TurnTracker()
     printer: Any = _JsonPrinter(sys.stdout) if request.json else None
     started = False
-    turn_id: str | None = None
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, handle)
         async for event in handle.events:
-            msg = event.msg
-            if isinstance(msg, events.SessionConfigured) and turn_id is None:
-                turn_id = await handle.submit(_user_turn(config, request))
+            step = tracker.feed(event)
+            if isinstance(step, SubmitTurn):
+                tracker.turn_submitted(await handle.submit(_user_turn(config, request)))
                 if printer is None:
                     # The human renderer (rich) loads once the first request is out; events wait in the queue.
                     await handle.first_request_out()
@@ -134,23 +123,12 @@ async def _drive(handle: Any, config: Config, request: ExecRequest) -> TurnOutco
             if not started:
                 printer.start(nursery)
                 started = True
-            printer.feed(msg)
-            if isinstance(msg, events.SessionConfigured):
-                continue
-            if isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
-                await _decline(handle, msg)
-            elif isinstance(msg, events.Error) and event.id == turn_id:
-                outcome.error = msg.message
-            elif isinstance(msg, events.AgentMessage):
-                outcome.last_agent_message = msg.message
-            elif isinstance(msg, events.TaskComplete) and event.id == turn_id:
-                if msg.last_agent_message is not None:
-                    outcome.last_agent_message = msg.last_agent_message
-                outcome.status = "failed" if outcome.error is not None else "completed"
+            printer.feed(event.msg)
+            if isinstance(step, Reply):
+                await handle.submit(step.op)
+            elif isinstance(step, TurnEnded):
                 break
-            elif isinstance(msg, events.TurnAborted) and event.id == turn_id:
-                outcome.status = "interrupted"
-                break
+        outcome = tracker.finish()
         if printer is not None:
             printer.finish(outcome)
         nursery.cancel_scope.cancel()
@@ -165,13 +143,6 @@ def _user_turn(config: Config, request: ExecRequest) -> ops.UserTurn:
     return ops.UserTurn(items=inputs, cwd=str(config.cwd), approval_policy="never",
                         sandbox_policy=sandbox_policy(config, request.add_dirs).to_json(),
                         model=config.get("model"), final_output_json_schema=request.output_schema)
-
-
-async def _decline(handle: Any, msg: Any) -> None:
-    if isinstance(msg, events.ExecApprovalRequest):
-        await handle.submit(ops.ExecApproval(id=msg.approval_id or msg.call_id, decision="denied"))
-    else:
-        await handle.submit(ops.PatchApproval(id=msg.call_id, decision="denied"))
 
 
 async def _watch_signals(handle: Any) -> None:
