@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import signal
-import sys
 from pathlib import Path
 from typing import IO, Any, Sequence
 
@@ -86,19 +85,20 @@ async def run_local(run: LocalRun, tally: Tally) -> bool:
                 if stop.is_set() or signum == signal.SIGTERM:
                     jobs_scope.cancel()
                     return
-                print("^C interrupting the running jobs (press Ctrl-C again to stop at once)", file=sys.stderr)
+                display.print("^C interrupting the running jobs (press Ctrl-C again to stop at once)")
                 stop.set()
 
-    async with trio.open_nursery() as outer:
-        outer.start_soon(collect)  # ends once every result sent has been written
-        async with trio.open_nursery() as side:
-            if run.handle_signals:
-                side.start_soon(watch_signals)
-            side.start_soon(ProgressDisplay(tally).run)
-            async with send, JobSessions.open_shared(run.config, max_connections=run.concurrency) as sessions:
-                with jobs_scope:
-                    await _spawn_all(run, sessions, tally, stop, send)
-            side.cancel_scope.cancel()
+    with ProgressDisplay(tally) as display:
+        async with trio.open_nursery() as outer:
+            outer.start_soon(collect)  # ends once every result sent has been written
+            async with trio.open_nursery() as side:
+                if run.handle_signals:
+                    side.start_soon(watch_signals)
+                side.start_soon(display.run)
+                async with send, JobSessions.open_shared(run.config, max_connections=run.concurrency) as sessions:
+                    with jobs_scope:
+                        await _spawn_all(run, sessions, tally, stop, send)
+                side.cancel_scope.cancel()
     return interrupted
 
 

@@ -11,7 +11,8 @@ with it) as `ray.wait` hands it over, so resuming works exactly as in one proces
 
 Workers get the driver's `CODEX_ACTORS_*` variables and API keys through Ray's `runtime_env` (`env_vars`); a job's
 `cwd` must exist on the machine its worker runs on. Ctrl-C: the workers interrupt their running turns (recorded
-`interrupted`), jobs not yet sent stay unrecorded; exit 130.
+`interrupted`), jobs not yet sent stay unrecorded; exit 130. On a terminal the driver redraws the progress line
+between `ray.wait` calls of at most 0.1 s (the same `ProgressDisplay` as in one process).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import logging
 import math
 import os
 import re
-import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +32,7 @@ import ray
 from codex_actors.batch.job import BatchSettings
 from codex_actors.batch.jobs import BadLine, Job
 from codex_actors.batch.local import bad_line_result
-from codex_actors.batch.progress import Tally
+from codex_actors.batch.progress import REFRESH_S, ProgressDisplay, Tally
 from codex_actors.batch.results import JobResult, ResultsWriter
 from codex_actors.cli.jsonl import JsonlTranslator
 
@@ -127,78 +128,111 @@ class BatchWorker:
 
 
 def run_ray(run: RayRun, tally: Tally) -> bool:
-    """Run the jobs on Ray; returns True when interrupted by Ctrl-C. Results are written as they come back."""
+    """Run the jobs on Ray; returns True when interrupted by Ctrl-C. Results are written as they come back; on a
+    terminal, stderr shows the live progress line meanwhile."""
     env_vars = {k: v for k, v in os.environ.items() if FORWARDED_ENV.match(k)}
-    ray.init(address=run.address, log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING,
-             runtime_env={"env_vars": env_vars} if env_vars else None)
-    workers: list[Any] = []
-    try:
-        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
-        count = max(1, min(cpus, run.concurrency))
-        per_worker = math.ceil(run.concurrency / count)
-        actor = ray.remote(BatchWorker).options(num_cpus=1, max_concurrency=per_worker + 2, max_restarts=-1,
-                                                max_task_retries=1)
-        workers = [actor.remote(run.settings.to_json(), run.base_cwd, per_worker) for _ in range(count)]
-        return _dispatch(run, tally, workers)
-    finally:
-        for worker in workers:
-            try:
-                ray.get(worker.close.remote(), timeout=DRAIN_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - a dead worker has nothing left to close
-                pass
-            ray.kill(worker)
-        ray.shutdown()
+    with ProgressDisplay(tally) as display:
+        try:
+            ray.init(address=run.address, log_to_driver=False, include_dashboard=False,
+                     logging_level=logging.WARNING, runtime_env={"env_vars": env_vars} if env_vars else None)
+        except KeyboardInterrupt:  # Ctrl-C while joining: nothing ran, nothing to record
+            display.print("^C stopped before any job was sent")
+            return True
+        workers: list[Any] = []
+        try:
+            cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+            count = max(1, min(cpus, run.concurrency))
+            per_worker = math.ceil(run.concurrency / count)
+            actor = ray.remote(BatchWorker).options(num_cpus=1, max_concurrency=per_worker + 2, max_restarts=-1,
+                                                    max_task_retries=1)
+            workers = [actor.remote(run.settings.to_json(), run.base_cwd, per_worker) for _ in range(count)]
+            return _Dispatch(run, tally, workers, display).run()
+        finally:
+            for worker in workers:
+                try:
+                    ray.get(worker.close.remote(), timeout=DRAIN_TIMEOUT_S)
+                except Exception:  # noqa: BLE001 - a dead worker has nothing left to close
+                    pass
+                ray.kill(worker)
+            ray.shutdown()
 
 
-def _dispatch(run: RayRun, tally: Tally, workers: list[Any]) -> bool:
-    busy = {id(w): 0 for w in workers}
-    pending: dict[Any, tuple[Job, Any]] = {}
-    queue = list(run.items)
-    queue.reverse()
-    interrupted = False
+class _Dispatch:
+    """The driver's loop: at most `concurrency` job calls in flight, each to the least busy worker; results
+    written (and the display redrawn) as `ray.wait` hands them over. Ctrl-C: the workers interrupt their running
+    jobs, whose results are collected for up to DRAIN_TIMEOUT_S (a second Ctrl-C stops waiting); a job still
+    without a result is recorded `interrupted` ("batch stopped"); jobs never sent stay unrecorded."""
 
-    def record(result: JobResult, events: list[dict[str, Any]] | None) -> None:
-        if run.events_dir is not None and events is not None and result.id is not None:
-            text = "".join(JsonlTranslator.dumps(line) + "\n" for line in events)
-            (run.events_dir / f"{result.id}.jsonl").write_text(text, encoding="utf-8")
-        run.writer.write(result)
-        tally.add(result.status)
+    def __init__(self, run: RayRun, tally: Tally, workers: list[Any], display: ProgressDisplay) -> None:
+        self.batch = run
+        self.tally = tally
+        self.workers = workers
+        self.display = display
+        self.busy = {id(w): 0 for w in workers}
+        self.pending: dict[Any, tuple[Job, Any]] = {}
+        # Without a display to redraw, ray.wait blocks until a result is there.
+        self.wait_s = REFRESH_S if display.active else None
 
-    def collect(ref: Any) -> None:
-        job, worker = pending.pop(ref)
-        busy[id(worker)] -= 1
-        tally.running = len(pending)
+    def run(self) -> bool:
+        queue = list(self.batch.items)
+        queue.reverse()
+        try:
+            while queue or self.pending:
+                while queue and len(self.pending) < self.batch.concurrency:
+                    self._send(queue.pop())
+                self._wait_some(self.wait_s)
+        except KeyboardInterrupt:
+            self._interrupt()
+            return True
+        return False
+
+    def _send(self, item: Job | BadLine) -> None:
+        if isinstance(item, BadLine):
+            self._record(bad_line_result(item), None)
+            return
+        worker = min(self.workers, key=lambda w: self.busy[id(w)])
+        self.busy[id(worker)] += 1
+        self.pending[worker.run_job.remote(item.to_json())] = (item, worker)
+        self.tally.running = len(self.pending)
+
+    def _wait_some(self, timeout: float | None) -> None:
+        if self.pending:
+            ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+            for ref in ready:
+                self._collect(ref)
+        self.display.refresh()
+
+    def _interrupt(self) -> None:
+        self.display.print("^C interrupting the running jobs (press Ctrl-C again to stop waiting for them)")
+        for worker in self.workers:
+            worker.interrupt.remote()
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        try:
+            while self.pending and time.monotonic() < deadline:
+                self._wait_some(min(REFRESH_S, max(deadline - time.monotonic(), 0.0)))
+        except KeyboardInterrupt:
+            pass
+        for job, _ in list(self.pending.values()):
+            self._record(JobResult(id=job.id, status="interrupted", error="batch stopped", line=job.line), None)
+        self.pending.clear()
+
+    def _collect(self, ref: Any) -> None:
+        job, worker = self.pending.pop(ref)
+        self.busy[id(worker)] -= 1
+        self.tally.running = len(self.pending)
         try:
             answer = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            record(JobResult(id=job.id, status="failed", line=job.line,
-                             error=f"worker lost twice (Ray retried the job once): {type(exc).__name__}"), None)
+            self._record(JobResult(id=job.id, status="failed", line=job.line,
+                                   error=f"worker lost twice (Ray retried the job once): {type(exc).__name__}"),
+                         None)
             return
-        record(JobResult.from_json(answer["result"]), answer["events"])
+        self._record(JobResult.from_json(answer["result"]), answer["events"])
 
-    try:
-        while queue or pending:
-            while queue and len(pending) < run.concurrency:
-                item = queue.pop()
-                if isinstance(item, BadLine):
-                    record(bad_line_result(item), None)
-                    continue
-                worker = min(workers, key=lambda w: busy[id(w)])
-                busy[id(worker)] += 1
-                pending[worker.run_job.remote(item.to_json())] = (item, worker)
-                tally.running = len(pending)
-            if pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    collect(ref)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("^C interrupting the running jobs", file=sys.stderr)
-        for worker in workers:
-            worker.interrupt.remote()
-        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=DRAIN_TIMEOUT_S)
-        for ref in ready:
-            collect(ref)
-        for job, _ in list(pending.values()):
-            record(JobResult(id=job.id, status="interrupted", error="batch stopped", line=job.line), None)
-    return interrupted
+    def _record(self, result: JobResult, events: list[dict[str, Any]] | None) -> None:
+        events_dir = self.batch.events_dir
+        if events_dir is not None and events is not None and result.id is not None:
+            text = "".join(JsonlTranslator.dumps(line) + "\n" for line in events)
+            (events_dir / f"{result.id}.jsonl").write_text(text, encoding="utf-8")
+        self.batch.writer.write(result)
+        self.tally.add(result.status)

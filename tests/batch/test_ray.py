@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 import ray
+import trio
 
 from codex_actors.testing import serve_scripted_model
 from codex_actors.testing.stateless import answer
-from tests.batch.helpers import by_id, cli_env, provider_args, read_results, run_cli, write_jobs
+from tests.batch.helpers import by_id, cli_command, cli_env, provider_args, read_results, run_cli, write_jobs
+from tests.exec.proctable import processes_with
 
 KILL_MY_WORKER = "kill -9 $(ps -o ppid= -p $PPID)"  # bash's parent is the sandbox launcher, its parent the worker
 
@@ -105,3 +109,77 @@ async def test_ray_batch_resumes_from_the_results_file_and_a_job_killing_its_wor
              and not any(i.get("type") == "function_call_output" for i in r.body["input"])]
     assert len(kills) == 2  # the first try and Ray's one retry
     assert "(1 skipped: already completed)" in proc.stderr.decode()
+
+
+async def test_ray_ctrl_c_records_running_jobs_interrupted_exits_130_with_progress_on_the_terminal_and_resumes(
+        tmp_path, ray_address):
+    import pty
+
+    marker = f"sleep 37.{os.getpid()}"
+    release = tmp_path / "release"  # once it exists the slow jobs' command returns at once (for the re-run)
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [
+        {"id": "quick", "prompt": "reply: done quickly"},
+        *({"id": f"slow{i}", "prompt": f"run: test -e {release} && echo released || {marker}"} for i in range(2)),
+        *({"id": f"later{i}", "prompt": "reply: later"} for i in range(3)),
+    ])
+    results_path = tmp_path / "results.jsonl"
+    env = cli_env(tmp_path / "home", TERM="xterm")
+    master, slave = pty.openpty()
+    drawn = bytearray()
+
+    async def read_terminal(stream: trio.lowlevel.FdStream) -> None:
+        try:
+            while chunk := await stream.receive_some(65536):
+                drawn.extend(chunk)
+        except (trio.BrokenResourceError, OSError):
+            pass  # EIO once the last writer of the terminal is gone
+
+    def sleeping() -> list:
+        return [p for p in processes_with(marker) if p[2].startswith("sleep ")]
+
+    async with serve_scripted_model(responder=answer, websocket=False) as server:
+        args = ["batch", str(jobs), "-o", str(results_path), "--concurrency", "2", "--skip-git-repo-check",
+                "--ray", ray_address, *provider_args(server.url)]
+        async with trio.open_nursery() as nursery, trio.lowlevel.FdStream(master) as terminal:
+            nursery.start_soon(read_terminal, terminal)
+            proc = await trio.lowlevel.open_process(cli_command(*args), cwd=tmp_path, env=env,
+                                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+            os.close(slave)
+            out = b""
+            try:
+                with trio.fail_after(240):
+                    while len(sleeping()) < 2:  # both slow jobs are in their command on a worker
+                        await trio.sleep(0.1)
+                    proc.send_signal(signal.SIGINT)
+                    async for chunk in proc.stdout:
+                        out += chunk
+                    code = await proc.wait()
+                    while b"batch: " not in drawn:
+                        await trio.sleep(0.05)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    with trio.CancelScope(shield=True):
+                        await proc.wait()
+            nursery.cancel_scope.cancel()
+        text = drawn.decode(errors="replace")
+        assert code == 130, text[-3000:]
+        assert out == b""  # results went to -o; the progress line and notices only to the terminal (stderr)
+        got = by_id(read_results(results_path))
+        assert got["quick"]["status"] == "completed" and got["quick"]["final_message"] == "done quickly"
+        assert got["slow0"]["status"] == got["slow1"]["status"] == "interrupted", got
+        assert not any(k.startswith("later") for k in got)  # never sent: left for the re-run
+        assert "done 1/6" in text and "running 2" in text and "jobs/s" in text and "ETA" in text
+        assert "^C interrupting the running jobs" in text
+        assert "batch: 1 completed, 0 failed, 2 interrupted" in text and "Traceback" not in text
+        with trio.fail_after(10):
+            while sleeping():  # the interrupted commands are killed on the workers
+                await trio.sleep(0.1)
+        release.touch()
+        rerun = await run_cli(args, cwd=tmp_path, env=env, timeout=240)
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    latest = by_id(read_results(results_path))
+    assert [r["id"] for r in read_results(results_path)].count("quick") == 1  # completed before: not run again
+    assert all(latest[f"slow{i}"]["final_message"].rstrip().endswith("released") for i in range(2))
+    assert all(latest[f"later{i}"]["status"] == "completed" for i in range(3))
+    assert "(1 skipped: already completed)" in rerun.stderr.decode()
