@@ -65,10 +65,12 @@ class RunOptions:
 class SharedResources:
     """What the sessions of one process may share (`codex-actors batch`): `http`, an open `httpx.AsyncClient`
     whose connection pool every model client uses; `runtime_pool`, a running code-mode `RuntimePool` handing out
-    V8 runtimes. Their owner opens and closes them; a session never does. None fields: the session's own."""
+    V8 runtimes; `shell_snapshots`, a `batch.snapshots.SharedShellSnapshots` handing out shell snapshots. Their
+    owner opens and closes them; a session never does. None fields: the session's own."""
 
     http: Any = None
     runtime_pool: Any = None
+    shell_snapshots: Any = None
 
 
 def sandbox_policy(config: Config, add_dirs: tuple[str, ...] = ()) -> SandboxPolicy:
@@ -211,7 +213,8 @@ async def open_configured_session(config: Config, options: RunOptions = RunOptio
                 except OSError:
                     pass  # a missing notifier must not fail the turn
 
-        build_tools = functools.partial(build_router, config, provider.wire_api, runtime_pool=shared.runtime_pool)
+        build_tools = functools.partial(build_router, config, provider.wire_api, runtime_pool=shared.runtime_pool,
+                                        shell_snapshots=shared.shell_snapshots)
         prompt_history = HistoryLog(config.home, persistence=config.get("history.persistence", "save-all"),
                                     max_bytes=config.get("history.max_bytes") or None)
         async with open_session(settings, open_client=open_client, build_tools=build_tools, recorder=recorder,

@@ -1,9 +1,10 @@
 """Where batch jobs get their sessions: the one seam between `codex-actors batch` and session building.
 
 Today a job's session comes from `codex_actors.runtime.open_configured_session` (the function `exec` uses), lent
-the process-wide `SharedResources`: one `httpx.AsyncClient` (one connection pool for every model client) and a
-code-mode `RuntimePool` per heap limit (V8 runtimes warmed once per process, not two per session). Everything else
-is per job: config, cwd, sandbox policy, process manager, rollout.
+the process-wide `SharedResources`: one `httpx.AsyncClient` (one connection pool for every model client), a
+code-mode `RuntimePool` per heap limit (V8 runtimes warmed once per process, not two per session) and shell
+snapshots shared by jobs of the same cwd and environment (`snapshots.py`). Everything else is per job: config,
+cwd, sandbox policy, process manager, rollout.
 
 To move batch onto a thread manager (an actor owning many live sessions, issue 19), replace `JobSessions.open`
 with a request to that actor returning the same `SessionHandle`-like object (`submit(op)`, `events`,
@@ -18,6 +19,7 @@ from typing import Any, AsyncIterator
 import httpx
 import trio
 
+from codex_actors.batch.snapshots import SharedShellSnapshots
 from codex_actors.config import Config, ConfigError
 from codex_actors.runtime import RunOptions, SharedResources, open_configured_session
 
@@ -39,6 +41,7 @@ class JobSessions:
         self._nursery = nursery
         self._pool_size = pool_size
         self._pools: dict[int, Any] = {}
+        self.shell_snapshots = SharedShellSnapshots(nursery)
 
     @classmethod
     @asynccontextmanager
@@ -54,7 +57,8 @@ class JobSessions:
             try:
                 yield sessions
             finally:
-                nursery.cancel_scope.cancel()  # each pool's run closes and joins its idle runtimes on the way out
+                # Each pool's run closes and joins its idle runtimes on the way out; each snapshot deletes its file.
+                nursery.cancel_scope.cancel()
 
     @property
     def pools(self) -> dict[int, Any]:
@@ -87,7 +91,8 @@ class JobSessions:
         """A running session for one job (a `SessionHandle`); shut down, with its processes, on exit. Raises what
         `open_configured_session` raises (ConfigError for a bad provider or a missing API key) and
         PoolSizeError."""
-        shared = SharedResources(http=self._http, runtime_pool=self.runtime_pool(config))
+        shared = SharedResources(http=self._http, runtime_pool=self.runtime_pool(config),
+                                 shell_snapshots=self.shell_snapshots)
         async with open_configured_session(config, options, shared) as handle:
             yield handle
 

@@ -5,7 +5,8 @@ fails to start becomes a startup warning. Direct tools: `exec_command` + `write_
 `features.unified_exec = false`, `shell_command` instead), `apply_patch`, `update_plan`, `view_image`; the argv
 `shell` tool is registered but not offered (any of these names works when a model calls it).
 `shell_snapshot` (default true): both shell tools run login commands against one `ShellSnapshot` of the user's
-shell per session (`exec/shell_snapshot.py`), captured once the first model request has gone out.
+shell per session (`exec/shell_snapshot.py`), captured once the first model request has gone out (or one lent by
+`codex-actors batch`, shared by its jobs of the same cwd and environment).
 `features.code_mode` (default true) offers code mode's `exec`/`wait` beside the direct tools;
 `features.code_mode_only` offers only `exec`/`wait`, every other tool reachable as `tools.*` from a cell.
 On the Chat Completions wire apply_patch is the JSON-function variant (that wire has no freeform tools).
@@ -40,10 +41,12 @@ from codex_actors.tools.view_image import ViewImageTool
 
 
 async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, services: SessionServices, *,
-                       runtime_pool: Any = None) -> ToolRouter:
+                       runtime_pool: Any = None, shell_snapshots: Any = None) -> ToolRouter:
     """Start the tool-owned services in `nursery` (setting them on `services`, whose `aclose` the session calls)
     and return the router for this session. `runtime_pool`: a running code-mode `RuntimePool` shared by many
-    sessions (`codex-actors batch`) instead of one warmed per session."""
+    sessions (`codex-actors batch`) instead of one warmed per session; `shell_snapshots`: likewise, an owner of
+    shell snapshots shared by many sessions (`batch/snapshots.py`: `await get(shell, directory=, cwd=, env=)`)
+    instead of one captured per session."""
     policy = SandboxPolicy.from_json(services.settings.sandbox_policy)
     env = build_env(config.get("shell_environment_policy"), os.environ)
     rules, rule_warnings = (ExecPolicy(), []) if config.get("ignore_rules") else load_exec_policy(rules_dirs(config))
@@ -53,9 +56,14 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
     shell = os.environ.get("SHELL") or "/bin/bash"
     snapshot = None
     if config.get("shell_snapshot", True):
-        snapshot = ShellSnapshot(shell, directory=config.home / SNAPSHOT_DIR, session_id=services.session_id,
-                                 cwd=str(config.cwd), env={**env, **UNIFIED_EXEC_ENV})
-        await nursery.start(snapshot.run)
+        snapshot_env = {**env, **UNIFIED_EXEC_ENV}
+        if shell_snapshots is not None:
+            snapshot = await shell_snapshots.get(shell, directory=config.home / SNAPSHOT_DIR, cwd=str(config.cwd),
+                                                 env=snapshot_env)
+        else:
+            snapshot = ShellSnapshot(shell, directory=config.home / SNAPSHOT_DIR, session_id=services.session_id,
+                                     cwd=str(config.cwd), env=snapshot_env)
+            await nursery.start(snapshot.run)
         services.shell_snapshot = snapshot
         services.after_first_request.append(snapshot.begin)
     token_limit = config.get("tool_output_token_limit")

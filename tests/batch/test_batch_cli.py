@@ -242,3 +242,25 @@ async def test_progress_line_is_drawn_on_a_terminal_stderr_and_stdout_holds_only
     text = drawn.decode(errors="replace")
     assert "jobs/s" in text and "running" in text and "done " in text and "/5" in text
     assert "batch: 4 completed, 1 failed" in text
+
+
+async def test_jobs_of_one_cwd_share_one_shell_snapshot_and_each_job_sees_the_profile(tmp_path):
+    home = tmp_path / "user-home"
+    home.mkdir()
+    logins = tmp_path / "logins.log"
+    (home / ".bash_profile").write_text(f'echo login >> {logins}\nexport FROM_PROFILE="set-by-profile"\n')
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [
+        *({"id": f"a{i}", "prompt": "run: echo $FROM_PROFILE", "cwd": "a"} for i in range(3)),
+        {"id": "b0", "prompt": "run: echo $FROM_PROFILE", "cwd": "b"},
+    ])
+    async with serve_scripted_model(responder=answer, websocket=False) as server:
+        proc = await run_cli(["batch", str(jobs), "-o", "results.jsonl", "--skip-git-repo-check", "--concurrency",
+                              "2", *provider_args(server.url)], cwd=tmp_path,
+                             env=cli_env(tmp_path / "home", HOME=str(home), SHELL="/bin/bash"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    got = by_id(read_results(tmp_path / "results.jsonl"))
+    assert all(got[k]["final_message"].rstrip().endswith("set-by-profile") for k in ("a0", "a1", "a2", "b0")), got
+    assert logins.read_text().splitlines() == ["login", "login"]  # one capture per cwd, not one per job
+    assert not list((tmp_path / "home" / "shell_snapshots").glob("*.sh"))  # deleted when the batch ended
