@@ -52,3 +52,13 @@ def read_results(path: Path) -> list[dict[str, Any]]:
 
 def by_id(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in results if r["id"] is not None}
+
+
+async def read_terminal(stream: trio.lowlevel.FdStream, drawn: bytearray) -> None:
+    """Append what is written to the pseudo-terminal whose master end is `stream` to `drawn`, until its last
+    writer is gone (EIO) or the task is cancelled."""
+    try:
+        while chunk := await stream.receive_some(65536):
+            drawn.extend(chunk)
+    except (trio.BrokenResourceError, OSError):
+        pass

@@ -18,6 +18,7 @@ from tests.batch.helpers import (
     cli_env,
     provider_args,
     read_results,
+    read_terminal,
     run_cli,
     write_jobs,
 )
@@ -215,18 +216,11 @@ async def test_progress_line_is_drawn_on_a_terminal_stderr_and_stdout_holds_only
     master, slave = pty.openpty()
     drawn = bytearray()
 
-    async def read_terminal(stream: trio.lowlevel.FdStream) -> None:
-        try:
-            while chunk := await stream.receive_some(65536):
-                drawn.extend(chunk)
-        except (trio.BrokenResourceError, OSError):
-            pass  # EIO once the last writer of the terminal is gone
-
     async with serve_scripted_model(responder=answer, websocket=False) as server:
         args = cli_command("batch", str(jobs), "--concurrency", "2", "--skip-git-repo-check",
                            *provider_args(server.url))
         async with trio.open_nursery() as nursery, trio.lowlevel.FdStream(master) as terminal:
-            nursery.start_soon(read_terminal, terminal)
+            nursery.start_soon(read_terminal, terminal, drawn)
             with trio.fail_after(60):
                 proc = await trio.run_process(args, cwd=tmp_path, env=cli_env(tmp_path / "home", TERM="xterm"),
                                               stdin=subprocess.DEVNULL, capture_stdout=True, stderr=slave,

@@ -14,7 +14,16 @@ import trio
 
 from codex_actors.testing import serve_scripted_model
 from codex_actors.testing.stateless import answer
-from tests.batch.helpers import by_id, cli_command, cli_env, provider_args, read_results, run_cli, write_jobs
+from tests.batch.helpers import (
+    by_id,
+    cli_command,
+    cli_env,
+    provider_args,
+    read_results,
+    read_terminal,
+    run_cli,
+    write_jobs,
+)
 from tests.exec.proctable import processes_with
 
 KILL_MY_WORKER = "kill -9 $(ps -o ppid= -p $PPID)"  # bash's parent is the sandbox launcher, its parent the worker
@@ -127,13 +136,6 @@ async def test_ray_ctrl_c_records_running_jobs_interrupted_exits_130_with_progre
     master, slave = pty.openpty()
     drawn = bytearray()
 
-    async def read_terminal(stream: trio.lowlevel.FdStream) -> None:
-        try:
-            while chunk := await stream.receive_some(65536):
-                drawn.extend(chunk)
-        except (trio.BrokenResourceError, OSError):
-            pass  # EIO once the last writer of the terminal is gone
-
     def sleeping() -> list:
         return [p for p in processes_with(marker) if p[2].startswith("sleep ")]
 
@@ -141,7 +143,7 @@ async def test_ray_ctrl_c_records_running_jobs_interrupted_exits_130_with_progre
         args = ["batch", str(jobs), "-o", str(results_path), "--concurrency", "2", "--skip-git-repo-check",
                 "--ray", ray_address, *provider_args(server.url)]
         async with trio.open_nursery() as nursery, trio.lowlevel.FdStream(master) as terminal:
-            nursery.start_soon(read_terminal, terminal)
+            nursery.start_soon(read_terminal, terminal, drawn)
             proc = await trio.lowlevel.open_process(cli_command(*args), cwd=tmp_path, env=env,
                                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
             os.close(slave)
