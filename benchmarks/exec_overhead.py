@@ -11,20 +11,26 @@ the issue-10 and issue-18 targets as met / missed.
 Each code-mode child first primes itself with one unmeasured exec in a throwaway service (V8 platform start-up and
 imports are process costs, see `benchmarks.startup`), so `warmups` counts warm-up execs of the measured session only.
 
-Scenarios (rows):
+Scenarios (rows). Which rows include starting a pool: `cold_exec` (the session's own pool, started with the
+session: its first runtime is built while the exec waits) and both `_no_pool` rows (a context built per exec);
+no other timed row does.
 - `cold_exec` N: a brand-new `CodeModeService` (its own pool of 2, started with it; `prepare(tools)` as a session
   does) with N synthetic nested tools and one `text("ok")` exec through
   `codex_actors.tools.code_mode.handle_exec` (the `exec` tool's own function); timed from opening the service to the
-  exec's output item (shutdown not timed). samples S, warmups 0, iters 1.
-- `warm_exec` N: one service per sample, one unmeasured warm-up exec, then `--warm-iterations` timed execs.
+  exec's output item (shutdown not timed). samples S, warmups 0, iters 1. Includes the pool's start.
+- `warm_exec` N: one service per sample, one unmeasured warm-up exec, then `--warm-iterations` timed execs; before
+  each one, untimed, the pool is refilled (`service.wait_warm()`), as it is between two execs of a session, where a
+  model round trip separates them. The timed part is the exec alone: no pool start, no wait for a refill.
+- `warm_exec_back_to_back` N (first tool count): `warm_exec` with no pause at all; each exec consumes a runtime, so
+  past the pool's two this row waits for refills: it measures the isolate build rate (one context built and one
+  freed per exec), not the exec path.
 - `cold_exec_shared_pool` N: `cold_exec` with a process-wide `RuntimePool` (size 2) that is already warm when the
   sample's timer starts (the service gets `pool=`): a session's first exec when the pool was started with the
-  process. `cold_exec` rows include the start of the session's own pool (its first runtime is built while the exec
-  waits); this row does not.
-- `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` before each timed exec,
-  as in a session, where the model answers between two execs (back-to-back execs measure a busier machine: the
-  previous cell's teardown and the pool's refill still run).
-- `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes).
+  process (as `batch` does). No pool start.
+- `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` (after the refill)
+  before each timed exec: the machine has gone idle, as after a model round trip.
+- `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes:
+  each exec builds its context on its path).
 - `floor_eval`: `MiniRacer().eval("1")` on an already-created isolate; the floor for any exec.
 - `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
   (`benchmarks/node_worker_host.js`); memory is the Node process's. Skipped with a note without `node`.
@@ -172,6 +178,8 @@ async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
                 await _exec_once(service, tools)
             before = sampler.begin()
             for _ in range(spec["iters"]):
+                if spec.get("refill", True):
+                    await service.wait_warm()  # untimed: a model round trip separates two execs of a session
                 if spec.get("pace_ms"):
                     await trio.sleep(spec["pace_ms"] / 1000)
                 sampler.times.append(await _exec_once(service, tools))
@@ -317,6 +325,8 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
         specs.append(dict(name="warm_exec", kind="warm", tools=tools, samples=samples, warmups=1,
                           iters=warm_iterations, pool_size=2))
     first = tool_counts[0] if tool_counts else 0
+    specs.append(dict(name="warm_exec_back_to_back", kind="warm", tools=first, samples=samples, warmups=1,
+                      iters=warm_iterations, pool_size=2, refill=False))
     for tools in tool_counts:
         specs.append(dict(name="cold_exec_shared_pool", kind="cold_shared", tools=tools, samples=samples, warmups=0,
                           iters=1, pool_size=2))

@@ -30,8 +30,11 @@ ENTRY_NAME = "exec_main.mjs"
 HOST_SCRIPT_NAME = "codex_host.js"
 EXIT_SENTINEL = "__codex_code_mode_exit__"
 USE_STRICT_LINE = '"use strict";\n'
+THROW_ARGUMENTS = "\u2135rgs__$"
+"""The cell function's one parameter: what a top-level `arguments` is rewritten to call (see `module_goal`)."""
 LINE_OFFSET = 3
-"""Lines V8 puts before the user's first line: `(async function anonymous(`, `) {`, and our `"use strict";`."""
+"""Lines V8 puts before the user's first line: `(async function anonymous(<parameter>`, `) {`, and our
+`"use strict";`."""
 
 PRELUDE_JS = r"""
 (function (post, pull, configJson) {
@@ -70,6 +73,10 @@ PRELUDE_JS = r"""
   const isFinite = Number.isFinite;
   const toNumber = Number;
   const AsyncFunction = (async function () {}).constructor;
+  const RefError = g.ReferenceError;
+  const THROW_ARGUMENTS = "__THROW_ARGUMENTS__";
+  // What a top-level `arguments` became (see module_goal): a module has no such binding.
+  function throwArguments() { throw new RefError("arguments is not defined"); }
   const EXIT = "__EXIT__";
   const ENTRY = "__ENTRY__";
   const HOST = "__HOST__";
@@ -350,7 +357,7 @@ PRELUDE_JS = r"""
 
   function run(main) {
     let promise;
-    try { promise = main(); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
+    try { promise = main(throwArguments); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
     promiseThen(promise, () => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
   }
 
@@ -359,7 +366,7 @@ PRELUDE_JS = r"""
     for (const k in stored) mapSet(view, k, stored[k]);
     if (job.tools !== undefined) configure(job.tools);
     // A SyntaxError leaves through this call, so the host sees V8's position of it (`<name>:<line>: ...`).
-    const main = new AsyncFunction(__USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
+    const main = new AsyncFunction(THROW_ARGUMENTS, __USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
     run(main);
   }
 
@@ -425,4 +432,5 @@ def prelude_js(log_units: int, in_units: int) -> str:
         .replace("__EXIT__", EXIT_SENTINEL)
         .replace("__ENTRY__", ENTRY_NAME)
         .replace("__HOST__", HOST_SCRIPT_NAME)
+        .replace("__THROW_ARGUMENTS__", THROW_ARGUMENTS)
     )

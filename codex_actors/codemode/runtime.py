@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from codex_actors.codemode import v8bridge
+from codex_actors.codemode.module_goal import module_source
 from codex_actors.codemode.output import OutputItem, item_from_json
 from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
 
@@ -163,7 +164,13 @@ class V8Runtime:
         assert self._token is not None and self._sink is None
         self._sink = job.sink
         self._tool_count = len(job.tools)
-        payload: dict[str, Any] = {"code": job.code, "store": job.stored}
+        code, refused = module_source(job.code)
+        if refused is not None:  # what V8 would refuse when compiling the module: nothing runs
+            self._done = True
+            job.sink.send_nowait(Started())
+            job.sink.send_nowait(ScriptFinished(refused, {}))
+            return
+        payload: dict[str, Any] = {"code": code, "store": job.stored}
         if job.tools is not self.tools and job.tools != self.tools:
             payload["tools"] = job.tools
         # The isolate is idle until start() is posted: write the job (its first part) straight into the mailbox.

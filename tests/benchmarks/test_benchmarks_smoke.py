@@ -41,7 +41,7 @@ def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json
     assert " ".join(header) == "scenario tools samples warmups iters mean/exec p95/exec rssΔ p50 rssΔ max"
     assert [(r[0], r[1]) for r in rows] == [
         ("cold_exec", "0"), ("warm_exec", "0"), ("cold_exec", "3"), ("warm_exec", "3"),
-        ("cold_exec_shared_pool", "0"), ("cold_exec_shared_pool", "3"), ("warm_exec_paced", "0"),
+        ("warm_exec_back_to_back", "0"), ("cold_exec_shared_pool", "0"), ("cold_exec_shared_pool", "3"), ("warm_exec_paced", "0"),
         ("cold_exec_no_pool", "0"), ("warm_exec_no_pool", "0"), ("floor_eval", "0"), ("node_worker", "0"),
         ("terminate_busy", "0"), ("live_cells", "0")]
     assert rows[1][2:5] == ["1", "1", "2"]  # warm_exec: samples, warmups, iters
