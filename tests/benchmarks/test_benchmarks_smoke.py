@@ -140,3 +140,12 @@ def test_batch_benchmark_prints_process_and_batch_rows_targets_and_json(tmp_path
     data = json.loads(out.read_text())
     assert [r["scenario"] for r in data["rows"]] == ["processes", "batch", "batch"]
     assert all(r["peak_rss"] > 0 and r["wall"] > 0 for r in data["rows"])
+
+
+def test_exec_cycles_prints_each_resource_against_its_baseline():
+    proc = run_benchmark("exec_cycles", "--cycles", "6")
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["resource", "baseline", "after", "at", "baseline"]
+    assert [r[0] for r in rows] == ["v8", "native", "python", "open", "rss"]
+    assert "target 6 exec/terminate cycles leave contexts, threads and fds at baseline: met" in proc.stdout
