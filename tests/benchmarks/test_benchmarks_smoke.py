@@ -50,6 +50,7 @@ def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json
     assert "memory uses a fresh-process max RSS delta for each scenario" in proc.stdout
     assert "ratio warm_exec[0]:" in proc.stdout and "x floor_eval" in proc.stdout and "node_worker is" in proc.stdout
     assert "target warm_exec[0] mean = " in proc.stdout
+    assert "target warm_exec[0] / interleaved floor_eval = " in proc.stdout
     assert "target terminate_busy p99 = " in proc.stdout
     data = json.loads(out.read_text())
     assert [r["scenario"] for r in data["rows"]][:2] == ["cold_exec", "warm_exec"]
