@@ -32,8 +32,9 @@ no other timed row does.
 - `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes:
   each exec builds its context on its path).
 - `floor_eval`: `MiniRacer().eval("1")` on an already-created isolate; the floor for any exec. Rows run at
-  different moments of a machine whose load varies, so the warm rows also time one such round trip right after
-  each timed exec, in the same process (`extra.floor_mean` in the JSON; a second ratio target line uses it).
+  different moments of a machine whose load varies, so the warm rows also time one such round trip right before
+  each timed exec (after the untimed refill; right after an exec, the freeing of its context and the refill
+  would be timed with it), in the same process (`extra.floor_mean` in the JSON; a second ratio target line uses it).
 - `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
   (`benchmarks/node_worker_host.js`); memory is the Node process's. Skipped with a note without `node`.
 - `terminate_busy`: one service; per exec a cell `yield_control(); while (true) {}` is started and observed until
@@ -172,7 +173,7 @@ async def run_warm(spec: dict[str, Any], sampler: Sampler) -> None:
 
     tools = synthetic_tools(spec["tools"])
     await prime_process()
-    floor = MiniRacer()  # one `floor_eval` round trip right after each timed exec: same moment, same load
+    floor = MiniRacer()  # one `floor_eval` round trip right before each timed exec: same moment, same load
     floor.eval("1")
     try:
         await _warm_samples(spec, sampler, tools, floor)
@@ -196,10 +197,10 @@ async def _warm_samples(spec: dict[str, Any], sampler: Sampler, tools: list[Any]
                     await service.wait_warm()  # untimed: a model round trip separates two execs of a session
                 if spec.get("pace_ms"):
                     await trio.sleep(spec["pace_ms"] / 1000)
-                sampler.times.append(await _exec_once(service, tools))
-                started = time.perf_counter()  # after the exec, so it cannot warm anything up for it
+                started = time.perf_counter()  # at the exec's own moment: the refill is done, nothing else runs
                 floor.eval("1")
                 sampler.floor.append(time.perf_counter() - started)
+                sampler.times.append(await _exec_once(service, tools))
             sampler.end(before)
 
 
