@@ -84,6 +84,11 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_javascript.language()))
 
 
+def load_parser() -> None:
+    """Load the parser now (blocking, about 40 ms; the warm pool does it in a worker thread once it is full)."""
+    _parser()
+
+
 def _is_reference(node: Any) -> bool:
     parent = node.parent
     if parent is None or parent.type in _NOT_A_REFERENCE:

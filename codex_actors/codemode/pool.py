@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import trio
 
-from codex_actors.codemode import v8bridge
+from codex_actors.codemode import module_goal, v8bridge
 from codex_actors.codemode.runtime import V8Runtime
 
 
@@ -83,7 +83,9 @@ class RuntimePool:
         try:
             v8bridge.load_v8()
             task_status.started()
+            parser_loaded = False
             while True:
+                self._wanted = trio.Event()  # before looking: a replenish() during the fill below is not lost
                 while True:
                     while self._stale:
                         stale = self._stale.pop()
@@ -103,7 +105,9 @@ class RuntimePool:
                     self._added = trio.Event()
                     if self._closed:
                         break
-                self._wanted = trio.Event()
+                if not parser_loaded and not self._paused:  # off every exec's path (the first `return` would pay it)
+                    parser_loaded = True
+                    await trio.to_thread.run_sync(module_goal.load_parser)
                 await self._wanted.wait()
         finally:
             with trio.CancelScope(shield=True):
