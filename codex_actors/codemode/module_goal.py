@@ -54,7 +54,8 @@ def module_source(code: str) -> tuple[str, str | None]:
             continue
         if kind == "return_statement" and not in_arrow:
             row, column = node.start_point
-            return code, f"{ILLEGAL_RETURN}\n    at {ENTRY_NAME}:{row + 1}:{_utf16_column(data, node.start_byte, column)}"
+            position = f"{row + 1}:{_utf16_column(data, node.start_byte, column)}"
+            return code, f"{ILLEGAL_RETURN}\n    at {ENTRY_NAME}:{position}"
         if kind == "identifier":
             if find_arguments and node.text == b"arguments" and _is_reference(node):
                 edits.append((node.start_byte, node.end_byte,

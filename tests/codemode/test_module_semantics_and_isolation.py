@@ -172,13 +172,15 @@ async def test_a_top_level_return_is_a_syntax_error_as_in_a_module(env, code, po
     service, _ = env
     reply = await handle_exec(service, "call-1", code, tools=Tools.specs)
     assert reply["output"][0]["text"].startswith("Script failed")
-    assert reply["output"][1]["text"] == f"Script error:\nSyntaxError: Illegal return statement\n    at exec_main.mjs:{position}"
+    expected = f"Script error:\nSyntaxError: Illegal return statement\n    at exec_main.mjs:{position}"
+    assert reply["output"][1]["text"] == expected
 
 
 async def test_return_inside_functions_arrows_methods_and_strings_is_not_top_level(env):
     service, _ = env
     code = ('function f() { return 1 } const g = () => { return 2 }; const o = { m() { return 3 } };\n'
-            'class A { n() { return 4 } } const s = `return ${"return"}`; text([f(), g(), o.m(), new A().n(), s].join())')
+            'class A { n() { return 4 } } const s = `return ${"return"}`;\n'
+            'text([f(), g(), o.m(), new A().n(), s].join())')
     assert await run(service, code) == ["1,2,3,4,return return"]
 
 
@@ -200,4 +202,5 @@ async def test_top_level_arguments_is_not_defined_as_in_a_module(env):
 async def test_assigning_arguments_stays_v8s_strict_mode_error(env):
     service, _ = env
     reply = await handle_exec(service, "call-1", "arguments = 1", tools=Tools.specs)
-    assert reply["output"][1]["text"].startswith("Script error:\nSyntaxError: Unexpected eval or arguments in strict mode")
+    assert reply["output"][1]["text"].startswith(
+        "Script error:\nSyntaxError: Unexpected eval or arguments in strict mode")
