@@ -4,10 +4,11 @@ Public API (all from the service's trio run):
 - `RuntimePool(size=, max_heap_bytes=)`; `await nursery.start(pool.run)` keeps it topped up until cancelled or
   `close()`d; leaving `run` closes the idle runtimes (isolate threads joined).
 - `await pool.take(tools)` hands one runtime over (the caller owns it from then on): a warm one pre-configured
-  for the `tools` declaration list if there is one, else any warm one (the job then reconfigures it), else one
-  being built, else a new one built now in a worker thread.
-- `pool.replenish(tools)` asks for a refill configured for `tools`, in the background; the service calls it once
-  an exec's first observation is answered, so the refill never competes with that exec.
+  for the `tools` declaration list if there is one, else any warm one (the job then reconfigures it), else the one
+  being built, else a new one built now in a worker thread. Taking pauses refilling: no context is built or
+  freed by the pool while the exec that took it runs, so nothing competes with it for the machine's cores.
+- `pool.replenish(tools)` resumes refilling, configured for `tools` (compared by value), in the background; the
+  service calls it once an exec's first observation is answered.
 - `await pool.filled()` returns once `size` warm runtimes wait (to have them ready before the first exec).
 - `await pool.close()` stops refilling and frees every idle runtime.
 A runtime is handed out once and never comes back: every cell gets a fresh realm. Contexts are built and freed
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import trio
 
-from codex_actors.codemode import v8bridge
+from codex_actors.codemode import module_goal, v8bridge
 from codex_actors.codemode.runtime import V8Runtime
 
 
@@ -36,6 +37,7 @@ class RuntimePool:
         self._building = 0
         self._stale: list[V8Runtime] = []
         self._closed = False
+        self._paused = False  # set by take(), cleared by replenish()
 
     @property
     def idle_count(self) -> int:
@@ -47,6 +49,7 @@ class RuntimePool:
         while True:
             if self._closed:
                 raise RuntimeError("runtime pool is closed")
+            self._paused = True  # before any await: the background fill must not start a build beside ours
             if self._idle:
                 runtime = self._pick(tools)
                 break
@@ -60,17 +63,19 @@ class RuntimePool:
         return runtime
 
     async def filled(self) -> None:
-        """Return once `size` warm runtimes are idle (or the pool is closed); for start-up and tests."""
+        """Return once `size` warm runtimes are idle (or the pool is closed); for start-up and tests. After a
+        `take()` that only happens once `replenish()` has resumed refilling."""
         while len(self._idle) < self.size and not self._closed:
             await self._added.wait()
 
     def replenish(self, tools: list[dict[str, str]] | None = None) -> None:
         """Top the pool up again in the background, configuring new runtimes for `tools` (None: keep). Idle
         runtimes configured for another tool set are replaced (freed) so the next exec finds a matching one."""
-        if tools is not None and tools is not self._tools:
+        if tools is not None and not _same(tools, self._tools):
             self._tools = tools
-            self._stale.extend(r for r in self._idle if r.tools is not tools)
-            self._idle = [r for r in self._idle if r.tools is tools]
+            self._stale.extend(r for r in self._idle if not _same(r.tools, tools))
+            self._idle = [r for r in self._idle if _same(r.tools, tools)]
+        self._paused = False
         self._wanted.set()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -78,27 +83,31 @@ class RuntimePool:
         try:
             v8bridge.load_v8()
             task_status.started()
+            parser_loaded = False
             while True:
+                self._wanted = trio.Event()  # before looking: a replenish() during the fill below is not lost
                 while True:
                     while self._stale:
                         stale = self._stale.pop()
                         with trio.CancelScope(shield=True):
                             await trio.to_thread.run_sync(stale.close_sync)
-                    if len(self._idle) + self._building >= self.size or self._closed:
+                    if len(self._idle) + self._building >= self.size or self._closed or self._paused:
                         break
                     self._building += 1
                     try:
                         with trio.CancelScope(shield=True):  # owned by the pool as soon as it exists
                             runtime = await trio.to_thread.run_sync(self._build, self._tools)
                             # the tool set may have changed while it was being built
-                            (self._idle if runtime.tools is self._tools else self._stale).append(runtime)
+                            (self._idle if _same(runtime.tools, self._tools) else self._stale).append(runtime)
                     finally:
                         self._building -= 1
                     self._added.set()
                     self._added = trio.Event()
                     if self._closed:
                         break
-                self._wanted = trio.Event()
+                if not parser_loaded and not self._paused:  # off every exec's path (the first `return` would pay it)
+                    parser_loaded = True
+                    await trio.to_thread.run_sync(module_goal.load_parser)
                 await self._wanted.wait()
         finally:
             with trio.CancelScope(shield=True):
@@ -117,9 +126,14 @@ class RuntimePool:
 
     def _pick(self, tools: list[dict[str, str]]) -> V8Runtime:
         for index, runtime in enumerate(self._idle):
-            if runtime.tools is tools:
+            if _same(runtime.tools, tools):
                 return self._idle.pop(index)
         return self._idle.pop(0)
 
     def _build(self, tools: list[dict[str, str]]) -> V8Runtime:
         return V8Runtime.create(max_heap_bytes=self.max_heap_bytes, tools=tools)
+
+
+def _same(a: list[dict[str, str]], b: list[dict[str, str]]) -> bool:
+    """Whether two declaration lists are the same tool set (identity first: hosts pass one list per session)."""
+    return a is b or a == b

@@ -1,12 +1,13 @@
 """The JavaScript side of a cell: helper globals and the channel to the host (spec code-mode.md 2.1-2.4).
 
-`PRELUDE_JS` is a function expression the runtime calls once per context, at creation, with
-`(post, pull, configJson)`: `post()` and `pull()` are mini-racer JS callbacks (see `v8bridge`), the config is the
-pre-configured tool list. It returns `[mailbox, start, receive, reset]`. Nothing of the host is reachable from
-user code: `post`, `pull`, `start`, `receive` and all state live in this closure only; no global, no symbol.
+`PRELUDE_JS` is a function expression the runtime calls once per context, at creation, with `this` = the one
+mini-racer JS callback (see `v8bridge`) and no arguments; the pre-configured tool list is part of its source. It
+returns `[mailbox, host]`: the host calls `host()` once to start the job, then again for each batch of tool
+results. Nothing of the host is reachable from user code: the callback, `host` and all state live in this closure
+only; no global, no symbol.
 
-The mailbox is a SharedArrayBuffer: four Int32 (log end, inbound count, inbound "more" flag, unused), then a log
-of `LOG` UTF-16 units and an inbound area of `IN` units.
+The mailbox is a SharedArrayBuffer: four Int32 (log end, inbound count, inbound "more" flag, and what JS calls the
+callback for: 1 `post`, 2 `pull`), then a log of `LOG` UTF-16 units and an inbound area of `IN` units.
 - JS -> host: each message is appended to the log as frames (length, "more parts" bit, units) and the committed
   end is published with `Atomics.store`. Most messages are handed over (`post()`) at the end of the current
   burst of microtasks, so an exec's output and completion travel in one callback; `yield_control()` and the
@@ -17,8 +18,8 @@ of `LOG` UTF-16 units and an inbound area of `IN` units.
   `pull()` for tool results; one message (or part) per `pull()`, -1 when nothing is left.
 Messages to the host: `{"t":"item","item":...}`, `{"t":"yield"}`, `{"t":"notify","text":...}`,
 `{"t":"tool","id":"tool-N","tool":index,"input":json|null}`, `{"t":"done","error":text|null,"writes":{k:json}}`.
-At creation a warm-up job of host code runs the exec path once (its messages are dropped) and `reset()` returns
-the realm to a never-used state, so the first exec does not pay for lazy compilation.
+At creation a warm-up job of host code runs the exec path once (its messages are dropped); the real job's start
+returns the realm to a never-used state first, so the first exec does not pay for lazy compilation.
 
 The user's code becomes a strict async function built by the AsyncFunction constructor (a real parse of a
 function body: a static `import` or a stray `})` is a SyntaxError, never an escape from a wrapper). Its frames
@@ -30,12 +31,17 @@ ENTRY_NAME = "exec_main.mjs"
 HOST_SCRIPT_NAME = "codex_host.js"
 EXIT_SENTINEL = "__codex_code_mode_exit__"
 USE_STRICT_LINE = '"use strict";\n'
+THROW_ARGUMENTS = "\u2135rgs__$"
+"""The cell function's one parameter: what a top-level `arguments` is rewritten to call (see `module_goal`)."""
 LINE_OFFSET = 3
-"""Lines V8 puts before the user's first line: `(async function anonymous(`, `) {`, and our `"use strict";`."""
+"""Lines V8 puts before the user's first line: `(async function anonymous(<parameter>`, `) {`, and our
+`"use strict";`."""
 
 PRELUDE_JS = r"""
-(function (post, pull, configJson) {
+(function () {
   "use strict";
+  const callHost = this;
+  const configJson = __CONFIG__;
   const g = globalThis;
   const SAB = g.SharedArrayBuffer;
   const A = g.Atomics;
@@ -70,6 +76,10 @@ PRELUDE_JS = r"""
   const isFinite = Number.isFinite;
   const toNumber = Number;
   const AsyncFunction = (async function () {}).constructor;
+  const RefError = g.ReferenceError;
+  const THROW_ARGUMENTS = "__THROW_ARGUMENTS__";
+  // What a top-level `arguments` became (see module_goal): a module has no such binding.
+  function throwArguments() { throw new RefError("arguments is not defined"); }
   const EXIT = "__EXIT__";
   const ENTRY = "__ENTRY__";
   const HOST = "__HOST__";
@@ -85,6 +95,9 @@ PRELUDE_JS = r"""
   const box = new SAB(16 + (LOG + IN) * 2);
   const ctl = new Int32Array(box, 0, 4);
   const units = new Uint16Array(box, 16);
+  ctl[1] = -1;  // nothing inbound until the host writes the job
+  function post() { ctl[3] = 1; callHost(); }
+  function pull() { ctl[3] = 2; callHost(); }
 
   let started = false;
   let finished = false;
@@ -350,7 +363,7 @@ PRELUDE_JS = r"""
 
   function run(main) {
     let promise;
-    try { promise = main(); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
+    try { promise = main(throwArguments); } catch (e) { promise = promiseThen(resolved, () => { throw e; }); }
     promiseThen(promise, () => finish(null), (e) => finish(e === EXIT && exitRequested ? null : errorText(e)));
   }
 
@@ -359,19 +372,19 @@ PRELUDE_JS = r"""
     for (const k in stored) mapSet(view, k, stored[k]);
     if (job.tools !== undefined) configure(job.tools);
     // A SyntaxError leaves through this call, so the host sees V8's position of it (`<name>:<line>: ...`).
-    const main = new AsyncFunction(__USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
+    const main = new AsyncFunction(THROW_ARGUMENTS, __USE_STRICT__ + job.code + "\n//# sourceURL=" + ENTRY);
     run(main);
   }
 
   function start() {
-    if (started) return;
+    reset();
     started = true;
     begin(parse(receiveOne(ctl[1] >= 0)));  // the host usually wrote the job before calling start()
   }
 
   let warm = true;
   function reset() {
-    // After the creation-time warm-up job (host code only): back to a never-used state.
+    // Before the real job, after the creation-time warm-up job (host code only): back to a never-used state.
     if (!warm) return;
     warm = false;
     started = finished = exitRequested = flushPending = false;
@@ -382,7 +395,6 @@ PRELUDE_JS = r"""
     writeKeys.length = 0;
     writeValues.length = 0;
     A.store(ctl, 0, 0);
-    ctl[1] = -1;
   }
 
   function receive() {
@@ -405,24 +417,26 @@ PRELUDE_JS = r"""
   }
   configure(parse(configJson));
   // Warm the paths every exec takes with a job of host code (its messages are dropped: no job is bound yet);
-  // the host then calls reset(), so the first exec does not pay for lazy compilation.
+  // the real job's start() resets first, so the first exec does not pay for lazy compilation.
   begin({ code: 'text(""); text({}); load("k");', store: {} });
-  return [box, start, receive, reset];
+  return [box, function host() { if (started) receive(); else start(); }];
 })
 //# sourceURL=__HOST__
 """
 
 
-def prelude_js(log_units: int, in_units: int) -> str:
-    """The prelude with its constants filled in: `log_units` UTF-16 units for JS -> host, `in_units` back."""
+def prelude_js(log_units: int, in_units: int, tools: list[dict[str, str]]) -> str:
+    """The prelude with its constants filled in: `log_units` UTF-16 units for JS -> host, `in_units` back, and
+    `tools` (`[{name, description}]`) as the pre-configured tool set."""
     import json
 
     return (
-        PRELUDE_JS.replace("__LOG_UNITS__", str(log_units))
+        PRELUDE_JS.replace("__CONFIG__", json.dumps(json.dumps(tools))).replace("__LOG_UNITS__", str(log_units))
         .replace("__IN_UNITS__", str(in_units))
         .replace("__LINE_OFFSET__", str(LINE_OFFSET))
         .replace("__USE_STRICT__", json.dumps(USE_STRICT_LINE))
         .replace("__EXIT__", EXIT_SENTINEL)
         .replace("__ENTRY__", ENTRY_NAME)
         .replace("__HOST__", HOST_SCRIPT_NAME)
+        .replace("__THROW_ARGUMENTS__", THROW_ARGUMENTS)
     )

@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from codex_actors.codemode import v8bridge
+from codex_actors.codemode.module_goal import module_source
 from codex_actors.codemode.output import OutputItem, item_from_json
 from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
 
@@ -35,7 +36,9 @@ LOG_UNITS = 1 << 16
 IN_UNITS = 1 << 15
 """Mailbox units for host -> JS messages."""
 
-_POST, _PULL, _START, _RECEIVE = 1, 2, 3, 4
+_HOST, _START, _RECEIVE = 1, 3, 4
+"""Callback ids: JS calls the host (`post` or `pull`, said by mailbox int 3), the job's start, a tool result."""
+_POST, _PULL = 1, 2
 
 
 def heap_limit_message(max_heap_bytes: int) -> str:
@@ -103,10 +106,10 @@ class V8Runtime:
     with `heap_limit_message`. `tools` is the declaration list the realm was pre-configured with.
     """
 
-    def __init__(self, isolate: v8bridge.Isolate, functions: list[int], *, max_heap_bytes: int,
+    def __init__(self, isolate: v8bridge.Isolate, host_fn: int, *, max_heap_bytes: int,
                  tools: list[dict[str, str]]):
         self._isolate = isolate
-        self._start_fn, self._receive_fn = functions
+        self._host_fn = host_fn
         self.max_heap_bytes = max_heap_bytes
         self.tools = tools
         self._token: trio.lowlevel.TrioToken | None = None
@@ -134,16 +137,13 @@ class V8Runtime:
         isolate = v8bridge.Isolate.create()
         try:
             isolate.set_hard_memory_limit(max_heap_bytes)
-            functions = isolate.setup(prelude_js(LOG_UNITS, IN_UNITS), [json.dumps(tools)], [_POST, _PULL])
-            if len(functions) != 3 or isolate.mailbox_units != LOG_UNITS + IN_UNITS:
-                raise v8bridge.IsolateError("prelude returned an unexpected shape")
-            reset = isolate.call_sync(functions.pop())  # after the warm-up job's microtasks ran
-            if reset.is_error:
-                raise v8bridge.IsolateError(str(reset.data))
+            host_fn = isolate.setup(prelude_js(LOG_UNITS, IN_UNITS, tools), _HOST)
+            if isolate.mailbox_units != LOG_UNITS + IN_UNITS:
+                raise v8bridge.IsolateError("prelude returned an unexpected mailbox")
         except BaseException:
             isolate.free()
             raise
-        return cls(isolate, functions, max_heap_bytes=max_heap_bytes, tools=tools)
+        return cls(isolate, host_fn, max_heap_bytes=max_heap_bytes, tools=tools)
 
     @property
     def native_thread_id(self) -> int | None:
@@ -163,21 +163,29 @@ class V8Runtime:
         assert self._token is not None and self._sink is None
         self._sink = job.sink
         self._tool_count = len(job.tools)
-        payload: dict[str, Any] = {"code": job.code, "store": job.stored}
+        code, refused = module_source(job.code)
+        if refused is not None:  # what V8 would refuse when compiling the module: nothing runs
+            self._done = True
+            job.sink.send_nowait(Started())
+            job.sink.send_nowait(ScriptFinished(refused, {}))
+            return
+        payload: dict[str, Any] = {"code": code, "store": job.stored}
         if job.tools is not self.tools and job.tools != self.tools:
             payload["tools"] = job.tools
-        # The isolate is idle until start() is posted: write the job (its first part) straight into the mailbox.
+        # The isolate is idle until start() is posted (the warm-up job ended with the setup call): drop what the
+        # warm-up logged and write the job (its first part) straight into the mailbox.
+        self._isolate.set_mailbox_int(0, 0)
         self._write_inbound(json.dumps(payload))
         self._isolate.listen(self._on_callback)
         job.sink.send_nowait(Started())  # on the trio thread already: no hand-off
-        self._main_task = self._isolate.post_call(self._start_fn, _START)
+        self._main_task = self._isolate.post_call(self._host_fn, _START)
 
     def deliver(self, call_id: str, ok: bool, payload_json: str) -> None:
         """Resolve (`ok`) or reject the promise of nested call `call_id` with the JSON value `payload_json`."""
         if self._closing or not self._isolate.alive:
             return
         self._inbound.append(json.dumps({"id": call_id, "ok": ok, "payload": payload_json}))
-        self._isolate.post_call(self._receive_fn, _RECEIVE)
+        self._isolate.post_call(self._host_fn, _RECEIVE)
 
     def terminate(self) -> None:
         """Stop JS at once (even a busy loop); `wait_exited()` then frees the context. Idempotent."""
@@ -212,10 +220,12 @@ class V8Runtime:
     # ---- isolate thread ---------------------------------------------------------------------------------------
 
     def _on_callback(self, callback_id: int, value: v8bridge.Value) -> None:
-        if callback_id == _POST:
-            self._on_post()
-        elif callback_id == _PULL:
-            self._on_pull()
+        if callback_id == _HOST:
+            kind = self._isolate.mailbox_int(3)
+            if kind == _POST:
+                self._on_post()
+            elif kind == _PULL:
+                self._on_pull()
         elif callback_id in (_START, _RECEIVE) and value.is_error:
             self._finish(self._task_error(value))
 

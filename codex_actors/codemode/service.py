@@ -93,6 +93,11 @@ class CodeModeService:
         finally:
             self._alive = False
 
+    async def wait_warm(self) -> None:
+        """Return once the warm pool holds its full count of runtimes (refilling resumes after each answered
+        observation). For hosts that want the next exec to find a warm runtime, and for benchmarks."""
+        await self._pool.filled()
+
     def prepare(self, tools: Sequence[NestedToolSpec]) -> bool:
         """Pre-configure the warm runtimes built from now on for `tools` (pass the same sequence object the execs
         will pass: declarations are rendered once per tool set). Returns False, changing nothing, when a tool's

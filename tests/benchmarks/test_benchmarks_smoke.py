@@ -41,7 +41,7 @@ def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json
     assert " ".join(header) == "scenario tools samples warmups iters mean/exec p95/exec rssΔ p50 rssΔ max"
     assert [(r[0], r[1]) for r in rows] == [
         ("cold_exec", "0"), ("warm_exec", "0"), ("cold_exec", "3"), ("warm_exec", "3"),
-        ("cold_exec_shared_pool", "0"), ("cold_exec_shared_pool", "3"), ("warm_exec_paced", "0"),
+        ("warm_exec_back_to_back", "0"), ("cold_exec_shared_pool", "0"), ("cold_exec_shared_pool", "3"), ("warm_exec_paced", "0"),
         ("cold_exec_no_pool", "0"), ("warm_exec_no_pool", "0"), ("floor_eval", "0"), ("node_worker", "0"),
         ("terminate_busy", "0"), ("live_cells", "0")]
     assert rows[1][2:5] == ["1", "1", "2"]  # warm_exec: samples, warmups, iters
@@ -50,6 +50,7 @@ def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json
     assert "memory uses a fresh-process max RSS delta for each scenario" in proc.stdout
     assert "ratio warm_exec[0]:" in proc.stdout and "x floor_eval" in proc.stdout and "node_worker is" in proc.stdout
     assert "target warm_exec[0] mean = " in proc.stdout
+    assert "target warm_exec[0] / interleaved floor_eval = " in proc.stdout
     assert "target terminate_busy p99 = " in proc.stdout
     data = json.loads(out.read_text())
     assert [r["scenario"] for r in data["rows"]][:2] == ["cold_exec", "warm_exec"]
@@ -140,3 +141,12 @@ def test_batch_benchmark_prints_process_and_batch_rows_targets_and_json(tmp_path
     data = json.loads(out.read_text())
     assert [r["scenario"] for r in data["rows"]] == ["processes", "batch", "batch"]
     assert all(r["peak_rss"] > 0 and r["wall"] > 0 for r in data["rows"])
+
+
+def test_exec_cycles_prints_each_resource_against_its_baseline():
+    proc = run_benchmark("exec_cycles", "--cycles", "6")
+    assert proc.returncode == 0, proc.stderr
+    header, rows = header_and_rows(proc.stdout)
+    assert header == ["resource", "baseline", "after", "at", "baseline"]
+    assert [r[0] for r in rows] == ["v8", "native", "python", "open", "rss"]
+    assert "target 6 exec/terminate cycles leave contexts, threads and fds at baseline: met" in proc.stdout

@@ -159,3 +159,48 @@ async def test_dynamic_import_rejects(env):
     service, _ = env
     out = await run(service, 'try { await import("x"); text("no"); } catch (e) { text("rejected"); }')
     assert out == ["rejected"]
+
+
+# ---- module code has no top-level `return` and no `arguments` (found by a real parse) -------------------------
+
+@pytest.mark.parametrize("code, position", [
+    ("return 5", "1:1"),
+    ('text("a");\n  if (true) { return }', "2:15"),
+    ('const é = "ü"; return é', "1:16"),  # columns count UTF-16 units, as V8's do
+])
+async def test_a_top_level_return_is_a_syntax_error_as_in_a_module(env, code, position):
+    service, _ = env
+    reply = await handle_exec(service, "call-1", code, tools=Tools.specs)
+    assert reply["output"][0]["text"].startswith("Script failed")
+    expected = f"Script error:\nSyntaxError: Illegal return statement\n    at exec_main.mjs:{position}"
+    assert reply["output"][1]["text"] == expected
+
+
+async def test_return_inside_functions_arrows_methods_and_strings_is_not_top_level(env):
+    service, _ = env
+    code = ('function f() { return 1 } const g = () => { return 2 }; const o = { m() { return 3 } };\n'
+            'class A { n() { return 4 } } const s = `return ${"return"}`;\n'
+            'text([f(), g(), o.m(), new A().n(), s].join())')
+    assert await run(service, code) == ["1,2,3,4,return return"]
+
+
+async def test_top_level_arguments_is_not_defined_as_in_a_module(env):
+    service, _ = env
+    code = ('text(typeof arguments); text(String((() => typeof arguments)()));\n'
+            'function f() { return arguments.length } text(f(1, 2));\n'
+            'class A { m() { return arguments.length } } text(new A().m(1, 2, 3));\n'
+            'const o = { arguments: 7 }; text(o.arguments);\n'
+            'try { arguments } catch (e) { text(`${e.name}: ${e.message}`) }\n'
+            'text("last"); arguments.length')
+    reply = await handle_exec(service, "call-1", code, tools=Tools.specs)
+    texts = [item.get("text") for item in reply["output"]]
+    assert texts[1:7] == ["undefined", "undefined", "2", "3", "7", "ReferenceError: arguments is not defined"]
+    assert texts[7] == "last"
+    assert texts[8] == "Script error:\nReferenceError: arguments is not defined\n    at exec_main.mjs:6:15"
+
+
+async def test_assigning_arguments_stays_v8s_strict_mode_error(env):
+    service, _ = env
+    reply = await handle_exec(service, "call-1", "arguments = 1", tools=Tools.specs)
+    assert reply["output"][1]["text"].startswith(
+        "Script error:\nSyntaxError: Unexpected eval or arguments in strict mode")

@@ -35,6 +35,24 @@ async def test_take_hands_out_a_warm_runtime_and_the_pool_refills_only_when_repl
     assert v8bridge.context_count() == base
 
 
+async def test_a_take_during_the_initial_fill_stops_it_until_replenished():
+    pool = RuntimePool(size=2, max_heap_bytes=64 * 1024 * 1024)
+    base = v8bridge.context_count()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)  # the fill has begun its first build
+        with trio.fail_after(10):
+            runtime = await pool.take(TOOLS)
+        # the pool decided before take() returned: no second build beside the exec that took the first
+        assert pool._building == 0 and pool.idle_count == 0 and v8bridge.context_count() == base + 1
+        pool.replenish(TOOLS)
+        with trio.fail_after(10):
+            await pool.filled()
+        assert v8bridge.context_count() == base + 3
+        await runtime.close()
+        nursery.cancel_scope.cancel()
+    assert v8bridge.context_count() == base
+
+
 async def test_closing_the_pool_frees_idle_runtimes():
     pool = RuntimePool(size=2, max_heap_bytes=64 * 1024 * 1024)
     base = v8bridge.context_count()

@@ -1,0 +1,66 @@
+"""`v8bridge`, the one module below mini-racer's public API: version check, the task API, the mailbox, teardown."""
+
+import threading
+
+import pytest
+
+from codex_actors.codemode import v8bridge
+
+from tests.codemode.helpers import os_thread_alive
+
+PRELUDE = """(function () {
+  const host = this;
+  const box = new SharedArrayBuffer(16 + 8);
+  const ctl = new Int32Array(box, 0, 4);
+  return [box, function () { ctl[3] = 42; host(); }];
+})"""
+
+
+def test_an_unsupported_mini_racer_version_is_a_clear_import_error():
+    assert v8bridge.check_version("0.14.1") == "0.14.1"
+    with pytest.raises(ImportError, match="written for mini-racer 0.14.x .* found 0.15.0"):
+        v8bridge.check_version("0.15.0")
+
+
+def test_a_set_up_function_reaches_the_listener_on_the_isolate_thread_and_free_joins_it():
+    isolate = v8bridge.Isolate.create()
+    try:
+        function = isolate.setup(PRELUDE, 7)
+        assert isolate.mailbox_units == 4
+        heard = []
+        done = threading.Event()
+
+        def listener(callback_id, value):
+            heard.append((callback_id, isolate.mailbox_int(3), threading.get_native_id()))
+            if callback_id == 9:
+                done.set()
+
+        isolate.listen(listener)
+        isolate.post_call(function, 9)
+        assert done.wait(10)
+        (first_id, kind, thread), (task_id, _, _) = heard
+        assert (first_id, kind, task_id) == (7, 42, 9)  # the JS call, then the task's own completion
+        assert thread != threading.get_native_id() and os_thread_alive(thread)
+        isolate.write_units(0, "hi".encode("utf-16-le"))
+        assert isolate.read_units(0, 2).decode("utf-16-le") == "hi"
+        with pytest.raises(ValueError, match="out of bounds"):
+            isolate.read_units(3, 2)
+    finally:
+        isolate.free()
+    assert not os_thread_alive(thread)
+
+
+def test_a_prelude_of_the_wrong_shape_is_refused_and_cancel_stops_a_busy_task():
+    isolate = v8bridge.Isolate.create()
+    try:
+        with pytest.raises(v8bridge.IsolateError, match="type 101 at 0"):
+            isolate.setup("(function () { return [1, 2]; })", 7)
+        results = {}
+        done = threading.Event()
+        isolate.listen(lambda callback_id, value: (results.setdefault(callback_id, value), done.set()))
+        task = isolate.post_eval("while (true) {}", 5)
+        isolate.cancel(task)
+        assert done.wait(10)
+        assert results[5].is_error and results[5].type == v8bridge.T_TERMINATED
+    finally:
+        isolate.free()
