@@ -71,7 +71,7 @@ async def test_sdk_runs_turns_lists_reads_and_resumes_from_a_second_client(tmp_p
         return {"thread": thread.id, "first": first, "streamed": streamed, "listed": listed, "read": read,
                 "models": models, "account": account, "third": third}
 
-    async with serve_scripted_model(script, websocket=False) as server:
+    async with serve_scripted_model(script, websocket=False, models=["o3", "gpt-5.3-codex", "local-coder"]) as server:
         with trio.fail_after(120):
             out = await trio.to_thread.run_sync(scenario, sdk_config(server.url, tmp_path))
 
@@ -98,12 +98,17 @@ async def test_sdk_runs_turns_lists_reads_and_resumes_from_a_second_client(tmp_p
     turns = out["read"].thread.turns
     assert len(turns) == 2
     assert [i.root.text for i in turns[1].items if isinstance(i.root, v2.AgentMessageThreadItem)] == ["Second answer."]
-    assert [m.model for m in out["models"].data] == ["gpt-5.3-codex"]
+    # model/list: what the provider's /v1/models lists, the configured model marked default
+    assert [(m.model, m.is_default) for m in out["models"].data] == [
+        ("o3", False), ("gpt-5.3-codex", True), ("local-coder", False)]
+    assert out["models"].next_cursor is None
     assert out["account"].account is not None
 
     assert out["third"].final_response == "Third answer."
-    assert user_texts(server.requests[3].body)[-3:] == ["list the files", "and now summarise", "one more thing"]
-    assert "Second answer." in json.dumps(server.requests[3].body["input"])
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert [r.path for r in server.requests if r.method == "GET"] == ["/v1/models"]
+    assert user_texts(posts[3].body)[-3:] == ["list the files", "and now summarise", "one more thing"]
+    assert "Second answer." in json.dumps(posts[3].body["input"])
 
 
 async def test_sdk_interrupts_a_running_turn(tmp_path):
