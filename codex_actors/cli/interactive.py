@@ -97,7 +97,7 @@ class InteractiveApp:
         self.images = images
         self.resume = resume
         self.status = StatusBox("starting…")
-        self.terminal = TerminalThread(history=_load_history(config.home), status=self.status)
+        self.terminal = TerminalThread(history=_recall_history(config), status=self.status)
         self.console = make_console(args.color, stderr=False, file=TerminalFile(self.terminal, stream=sys.stdout))
         self.failure: str | None = None
 
@@ -512,20 +512,9 @@ async def _forward(source: Any, sink: trio.MemorySendChannel, kind: str) -> None
         sink.send_nowait((kind, item))
 
 
-def _load_history(home: Path) -> list[str]:
-    """Prompt texts from `<home>/history.jsonl`, oldest first (unreadable lines skipped)."""
-    import json
+def _recall_history(config: Any) -> list[str]:
+    """Up-arrow recall: the prompts of Codex's `history.jsonl` (read only) and ours, oldest first by time."""
+    from codex_actors.session.persistence.history import recall_texts
 
-    try:
-        raw = (Path(home) / "history.jsonl").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    texts = []
-    for line in raw.splitlines():
-        try:
-            text = json.loads(line).get("text")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(text, str):
-            texts.append(text)
-    return texts
+    codex_dir = config.codex_home if config.codex_home != config.home else None
+    return recall_texts(codex_dir, config.home)
