@@ -4,8 +4,8 @@ as turns of threads in one `ThreadManager` (see `tools.py` for the tools' argume
 Streaming: while a turn runs, each engine event goes to the caller as an MCP progress notification
 (`notifications/progress` for the call's `progressToken`, when the caller sent one) whose `message` is the
 event as JSON (`{"type": "exec_command_begin", ...}`, the codex-rs `codex/event` payload). Approvals: the tools
-default to approval policy `never`; with another policy, a command or patch that needs approval is declined
-(there is no MCP elicitation here yet), so the stricter policy still takes effect.
+default to approval policy `never`; with another policy, a command or patch that needs approval is asked of the
+client as an MCP elicitation, as codex-rs does (`approvals.py`; denied when the client cannot be asked).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from codex_actors.config import ConfigError
+from codex_actors.mcp_server.approvals import ask_client
 from codex_actors.mcp_server.tools import CODEX_REPLY_TOOL, CODEX_TOOL, ToolArgumentError, codex_flags, string_arg
 from codex_actors.protocol import events, ops
 from codex_actors.threads import ThreadManager, UnknownThread, open_thread_manager
@@ -87,8 +88,9 @@ class McpFrontEnd:
                 await ctx.session.send_progress_notification(token, progress, message=json.dumps(
                     events.EVENT_MSGS.unstructure(msg), ensure_ascii=False), related_request_id=ctx.request_id)
             if isinstance(msg, (events.ExecApprovalRequest, events.ApplyPatchApprovalRequest)):
-                op = (ops.ExecApproval(id=msg.approval_id or msg.call_id, decision="denied")
-                      if isinstance(msg, events.ExecApprovalRequest) else ops.PatchApproval(id=msg.call_id, decision="denied"))
+                decision = await ask_client(ctx, msg)
+                op = (ops.ExecApproval(id=msg.approval_id or msg.call_id, decision=decision)
+                      if isinstance(msg, events.ExecApprovalRequest) else ops.PatchApproval(id=msg.call_id, decision=decision))
                 await self.manager.submit(thread_id, op)
             elif isinstance(msg, events.AgentMessage):
                 last_message = msg.message
