@@ -2,9 +2,9 @@
 `app-server-protocol` v2). Each is `async def handler(conn, params) -> result`; bad params raise RpcError -32602
 naming the field, requests about threads not loaded on this connection -32600.
 
-Differences from codex-rs, stated rather than hidden: approvals always go to the client (`approvalsReviewer`
-is reported as "user"; there is no guardian reviewer); `account/login/start` supports `apiKey` only, and the key
-lives in this server process (it becomes the bearer token of threads started afterwards), not in an auth file;
+Differences from codex-rs, stated rather than hidden: approvals go to the client, as with codex-rs's default
+`approvalsReviewer: "user"`; the `auto_review` / `guardian_subagent` reviewers are refused with -32602;
+`account/login/start` supports `apiKey` only, and the key lives in this server process (it becomes the bearer token of threads started afterwards), not in an auth file;
 `model/list` lists what the provider's `/models` lists (no Codex model catalogue: efforts are generic).
 """
 
@@ -48,6 +48,7 @@ async def turn_start(conn: Any, params: Any) -> JSON:
     loaded = conn.loaded(p.str("threadId"))
     items = p.inputs()
     sandbox = sandbox_from_v2(p.raw["sandboxPolicy"]) if p.raw.get("sandboxPolicy") is not None else None
+    p.approvals_reviewer()
     schema = p.raw.get("outputSchema")
     if schema is not None and not isinstance(schema, dict):
         raise invalid_params("outputSchema", "expected a JSON Schema object")

@@ -175,6 +175,37 @@ async def test_sdk_approval_handler_answers_command_approvals(tmp_path):
     assert completed.turn.status == v2.TurnStatus.completed
 
 
+async def test_a_granular_policy_from_the_sdk_rejects_a_category_without_asking(tmp_path):
+    escalate = {"cmd": "touch outside.txt", "sandbox_permissions": "require_escalated", "justification": "x"}
+    script = [response(function_call("exec_command", escalate, "call_esc")), response(text_message("Refused."))]
+    asked = []
+    granular = {"granular": {"sandbox_approval": False, "rules": True, "mcp_elicitations": True}}
+
+    def handler(method, params):
+        asked.append(method)
+        return {"decision": "accept"}
+
+    def scenario(config: CodexConfig):
+        with CodexClient(config, approval_handler=handler) as client:
+            client.initialize()
+            started = client.thread_start({"approvalPolicy": granular, "approvalsReviewer": "user"})
+            turn = client.turn_start(started.thread.id, "escalate")
+            client.register_turn_notifications(turn.turn.id)
+            while True:
+                note = client.next_turn_notification(turn.turn.id)
+                if note.method == "turn/completed":
+                    return started, note.payload
+
+    async with serve_scripted_model(script, websocket=False) as server:
+        with trio.fail_after(60):
+            started, completed = await trio.to_thread.run_sync(scenario, sdk_config(server.url, tmp_path))
+    assert started.approval_policy.root.granular.sandbox_approval is False
+    assert asked == [] and completed.turn.status == v2.TurnStatus.completed
+    assert not (tmp_path / "work" / "outside.txt").exists()
+    [output] = [i for i in server.requests[1].body["input"] if i.get("call_id") == "call_esc" and "output" in i]
+    assert "approval required by policy" in output["output"]  # rejected by the policy, nobody asked
+
+
 async def test_async_sdk_runs_two_turns_and_lists_the_thread(tmp_path):
     script = [response(text_message("Async one.")), response(text_message("Async two."))]
 
