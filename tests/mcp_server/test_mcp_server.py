@@ -17,6 +17,15 @@ from tests.app_server.helpers import provider_overrides, server_env
 from tests.cli.test_exec import UUID, user_texts
 
 
+def mcp_server_params(url, tmp_path, work) -> StdioServerParameters:
+    """`codex-actors mcp-server` in `work`, pointed at the scripted model at `url`."""
+    args = ["-m", "codex_actors"]
+    for value in provider_overrides(url):
+        args += ["-c", value]
+    return StdioServerParameters(command=sys.executable, args=[*args, "mcp-server"], env=server_env(tmp_path / "home"),
+                                 cwd=str(work))
+
+
 async def test_mcp_client_delegates_a_task_and_continues_it(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
@@ -29,11 +38,7 @@ async def test_mcp_client_delegates_a_task_and_continues_it(tmp_path):
         progress.append(json.loads(message))
 
     async with serve_scripted_model(script, websocket=False) as server:
-        args = ["-m", "codex_actors"]
-        for value in provider_overrides(server.url):
-            args += ["-c", value]
-        params = StdioServerParameters(command=sys.executable, args=[*args, "mcp-server"],
-                                       env=server_env(tmp_path / "home"), cwd=str(work))
+        params = mcp_server_params(server.url, tmp_path, work)
         with tempfile.TemporaryFile() as stderr, trio.fail_after(90):
             async with Client(stdio_client(params, errlog=stderr)) as client:
                 tools = await client.list_tools()
@@ -79,11 +84,7 @@ async def test_approvals_are_asked_of_the_client_as_elicitations(tmp_path):
         return next(answers)
 
     async with serve_scripted_model(script, websocket=False) as server:
-        args = ["-m", "codex_actors"]
-        for value in provider_overrides(server.url):
-            args += ["-c", value]
-        params = StdioServerParameters(command=sys.executable, args=[*args, "mcp-server"],
-                                       env=server_env(tmp_path / "home"), cwd=str(work))
+        params = mcp_server_params(server.url, tmp_path, work)
         call = {"prompt": "make files", "sandbox": "workspace-write", "approval-policy": "untrusted", "cwd": str(work)}
         with tempfile.TemporaryFile() as stderr, trio.fail_after(90):
             # a handshake-era client, as Codex's callers are (MCP 2026-07-28 has no server-to-client requests)
