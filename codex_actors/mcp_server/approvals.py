@@ -9,8 +9,9 @@ Not like codex-rs: Codex's own correlation fields (`codex_elicitation`, `codex_c
 not added to the request (the `mcp` SDK's typed requests carry only the standard fields), and Codex's
 non-standard answer `{"decision": ...}` without an `action` is refused by the SDK's validation and counts as
 denied. A client that did not declare the elicitation capability is not asked: the call is denied, so a
-stricter approval policy still takes effect; so is a client on the MCP 2026-07-28 protocol, which has no
-server-to-client requests (its multi-round-trip `input_required` results are not implemented here). A failed or
+stricter approval policy still takes effect. On the MCP 2026-07-28 protocol, which has no server-to-client
+requests, the same question goes out as an `input_required` result of the tool call (its multi-round-trip
+form): the turn waits, and the client's retry (with `requestState` and the answer) resumes it. A failed or
 unreadable answer denies, as in codex-rs.
 """
 
@@ -24,6 +25,7 @@ import mcp_types as types
 from codex_actors.protocol import events
 
 REVIEW_DECISIONS = ("approved", "approved_for_session", "denied", "abort")
+APPROVAL_INPUT = "approval"  # the key of the one input request of an `input_required` result
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -43,11 +45,27 @@ def decision_of(result: types.ElicitResult) -> str:
     return "abort" if result.action == "cancel" else "denied"
 
 
+def _declared_elicitation(ctx: Any) -> bool:
+    wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
+    return ctx is not None and ctx.session.check_client_capability(wanted)
+
+
 def can_ask(ctx: Any) -> bool:
     """Whether the caller of this tool call declared the elicitation capability and its connection can carry a
     server-to-client request (a handshake-era connection; MCP 2026-07-28 forbids them)."""
-    wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
-    return ctx is not None and ctx.session.can_send_request and ctx.session.check_client_capability(wanted)
+    return _declared_elicitation(ctx) and ctx.session.can_send_request
+
+
+def can_ask_in_round_trip(ctx: Any) -> bool:
+    """Whether the caller declared elicitation on a connection without server-to-client requests (MCP
+    2026-07-28): the question then goes out as an `input_required` result, answered by the call's retry."""
+    return _declared_elicitation(ctx) and not ctx.session.can_send_request
+
+
+def approval_request(msg: events.ExecApprovalRequest | events.ApplyPatchApprovalRequest) -> types.ElicitRequest:
+    """The elicitation an `input_required` result carries for `msg`."""
+    return types.ElicitRequest(params=types.ElicitRequestFormParams(message=approval_message(msg),
+                                                                    requested_schema=_EMPTY_SCHEMA))
 
 
 async def ask_client(ctx: Any, msg: events.ExecApprovalRequest | events.ApplyPatchApprovalRequest) -> str:

@@ -7,6 +7,7 @@ import json
 import sys
 import tempfile
 
+import pytest
 import trio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -63,7 +64,9 @@ async def test_mcp_client_delegates_a_task_and_continues_it(tmp_path):
     assert user_texts(server.requests[2].body)[-2:] == ["run the thing", "and then?"]
 
 
-async def test_approvals_are_asked_of_the_client_as_elicitations(tmp_path):
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # a handshake-era client (as Codex's callers are) asked with
+# elicitation/create, and an MCP 2026-07-28 one (no server-to-client requests) asked through input_required results
+async def test_approvals_are_asked_of_the_client_as_elicitations(tmp_path, mode):
     from mcp_types import ElicitResult
 
     work = tmp_path / "work"
@@ -87,12 +90,10 @@ async def test_approvals_are_asked_of_the_client_as_elicitations(tmp_path):
         params = mcp_server_params(server.url, tmp_path, work)
         call = {"prompt": "make files", "sandbox": "workspace-write", "approval-policy": "untrusted", "cwd": str(work)}
         with tempfile.TemporaryFile() as stderr, trio.fail_after(90):
-            # a handshake-era client, as Codex's callers are (MCP 2026-07-28 has no server-to-client requests)
-            async with Client(stdio_client(params, errlog=stderr), elicitation_callback=on_elicit,
-                              mode="legacy") as client:
+            async with Client(stdio_client(params, errlog=stderr), elicitation_callback=on_elicit, mode=mode) as client:
                 result = await client.call_tool("codex", call)
                 assert result.content[0].text == "Asked three times.", result
-            async with Client(stdio_client(params, errlog=stderr), mode="legacy") as silent:  # no elicitation
+            async with Client(stdio_client(params, errlog=stderr), mode=mode) as silent:  # declares no elicitation
                 quiet = await silent.call_tool("codex", {**call, "prompt": "one more"})
                 assert quiet.content[0].text == "Not asked.", quiet
     assert asked == [f"Allow Codex to run `bash -lc 'touch approved.txt'` in `{work}`?",
