@@ -2,8 +2,9 @@
 `app-server-protocol` v2). Each is `async def handler(conn, params) -> result`; bad params raise RpcError -32602
 naming the field, requests about threads not loaded on this connection -32600.
 
-Differences from codex-rs, stated rather than hidden: approvals go to the client, as with codex-rs's default
-`approvalsReviewer: "user"`; the `auto_review` / `guardian_subagent` reviewers are refused with -32602;
+Differences from codex-rs, stated rather than hidden: approvals go to the client, as with codex-rs's
+`approvalsReviewer: "user"`, whatever reviewer is asked for (there is no reviewer model; threads report `user`;
+the official Python SDK asks for `auto_review` by default, and its default approval handler accepts);
 `account/login/start` supports `apiKey` only, and the key lives in this server process (it becomes the bearer token of threads started afterwards), not in an auth file;
 `model/list` lists what the provider's `/models` lists (no Codex model catalogue: efforts are generic).
 """

@@ -77,11 +77,10 @@ class Params:
         return value
 
     def approvals_reviewer(self, name: str = "approvalsReviewer") -> None:
-        """v2 `ApprovalsReviewer`: only `user` (the default: approvals go to the client) is served; the
-        `auto_review` / `guardian_subagent` reviewers (a model reviewing them) are refused, not ignored."""
-        value = self.opt_choice(name, ("user", "auto_review", "guardian_subagent"))
-        if value not in (None, "user"):
-            raise invalid_params(name, f"only `user` is supported (no reviewer model here), got {value!r}")
+        """v2 `ApprovalsReviewer` (`user`, `auto_review`, `guardian_subagent`), checked. There is no reviewer
+        model here, so every value sends approvals to the client, and responses report `user`: the official
+        Python SDK asks for `auto_review` by default, and refusing it would refuse every SDK program."""
+        self.opt_choice(name, ("user", "auto_review", "guardian_subagent"))
 
     def inputs(self, name: str = "input") -> list[ops.UserInput]:
         value = self.raw.get(name)

@@ -34,7 +34,7 @@ async def test_errors_name_the_method_or_field_and_the_server_goes_on(tmp_path):
             assert no_thread["error"]["code"] == -32602 and "threadId" in no_thread["error"]["message"]
             bad_sandbox = await client.call("thread/start", {"sandbox": "everything"})
             assert bad_sandbox["error"]["code"] == -32602 and "sandbox" in bad_sandbox["error"]["message"]
-            reviewer = await client.call("thread/start", {"approvalsReviewer": "auto_review"})
+            reviewer = await client.call("thread/start", {"approvalsReviewer": "a-committee"})
             assert reviewer["error"]["code"] == -32602 and "approvalsReviewer" in reviewer["error"]["message"]
             half = await client.call("thread/start", {"approvalPolicy": {"granular": {"rules": True}}})
             assert half["error"]["code"] == -32602 and "approvalPolicy" in half["error"]["message"]
