@@ -55,7 +55,8 @@ def test_a_trusted_repos_dot_codex_config_is_a_layer_below_ours_and_deeper_wins(
         ("codex-project", repo / ".codex" / "config.toml"), ("project", repo / ".codex-actors" / "config.toml"),
         ("codex-project", repo / "pkg" / ".codex" / "config.toml")]
     assert config.get("sandbox_mode") == "workspace-write"  # trusted, as Codex defaults it
-    assert rules_dirs(config)[1:] == [repo / ".codex" / "rules", repo / ".codex-actors" / "rules",
+    assert rules_dirs(config)[:2] == [homes[1] / "rules", homes[0] / "rules"]  # Codex's home, then ours
+    assert rules_dirs(config)[2:] == [repo / ".codex" / "rules", repo / ".codex-actors" / "rules",
                                       repo / "pkg" / ".codex" / "rules"]
     # -c still beats every project layer
     assert load(homes, repo, overrides=["model=cli"]).get("model") == "cli"
