@@ -279,22 +279,23 @@ def test_up_arrow_recalls_codex_prompts_too_and_writes_only_our_history(tmp_path
     server = scripted([response(text_message("Recalled it."))])
     codex_history = tmp_path / "home-codex" / "history.jsonl"  # the Codex home cli_env gives the run
     codex_history.parent.mkdir(parents=True)
-    codex_history.write_text('{"session_id":"c-1","ts":100,"text":"asked the codex cli"}\n')
+    codex_history.write_text('{"session_id":"c-1","ts":100,"text":"XYZ-CODEX-PROMPT"}\n')
     ours = tmp_path / "home" / "history.jsonl"
     ours.parent.mkdir(parents=True)
-    ours.write_text('{"session_id":"a-1","ts":200,"text":"typed in codex-actors"}\n')
+    ours.write_text('{"session_id":"a-1","ts":200,"text":"alpha one"}\n')
     child = spawn_run(tmp_path, server.url)
+    # The two texts differ at every position: the terminal's diff rendering redraws the whole second one.
     child.send("\x1b[A")
-    child.expect("typed in codex-actors")
+    child.expect("alpha one")
     child.send("\x1b[A")
-    child.expect("asked the codex cli")
+    child.expect("XYZ-CODEX-PROMPT")
     child.send("\r")
     child.expect("Recalled it.")
     child.expect(PROMPT)
     child.sendline("/quit")
     assert finish(child) == 0
-    assert "asked the codex cli" in json.dumps(server.requests()[0]["body"]["input"])
-    assert "typed in codex-actors" not in json.dumps(server.requests()[0]["body"]["input"])
-    assert codex_history.read_text() == '{"session_id":"c-1","ts":100,"text":"asked the codex cli"}\n'
+    assert "XYZ-CODEX-PROMPT" in json.dumps(server.requests()[0]["body"]["input"])
+    assert "alpha one" not in json.dumps(server.requests()[0]["body"]["input"])
+    assert codex_history.read_text() == '{"session_id":"c-1","ts":100,"text":"XYZ-CODEX-PROMPT"}\n'
     assert [json.loads(line)["text"] for line in ours.read_text().splitlines()] == [
-        "typed in codex-actors", "asked the codex cli"]
+        "alpha one", "XYZ-CODEX-PROMPT"]
