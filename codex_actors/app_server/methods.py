@@ -2,10 +2,11 @@
 `app-server-protocol` v2). Each is `async def handler(conn, params) -> result`; bad params raise RpcError -32602
 naming the field, requests about threads not loaded on this connection -32600.
 
-Differences from codex-rs, stated rather than hidden: approvals always go to the client (`approvalsReviewer`
-is reported as "user"; there is no guardian reviewer); `account/login/start` supports `apiKey` only, and the key
-lives in this server process (it becomes the bearer token of threads started afterwards), not in an auth file;
-`model/list` lists the configured model.
+Differences from codex-rs, stated rather than hidden: approvals go to the client, as with codex-rs's
+`approvalsReviewer: "user"`, whatever reviewer is asked for (there is no reviewer model; threads report `user`;
+the official Python SDK asks for `auto_review` by default, and its default approval handler accepts);
+`account/login/start` supports `apiKey` only, and the key lives in this server process (it becomes the bearer token of threads started afterwards), not in an auth file;
+`model/list` lists what the provider's `/models` lists (no Codex model catalogue: efforts are generic).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ async def turn_start(conn: Any, params: Any) -> JSON:
     loaded = conn.loaded(p.str("threadId"))
     items = p.inputs()
     sandbox = sandbox_from_v2(p.raw["sandboxPolicy"]) if p.raw.get("sandboxPolicy") is not None else None
+    p.approvals_reviewer()
     schema = p.raw.get("outputSchema")
     if schema is not None and not isinstance(schema, dict):
         raise invalid_params("outputSchema", "expected a JSON Schema object")
@@ -97,15 +99,41 @@ async def turn_steer(conn: Any, params: Any) -> JSON:
 
 
 async def model_list(conn: Any, params: Any) -> JSON:
-    Params(params).opt_bool("includeHidden")
+    """`model/list {cursor?, includeHidden?, limit?}` -> `{data: [Model], nextCursor}`: the models the
+    provider's `GET {base_url}/models` lists (OpenAI-compatible `data[].id`, or Codex's `models[].slug`), the
+    configured model first when the provider does not list it (and alone when the provider cannot be asked),
+    marked `isDefault`. `cursor` is the offset a previous page returned."""
+    p = Params(params)
+    p.opt_bool("includeHidden")
+    cursor, limit = p.opt_str("cursor"), p.opt_int("limit")
+    if cursor is not None and not cursor.isdigit():
+        raise invalid_params("cursor", f"expected a cursor returned by model/list, got {cursor!r}")
+    from codex_actors.model.listing import provider_models
+    from codex_actors.model.provider import ProviderError
+    from codex_actors.runtime import provider_info
+
     config = await conn.server.load_config()
-    slug = config.get("model")
+    configured = config.get("model")
+    try:
+        listed, _reason = await provider_models(provider_info(config))
+    except (ConfigError, ProviderError):
+        listed = []
+    slugs = listed if configured in listed else [configured, *listed]
+    start = int(cursor or 0)
+    end = len(slugs) if limit is None or limit == 0 else min(len(slugs), start + limit)
+    models = [_model_json(slug, config, default=slug == configured) for slug in slugs[start:end]]
+    return {"data": models, "nextCursor": str(end) if end < len(slugs) else None}
+
+
+def _model_json(slug: str, config: Any, *, default: bool) -> JSON:
     efforts = ("low", "medium", "high")
-    model = {"id": slug, "model": slug, "displayName": slug, "description": f"the configured model ({slug})",
-             "hidden": False, "isDefault": True, "defaultReasoningEffort": config.get("model_reasoning_effort") or "medium",
-             "supportedReasoningEfforts": [{"reasoningEffort": e, "description": e} for e in efforts],
-             "inputModalities": ["text", "image"]}
-    return {"data": [model], "nextCursor": None}
+    effort = (config.get("model_reasoning_effort") if default else None) or "medium"
+    provider = config.get("model_provider")
+    return {"id": slug, "model": slug, "displayName": slug,
+            "description": f"the configured model ({slug})" if default else f"listed by provider {provider}",
+            "hidden": False, "isDefault": default, "defaultReasoningEffort": effort,
+            "supportedReasoningEfforts": [{"reasoningEffort": e, "description": e} for e in efforts],
+            "inputModalities": ["text", "image"]}
 
 
 async def account_read(conn: Any, params: Any) -> JSON:

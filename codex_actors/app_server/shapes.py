@@ -15,7 +15,6 @@ from codex_actors.protocol import ops
 JSON = dict[str, Any]
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
 
 
 class Params:
@@ -64,13 +63,24 @@ class Params:
             raise invalid_params(name, f"expected one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def approval_policy(self, name: str = "approvalPolicy") -> str | None:
+    def approval_policy(self, name: str = "approvalPolicy") -> str | JSON | None:
+        """v2 `AskForApproval`: a policy name or `{"granular": {sandbox_approval, rules, mcp_elicitations, ...}}`
+        (the config's shape, checked by the config schema)."""
+        from codex_actors.config.schema import approval_policy
+
         value = self.raw.get(name)
         if value is None:
             return None
-        if not isinstance(value, str) or value not in APPROVAL_POLICIES:
-            raise invalid_params(name, f"expected one of {', '.join(APPROVAL_POLICIES)}")
+        problem = approval_policy(value)
+        if problem is not None:
+            raise invalid_params(name, f"expected {problem}")
         return value
+
+    def approvals_reviewer(self, name: str = "approvalsReviewer") -> None:
+        """v2 `ApprovalsReviewer` (`user`, `auto_review`, `guardian_subagent`), checked. There is no reviewer
+        model here, so every value sends approvals to the client, and responses report `user`: the official
+        Python SDK asks for `auto_review` by default, and refusing it would refuse every SDK program."""
+        self.opt_choice(name, ("user", "auto_review", "guardian_subagent"))
 
     def inputs(self, name: str = "input") -> list[ops.UserInput]:
         value = self.raw.get(name)

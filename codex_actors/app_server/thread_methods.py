@@ -36,6 +36,7 @@ def _flags(p: Params) -> dict[str, Any]:
     policy = p.approval_policy()
     if policy is not None:
         flags["approval_policy"] = policy
+    p.approvals_reviewer()
     sandbox = p.opt_choice("sandbox", SANDBOX_MODES)
     if sandbox is not None:
         flags["sandbox_mode"] = sandbox

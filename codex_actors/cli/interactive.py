@@ -46,6 +46,7 @@ from codex_actors.cli.run_cmd import SLASH_HELP, load_run_config
 from codex_actors.cli.slash_views import model_menu, show_diff, show_rows
 from codex_actors.cli.status_line import ContextMeter
 from codex_actors.config import ConfigError
+from codex_actors.cli.approval_arg import describe_approval_policy, parse_approvals_arg
 from codex_actors.config.schema import APPROVAL_POLICIES
 from codex_actors.protocol import events, ops
 from codex_actors.session.persistence import RolloutError
@@ -96,7 +97,7 @@ class InteractiveApp:
         self.images = images
         self.resume = resume
         self.status = StatusBox("starting…")
-        self.terminal = TerminalThread(history=_load_history(config.home), status=self.status)
+        self.terminal = TerminalThread(history=_recall_history(config), status=self.status)
         self.console = make_console(args.color, stderr=False, file=TerminalFile(self.terminal, stream=sys.stdout))
         self.failure: str | None = None
 
@@ -222,7 +223,8 @@ class SessionLoop:
             self.terminal.set_live(live)
 
     def _footer(self) -> str:
-        parts = [str(self.config.get("model")), f"approvals: {self.config.get('approval_policy')}",
+        approvals = describe_approval_policy(self.config.get("approval_policy"))
+        parts = [str(self.config.get("model")), f"approvals: {approvals}",
                  f"sandbox: {self.config.get('sandbox_mode')}", *self.meter.describe()]
         return " · ".join(parts)
 
@@ -424,20 +426,21 @@ class SessionLoop:
             return self._restart({"model": arg})
         if name == "/approvals":
             if not arg:
-                self.console.print(f"approvals: {self.config.get('approval_policy')} "
-                                   f"(choices: {', '.join(APPROVAL_POLICIES)})")
+                self.console.print(f"approvals: {describe_approval_policy(self.config.get('approval_policy'))} "
+                                   f"(choices: {', '.join(APPROVAL_POLICIES)}, granular KEY=true|false ...)")
                 return None
-            if arg not in APPROVAL_POLICIES:
-                self.console.print(Text(f"/approvals: expected one of {', '.join(APPROVAL_POLICIES)}", style="red"))
+            policy, problem = parse_approvals_arg(arg)
+            if problem is not None:
+                self.console.print(Text(f"/approvals: {problem}", style="red"))
                 return None
-            return self._restart({"approval_policy": arg})
+            return self._restart({"approval_policy": policy})
         self.console.print(Text(f"unknown command {name}; /help lists them", style="red"))
         return None
 
     async def _pick_model(self) -> None:
         """Offer the models the provider lists (`slash_views.model_menu`) as a one-key question; with none
         listed, say so and name the configured model."""
-        from codex_actors.cli.model_list import provider_models
+        from codex_actors.model.listing import provider_models
         from codex_actors.runtime import provider_info
 
         current = str(self.config.get("model"))
@@ -491,13 +494,15 @@ class SessionLoop:
         show_rows(self.console, [
             ("session", self.handle.session_id), ("workdir", str(self.config.cwd)),
             ("model", self.config.get("model")), ("provider", self.config.get("model_provider")),
-            ("approvals", self.config.get("approval_policy")), ("sandbox", self.config.get("sandbox_mode")),
+            ("approvals", describe_approval_policy(self.config.get("approval_policy"))),
+            ("sandbox", self.config.get("sandbox_mode")),
             ("rollout", str(self.rollout_path or "(none)")), *self.meter.status_rows()])
 
     def _print_header(self, msg: events.SessionConfigured) -> None:
         from codex_actors.runtime import CLI_VERSION
 
-        self.console.print(Text(f"codex-actors v{CLI_VERSION} · {msg.model} · approvals: {msg.approval_policy} · "
+        approvals = describe_approval_policy(msg.approval_policy)
+        self.console.print(Text(f"codex-actors v{CLI_VERSION} · {msg.model} · approvals: {approvals} · "
                                 f"sandbox: {msg.sandbox_policy.get('type')}", style="bold"))
         self.console.print(Text(f"session {msg.session_id} in {msg.cwd} · /help for commands", style="dim"))
 
@@ -507,20 +512,9 @@ async def _forward(source: Any, sink: trio.MemorySendChannel, kind: str) -> None
         sink.send_nowait((kind, item))
 
 
-def _load_history(home: Path) -> list[str]:
-    """Prompt texts from `<home>/history.jsonl`, oldest first (unreadable lines skipped)."""
-    import json
+def _recall_history(config: Any) -> list[str]:
+    """Up-arrow recall: the prompts of Codex's `history.jsonl` (read only) and ours, oldest first by time."""
+    from codex_actors.session.persistence.history import recall_texts
 
-    try:
-        raw = (Path(home) / "history.jsonl").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    texts = []
-    for line in raw.splitlines():
-        try:
-            text = json.loads(line).get("text")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(text, str):
-            texts.append(text)
-    return texts
+    codex_dir = config.codex_home if config.codex_home != config.home else None
+    return recall_texts(codex_dir, config.home)

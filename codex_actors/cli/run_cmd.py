@@ -30,7 +30,8 @@ SLASH_HELP = [
     ("/diff", "show `git diff` of the working tree, untracked files included"),
     ("/status", "session id, model, policies, context window, token usage"),
     ("/model [NAME]", "pick one of the models the provider lists, or switch to NAME"),
-    ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never)"),
+    ("/approvals [POLICY]", "show or change the approval policy (untrusted | on-failure | on-request | never | "
+                            "granular sandbox_approval=B rules=B mcp_elicitations=B)"),
     ("/rename NAME", "name this session, so that `resume NAME` / `exec resume NAME` find it"),
     ("/quit", "leave (also /exit, Ctrl-D)"),
 ]

@@ -1,5 +1,5 @@
 """Layered config: built-in defaults < Codex's user config.toml < our user config.toml < project
-.codex-actors/config.toml < profile < -c < flags.
+.codex/config.toml < project .codex-actors/config.toml < profile < -c < flags.
 
 This is the precedence of spec agent-core "Choices for this project" (a `-c` beats the profile, unlike Codex).
 Codex's own `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`, spec 7.1) is read, never written, as the
@@ -19,6 +19,10 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from codex_actors.config import schema
+from codex_actors.config.trust import ProjectTrust
+
+# Project config folders of one directory, lowest first: Codex's, then ours (as with the two user layers).
+PROJECT_FOLDERS = ((".codex", "codex-project"), (".codex-actors", "project"))
 
 
 class ConfigError(ValueError):
@@ -181,10 +185,13 @@ def load_config(
 
     `overrides` are raw `-c key=value` strings; `flags` maps dotted keys to values set by dedicated CLI flags
     (`{"model": "o3", "sandbox_mode": "workspace-write"}`); `profile` is `--profile`, else the merged
-    `profile` key picks one. The project layer is `.codex-actors/config.toml` in each directory from the
-    project root down to `cwd`, honoured only when the user config marks the root (or cwd) trusted
-    (`[projects."<abs path>"] trust_level = "trusted"`), as Codex does, so a cloned repository cannot widen
-    its own sandbox; a trusted project with no `sandbox_mode` set anywhere gets workspace-write (origin
+    `profile` key picks one. The project layers are Codex's `.codex/config.toml` (layer `codex-project`) and
+    then ours, `.codex-actors/config.toml` (layer `project`), in each directory from the project root down to
+    `cwd` (deeper wins), each honoured only when that directory is trusted by the user layers or `-c`
+    (`[projects."<abs path>"] trust_level = "trusted"` for the directory, else the project root, else the Git
+    root; `trust.py`), as Codex does, so a cloned repository cannot widen its own sandbox; an untrusted file is
+    not even parsed and gets a note. A folder that is Codex's or our home is no project folder. A trusted
+    project (as decided for `cwd`) with no `sandbox_mode` set anywhere gets workspace-write (origin
     `trusted project`), as in Codex. Both user layers (Codex's and ours) are skipped with `ignore_user_config`.
     Raises ConfigError for bad files, bad values, an unknown profile.
     """
@@ -202,23 +209,6 @@ def load_config(
             layers.append(Layer("codex-user", codex_file, read_toml(codex_file)))
     if not ignore_user_config and user_file.is_file():
         layers.append(Layer("user", user_file, read_toml(user_file)))
-    user_projects = _merged([l.table for l in layers]).get("projects", {})
-
-    markers = _merged([l.table for l in layers]).get("project_root_markers", [".git"])
-    root = find_project_root(cwd, markers)
-    trusted = isinstance(user_projects, dict) and any(
-        isinstance(user_projects.get(str(p)), dict) and user_projects[str(p)].get("trust_level") == "trusted"
-        for p in (root, cwd)
-    )
-    for directory in [root, *_between(root, cwd)]:
-        project_file = directory / ".codex-actors" / "config.toml"
-        if project_file.is_file():
-            if trusted:
-                layers.append(Layer("project", project_file, read_toml(project_file)))
-            else:
-                notes.append(f"{project_file}: ignored because {root} is not trusted "
-                              f"(set [projects.\"{root}\"] trust_level = \"trusted\" in {user_file})")
-
     override_table: dict[str, Any] = {}
     for text in overrides:
         path, value = parse_override(text)
@@ -227,6 +217,23 @@ def load_config(
     for dotted, value in (flags or {}).items():
         if value is not None:
             _merge_into(flag_table, _nest(dotted.split("."), value))
+
+    # As in Codex, the trust entries and root markers come from the user layers and -c, never from a project.
+    user_merged = _merged([l.table for l in layers] + [override_table])
+    root = find_project_root(cwd, user_merged.get("project_root_markers", [".git"]))
+    trust = ProjectTrust.build(user_merged.get("projects"), root, cwd)
+    trusted = trust.decision_for(cwd).trusted
+    homes = {home.resolve(), codex_dir.resolve()}
+    for directory in [root, *_between(root, cwd)]:
+        for folder, layer_name in PROJECT_FOLDERS:
+            project_file = directory / folder / "config.toml"
+            if not project_file.is_file() or project_file.parent.resolve() in homes:
+                continue
+            reason = trust.disabled_reason(directory, user_file)
+            if reason is None:
+                layers.append(Layer(layer_name, project_file, read_toml(project_file)))
+            else:
+                notes.append(f"{project_file}: ignored. {reason}")
 
     below_profile = _merged([l.table for l in layers] + [override_table])
     profile = profile or below_profile.get("profile")

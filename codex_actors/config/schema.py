@@ -282,6 +282,7 @@ def defaults() -> dict[str, Any]:
         "project_doc_max_bytes": 32768,
         "project_root_markers": [".git"],
         "max_tool_calls_per_turn": 200,
+        "web_search": "cached",
         "shell_snapshot": True,
         "features": {"code_mode": True, "code_mode_only": False},
         "code_mode": {"max_heap_bytes": 256 * 1024 * 1024},

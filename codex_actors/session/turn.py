@@ -264,7 +264,8 @@ class TurnRunner:
         return Prompt(
             input=input_items,
             instructions=settings.instructions,
-            tools=router.specs() if (with_tools and router is not None) else [],
+            tools=router.specs((settings.sandbox_policy or {}).get("type")) if (with_tools and router is not None)
+            else [],
             parallel_tool_calls=settings.parallel_tool_calls,
             reasoning=settings.reasoning,
             output_schema=(getattr(self.op, "final_output_json_schema", None) or settings.output_schema)

@@ -345,11 +345,12 @@ class ScriptedModelServer:
 @asynccontextmanager
 async def serve_scripted_model(
     script: list[dict[str, Any]] | None = None, *, websocket: bool = True, log_path: str | Path | None = None,
-    responder: Callable[[str, Any], dict[str, Any]] | None = None,
+    responder: Callable[[str, Any], dict[str, Any]] | None = None, models: list[str] | None = None,
 ) -> AsyncIterator[ScriptedModelServer]:
-    """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block (`responder`: see the
-    class; `codex_actors.testing.stateless.answer` makes it the stateless model)."""
-    server = ScriptedModelServer(script, websocket=websocket, log_path=log_path, responder=responder)
+    """Run a `ScriptedModelServer` on 127.0.0.1 (free port) for the duration of the block (`responder`,
+    `models`: see the class; `codex_actors.testing.stateless.answer` makes it the stateless model)."""
+    server = ScriptedModelServer(script, websocket=websocket, log_path=log_path, responder=responder,
+                                 models=models)
     async with background_nursery() as nursery:
         await nursery.start(server.run)
         yield server

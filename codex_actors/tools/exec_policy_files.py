@@ -16,11 +16,14 @@ DEFAULT_RULES_FILE = "default.rules"
 
 
 def rules_dirs(config: Config) -> list[Path]:
-    """Where rules are read from: the home's `rules/`, then `rules/` next to each trusted project config file
-    (the project layer is only there when the project is trusted)."""
-    dirs = [Path(config.home) / "rules"]
+    """Where rules are read from: Codex's home's `rules/` (`$CODEX_HOME/rules`, read only: a Codex user's
+    persisted rules keep applying), ours, then `rules/` next to each trusted project config file, Codex's
+    `.codex/` and ours (a project layer is only there when its directory is trusted)."""
+    codex_home = config.codex_home
+    dirs = [Path(codex_home) / "rules"] if codex_home is not None and Path(codex_home) != Path(config.home) else []
+    dirs.append(Path(config.home) / "rules")
     dirs += [layer.path.parent / "rules" for layer in config.layers
-             if layer.name == "project" and layer.path is not None]
+             if layer.name in ("codex-project", "project") and layer.path is not None]
     return dirs
 
 

@@ -101,8 +101,13 @@ async def build_router(config: Config, wire_api: str, nursery: trio.Nursery, ser
         services.mcp_startup = (listing.ready, listing.failed)
         handlers += mcp_tool_handlers(listing)
         handlers += mcp_resource_tools(listing.connections)
-    server_tools = web_search_tools(config.get("web_search"), wire_api)
-    if config.get("web_search") in ("cached", "live") and not server_tools:
+    web_search = config.get("web_search", "cached")
+
+    def server_tools(sandbox_mode: str | None) -> tuple[dict[str, Any], ...]:
+        return web_search_tools(web_search, wire_api, sandbox_mode)
+
+    if config.origins.get("web_search", "default") != "default" and web_search != "disabled" \
+            and wire_api != "responses":
         services.startup_warnings.append(
             f"web_search = \"{config.get('web_search')}\" needs the Responses wire; the chat wire of provider "
             f"{config.get('model_provider')!r} has no built-in web search, so none is offered")
@@ -174,10 +179,14 @@ class StartsFirst:
         return getattr(self._handler, name)
 
 
-def web_search_tools(mode: str | None, wire_api: str) -> tuple[dict[str, Any], ...]:
-    """The Responses built-in web search for config `web_search` (spec agent-core 4.9): "live" may fetch pages
-    (`external_web_access: true`), "cached" reads the provider's index only; "disabled", unset or the chat
-    wire (which has no built-in tools) offer none."""
-    if wire_api != "responses" or mode not in ("cached", "live"):
+def web_search_tools(mode: str | None, wire_api: str, sandbox_mode: str | None = None) -> tuple[dict[str, Any], ...]:
+    """The Responses built-in web search for config `web_search` (spec agent-core 4.9; default "cached", as
+    Codex 0.169 sends it): "live" may fetch pages (`external_web_access: true`), "cached" reads the provider's
+    index only; under `danger-full-access` any mode but "disabled" is live (codex-rs
+    `resolve_web_search_mode_for_turn`, observed with 0.169 even for an explicit "cached"). "disabled" and the
+    chat wire (which has no built-in tools) offer none."""
+    mode = mode or "cached"
+    if wire_api != "responses" or mode == "disabled":
         return ()
-    return ({"type": "web_search", "external_web_access": mode == "live"},)
+    live = mode == "live" or sandbox_mode == "danger-full-access"
+    return ({"type": "web_search", "external_web_access": live},)

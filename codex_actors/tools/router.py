@@ -99,19 +99,21 @@ class ToolHandler(Protocol):
 
 class ToolRouter:
     """Routes tool calls to handlers. `specs()` lists what the model is offered; `hidden` names tools
-    that are callable (e.g. from a code-mode cell as `tools.*`) but not offered directly; `server_tools` are
-    specs of tools the model's provider runs itself (the Responses built-in `{"type": "web_search", ...}`),
-    offered after the handlers' and never dispatched here."""
+    that are callable (e.g. from a code-mode cell as `tools.*`) but not offered directly; `server_tools` maps
+    the turn's sandbox mode (`"read-only"`, ...) to the specs of tools the model's provider runs itself (the
+    Responses built-in `{"type": "web_search", ...}`), offered after the handlers' and never dispatched here."""
 
     def __init__(self, handlers: list[ToolHandler], *, hidden: frozenset[str] = frozenset(),
-                 server_tools: tuple[dict[str, Any], ...] = ()) -> None:
+                 server_tools: Callable[[str | None], tuple[dict[str, Any], ...]] = lambda _mode: ()) -> None:
         self.handlers = {h.name: h for h in handlers}
         self.hidden = hidden
         self.server_tools = server_tools
         self._lock = ReadWriteLock()
 
-    def specs(self) -> list[dict[str, Any]]:
-        return [h.spec() for name, h in self.handlers.items() if name not in self.hidden] + list(self.server_tools)
+    def specs(self, sandbox_mode: str | None = None) -> list[dict[str, Any]]:
+        """The tool specs of one request; `sandbox_mode` is the turn's (it decides e.g. live web search)."""
+        offered = [h.spec() for name, h in self.handlers.items() if name not in self.hidden]
+        return offered + list(self.server_tools(sandbox_mode))
 
     def handler(self, name: str) -> ToolHandler | None:
         return self.handlers.get(name)

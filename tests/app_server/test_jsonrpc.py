@@ -34,6 +34,10 @@ async def test_errors_name_the_method_or_field_and_the_server_goes_on(tmp_path):
             assert no_thread["error"]["code"] == -32602 and "threadId" in no_thread["error"]["message"]
             bad_sandbox = await client.call("thread/start", {"sandbox": "everything"})
             assert bad_sandbox["error"]["code"] == -32602 and "sandbox" in bad_sandbox["error"]["message"]
+            reviewer = await client.call("thread/start", {"approvalsReviewer": "a-committee"})
+            assert reviewer["error"]["code"] == -32602 and "approvalsReviewer" in reviewer["error"]["message"]
+            half = await client.call("thread/start", {"approvalPolicy": {"granular": {"rules": True}}})
+            assert half["error"]["code"] == -32602 and "approvalPolicy" in half["error"]["message"]
             bad_limit = await client.call("thread/list", {"limit": "ten"})
             assert bad_limit["error"]["code"] == -32602 and "limit" in bad_limit["error"]["message"]
             missing = await client.call("thread/read", {"threadId": "00000000-0000-0000-0000-000000000000"})
@@ -147,3 +151,27 @@ async def test_patch_approvals_are_server_requests_answered_by_the_client(tmp_pa
     assert asked == ["patch_yes", "patch_no"]
     assert items == {"patch_yes": ("completed", ["add"]), "patch_no": ("declined", ["add"])}
     assert (work / "yes.txt").read_text() == "written\n" and not (work / "no.txt").exists()
+
+
+async def test_model_list_pages_the_providers_models_and_falls_back_to_the_configured_one(tmp_path):
+    async with serve_scripted_model([], websocket=False, models=["o3", "o4-mini", "gpt-4.1"]) as server, \
+            serve_scripted_model([], websocket=False) as silent, trio.open_nursery() as nursery:
+        client = await RawClient.start(server.url, tmp_path / "home", tmp_path, nursery)
+        fallback = await RawClient.start(silent.url, tmp_path / "home", tmp_path, nursery)
+        with trio.fail_after(60):
+            await client.initialize()
+            first = (await client.call("model/list", {"limit": 2}))["result"]
+            # the configured model is not listed by the provider: it comes first, as the default
+            assert [(m["id"], m["isDefault"]) for m in first["data"]] == [("gpt-5.3-codex", True), ("o3", False)]
+            rest = (await client.call("model/list", {"cursor": first["nextCursor"]}))["result"]
+            assert [m["id"] for m in rest["data"]] == ["o4-mini", "gpt-4.1"] and rest["nextCursor"] is None
+            assert server.requests[0].headers["authorization"] == "Bearer test-key"
+            bad = await client.call("model/list", {"cursor": "page-two"})
+            assert bad["error"]["code"] == -32602 and "cursor" in bad["error"]["message"]
+
+            await fallback.initialize()
+            alone = (await fallback.call("model/list", {}))["result"]
+            assert [m["id"] for m in alone["data"]] == ["gpt-5.3-codex"] and alone["nextCursor"] is None
+            for c in (client, fallback):
+                await c.proc.stdin.aclose()
+                await c.proc.wait()

@@ -71,7 +71,7 @@ async def test_sdk_runs_turns_lists_reads_and_resumes_from_a_second_client(tmp_p
         return {"thread": thread.id, "first": first, "streamed": streamed, "listed": listed, "read": read,
                 "models": models, "account": account, "third": third}
 
-    async with serve_scripted_model(script, websocket=False) as server:
+    async with serve_scripted_model(script, websocket=False, models=["o3", "gpt-5.3-codex", "local-coder"]) as server:
         with trio.fail_after(120):
             out = await trio.to_thread.run_sync(scenario, sdk_config(server.url, tmp_path))
 
@@ -98,12 +98,17 @@ async def test_sdk_runs_turns_lists_reads_and_resumes_from_a_second_client(tmp_p
     turns = out["read"].thread.turns
     assert len(turns) == 2
     assert [i.root.text for i in turns[1].items if isinstance(i.root, v2.AgentMessageThreadItem)] == ["Second answer."]
-    assert [m.model for m in out["models"].data] == ["gpt-5.3-codex"]
+    # model/list: what the provider's /v1/models lists, the configured model marked default
+    assert [(m.model, m.is_default) for m in out["models"].data] == [
+        ("o3", False), ("gpt-5.3-codex", True), ("local-coder", False)]
+    assert out["models"].next_cursor is None
     assert out["account"].account is not None
 
     assert out["third"].final_response == "Third answer."
-    assert user_texts(server.requests[3].body)[-3:] == ["list the files", "and now summarise", "one more thing"]
-    assert "Second answer." in json.dumps(server.requests[3].body["input"])
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert [r.path for r in server.requests if r.method == "GET"] == ["/v1/models"]
+    assert user_texts(posts[3].body)[-3:] == ["list the files", "and now summarise", "one more thing"]
+    assert "Second answer." in json.dumps(posts[3].body["input"])
 
 
 async def test_sdk_interrupts_a_running_turn(tmp_path):
@@ -168,6 +173,37 @@ async def test_sdk_approval_handler_answers_command_approvals(tmp_path):
     commands = {i.id: i.status for i in items if isinstance(i, v2.CommandExecutionThreadItem)}
     assert commands == {"call_ok": v2.CommandExecutionStatus.completed, "call_no": v2.CommandExecutionStatus.declined}
     assert completed.turn.status == v2.TurnStatus.completed
+
+
+async def test_a_granular_policy_from_the_sdk_rejects_a_category_without_asking(tmp_path):
+    escalate = {"cmd": "touch outside.txt", "sandbox_permissions": "require_escalated", "justification": "x"}
+    script = [response(function_call("exec_command", escalate, "call_esc")), response(text_message("Refused."))]
+    asked = []
+    granular = {"granular": {"sandbox_approval": False, "rules": True, "mcp_elicitations": True}}
+
+    def handler(method, params):
+        asked.append(method)
+        return {"decision": "accept"}
+
+    def scenario(config: CodexConfig):
+        with CodexClient(config, approval_handler=handler) as client:
+            client.initialize()
+            started = client.thread_start({"approvalPolicy": granular, "approvalsReviewer": "user"})
+            turn = client.turn_start(started.thread.id, "escalate")
+            client.register_turn_notifications(turn.turn.id)
+            while True:
+                note = client.next_turn_notification(turn.turn.id)
+                if note.method == "turn/completed":
+                    return started, note.payload
+
+    async with serve_scripted_model(script, websocket=False) as server:
+        with trio.fail_after(60):
+            started, completed = await trio.to_thread.run_sync(scenario, sdk_config(server.url, tmp_path))
+    assert started.approval_policy.root.granular.sandbox_approval is False
+    assert asked == [] and completed.turn.status == v2.TurnStatus.completed
+    assert not (tmp_path / "work" / "outside.txt").exists()
+    [output] = [i for i in server.requests[1].body["input"] if i.get("call_id") == "call_esc" and "output" in i]
+    assert "approval required by policy" in output["output"]  # rejected by the policy, nobody asked
 
 
 async def test_async_sdk_runs_two_turns_and_lists_the_thread(tmp_path):

@@ -537,6 +537,19 @@ async def test_exec_applies_execpolicy_rules_unless_ignore_rules_is_given(tmp_pa
     assert (tmp_path / "made.txt").exists()
 
 
+async def test_a_codex_users_persisted_rules_apply_too(tmp_path):
+    rules = tmp_path / "home-codex" / "rules"  # the Codex home cli_env gives the run
+    rules.mkdir(parents=True)
+    (rules / "default.rules").write_text('prefix_rule(pattern=["touch"], decision="forbidden")\n')
+    script = [response(function_call("exec_command", {"cmd": "touch made.txt", "login": False}, "c1")),
+              response(text_message("ok"))]
+    proc, server = await exec_json(tmp_path, script, "--full-auto", "touch it")
+    assert proc.returncode == 0, proc.stderr.decode()
+    [output] = [i["output"] for i in server.requests[1].body["input"] if i.get("type") == "function_call_output"]
+    assert output == "`touch made.txt` rejected: blocked by policy"
+    assert not (tmp_path / "made.txt").exists()
+
+
 async def test_a_10_mb_prompt_on_stdin_is_refused_with_one_error_line_and_nothing_recorded(tmp_path):
     prompt = ("0123456789abcdef" * 65_536 * 10).encode()  # 10 MiB
     home = tmp_path / "home"

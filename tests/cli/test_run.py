@@ -136,7 +136,7 @@ def test_status_and_unknown_slash_commands_and_ctrl_d(tmp_path, scripted):
     child.sendline("/nope")
     child.expect("unknown command /nope")
     child.sendline("/approvals sometimes")
-    child.expect("expected one of untrusted, on-failure, on-request, never")
+    child.expect("expected one of untrusted, on-failure, on-request, never, or granular")
     # Ctrl-D must reach an active prompt (typed ahead, the terminal's line discipline would swallow it): wait for
     # a redraw, or give the prompt a moment when its redraw already went by before the message above.
     child.expect([PROMPT, pexpect.TIMEOUT], timeout=2)
@@ -248,3 +248,54 @@ def test_p_at_an_approval_persists_an_allow_rule_and_runs_the_command(tmp_path, 
     assert (tmp_path / "work" / "kept.txt").exists()
     assert (tmp_path / "home" / "rules" / "default.rules").read_text() == \
         'prefix_rule(pattern=["touch", "kept.txt"], decision="allow")\n'
+
+
+def test_approvals_sets_a_granular_policy_that_takes_effect(tmp_path, scripted):
+    escalate = {"cmd": "touch escalated.txt", "sandbox_permissions": "require_escalated", "justification": "test"}
+    server = scripted([response(function_call("exec_command", escalate, "c1")), response(text_message("Refused."))])
+    child = spawn_run(tmp_path, server.url, "-a", "never", "-s", "read-only")
+    child.sendline("/approvals granular sandbox_approval=maybe rules=true mcp_elicitations=true")
+    child.expect("sandbox_approval: expected true or false, got 'maybe'")
+    child.sendline("/approvals granular sandbox_approval=true rules=false mcp_elicitations=true")
+    # the restarted session's header (Codex reads absent optional flags as false), then its footer
+    child.expect(r"approvals: granular \(asks: sandbox_approval, mcp_elicitations; rejects: rules, skill_approval, "
+                 r"request_permissions\) · sandbox: read-only")
+    child.expect(r"approvals: granular \(asks: sandbox_approval, mcp_elicitations; rejects: rules\) · sandbox")
+    child.sendline("/status")
+    child.expect(r"approvals: granular \(asks: sandbox_approval, mcp_elicitations; rejects: rules\)")
+    child.sendline("make a file outside the sandbox")
+    child.expect("approval needed:")  # under `never`, the session it replaced, nobody was asked
+    child.expect("touch escalated.txt")
+    child.expect(r"\[y\]es")
+    child.sendline("n")
+    child.expect("Refused.")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    assert not (tmp_path / "work" / "escalated.txt").exists()
+
+
+def test_up_arrow_recalls_codex_prompts_too_and_writes_only_our_history(tmp_path, scripted):
+    server = scripted([response(text_message("Recalled it."))])
+    codex_history = tmp_path / "home-codex" / "history.jsonl"  # the Codex home cli_env gives the run
+    codex_history.parent.mkdir(parents=True)
+    codex_history.write_text('{"session_id":"c-1","ts":100,"text":"XYZ-CODEX-PROMPT"}\n')
+    ours = tmp_path / "home" / "history.jsonl"
+    ours.parent.mkdir(parents=True)
+    ours.write_text('{"session_id":"a-1","ts":200,"text":"alpha one"}\n')
+    child = spawn_run(tmp_path, server.url)
+    # The two texts differ at every position: the terminal's diff rendering redraws the whole second one.
+    child.send("\x1b[A")
+    child.expect("alpha one")
+    child.send("\x1b[A")
+    child.expect("XYZ-CODEX-PROMPT")
+    child.send("\r")
+    child.expect("Recalled it.")
+    child.expect(PROMPT)
+    child.sendline("/quit")
+    assert finish(child) == 0
+    assert "XYZ-CODEX-PROMPT" in json.dumps(server.requests()[0]["body"]["input"])
+    assert "alpha one" not in json.dumps(server.requests()[0]["body"]["input"])
+    assert codex_history.read_text() == '{"session_id":"c-1","ts":100,"text":"XYZ-CODEX-PROMPT"}\n'
+    assert [json.loads(line)["text"] for line in ours.read_text().splitlines()] == [
+        "alpha one", "XYZ-CODEX-PROMPT"]

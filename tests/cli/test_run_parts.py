@@ -8,7 +8,7 @@ from rich.console import Console
 
 from codex_actors.cli.git_diff import split_diff
 from codex_actors.cli.markdown import _elements_fit, markdown, tail
-from codex_actors.cli.model_list import model_ids
+from codex_actors.model.listing import model_ids
 from codex_actors.cli.status_line import ContextMeter
 from codex_actors.cli.transcript import Entry, replay
 from codex_actors.session.persistence.resume import RolloutLine

@@ -83,7 +83,8 @@ def test_untrusted_project_config_is_ignored_with_a_note(home, project):
     write(project / ".codex-actors" / "config.toml", 'sandbox_mode = "danger-full-access"\n')
     config = load(home, project)
     assert config.get("sandbox_mode") == "read-only"
-    assert len(config.notes) == 1 and "is not trusted" in config.notes[0]
+    assert config.notes == (f"{project / '.codex-actors' / 'config.toml'}: ignored. To load config.toml, add "
+                            f"{project} as a trusted project in {home / 'config.toml'}.",)
 
 
 def test_override_values_parse_as_toml_else_literal_string():

@@ -72,3 +72,17 @@ def test_a_message_compaction_shortened_is_named_in_a_note():
         "(20,000 tokens of user messages are kept)")
     whole = [user("short"), user("recent")]
     assert compaction.shortened_message_note(whole, compaction.compacted_history(whole, "S")) is None
+
+
+def test_recall_merges_homes_by_time_and_skips_what_cannot_be_read(tmp_path):
+    from codex_actors.session.persistence.history import recall_texts
+
+    codex, ours = tmp_path / "codex", tmp_path / "ours"
+    codex.mkdir()
+    ours.mkdir()
+    (codex / "history.jsonl").write_text('{"session_id":"c","ts":10,"text":"old codex"}\nnot json\n'
+                                         '{"session_id":"c","ts":30,"text":"new codex"}\n')
+    (ours / "history.jsonl").write_text('{"session_id":"a","ts":20,"text":"ours"}\n'
+                                        '{"session_id":"a","ts":30,"text":"ours, same second"}\n')
+    assert recall_texts(codex, ours) == ["old codex", "ours", "new codex", "ours, same second"]
+    assert recall_texts(None, tmp_path / "absent", ours) == ["ours", "ours, same second"]

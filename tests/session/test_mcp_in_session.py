@@ -50,7 +50,7 @@ command = {json.dumps(str(tmp_path / "no-such-server"))}
             seen = await session.wait_for(events.TaskComplete)
     kinds = [type(e.msg).TYPE for e in seen]
     assert kinds.index("mcp_tool_call_begin") < kinds.index("mcp_tool_call_end")
-    tools = [t["name"] for t in server.requests[0].body["tools"]]
+    tools = [t.get("name") for t in server.requests[0].body["tools"]]
     assert "mcp__echo__echo" in tools
     [output] = [i for i in server.requests[1].body["input"] if i["type"] == "function_call_output"]
     assert "ping" in json.dumps(output["output"])

@@ -4,7 +4,8 @@
 Mode 0600. Each append takes an advisory exclusive `flock` (retried 10 times, 100 ms apart) and writes the
 line with a single `write`; when `max_bytes` is exceeded the oldest lines are dropped down to 80 % of it.
 `persistence="none"` turns it off. The blocking core runs in a worker thread (`trio.to_thread.run_sync`)
-behind the async methods, since lock retries sleep.
+behind the async methods, since lock retries sleep. `recall_texts` reads the prompts of several homes (ours
+and Codex's `$CODEX_HOME/history.jsonl`, read only) merged by time, for up-arrow recall in `run`.
 """
 
 from __future__ import annotations
@@ -117,6 +118,25 @@ class HistoryLog:
         if offset >= len(lines) - 1:
             return None
         return _parse_entry(lines[offset])
+
+
+def recall_texts(*homes: str | os.PathLike[str] | None) -> list[str]:
+    """The prompt texts of every `<home>/history.jsonl` (None homes and missing or unreadable files skipped,
+    as are lines that are not entries), oldest first by `ts`; at equal times the earlier home's first. Read
+    without a lock: a line being appended is at worst left out."""
+    entries: list[tuple[int, int, int, str]] = []
+    for rank, home in enumerate(homes):
+        if home is None:
+            continue
+        try:
+            raw = (Path(home) / "history.jsonl").read_bytes()
+        except OSError:
+            continue
+        for number, line in enumerate(raw.splitlines()):
+            entry = _parse_entry(line)
+            if entry is not None:
+                entries.append((entry.ts, rank, number, entry.text))
+    return [text for *_order, text in sorted(entries)]
 
 
 def _lock(fd: int, kind: int, path: Path) -> None:
