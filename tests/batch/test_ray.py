@@ -103,8 +103,10 @@ async def test_ray_batch_resumes_from_the_results_file_and_a_job_killing_its_wor
                             + "\n")
     env = cli_env(tmp_path / "home")
     async with serve_scripted_model(responder=answer, websocket=False) as server:
+        # One job per worker (2 CPUs, concurrency 2): a job sharing the killer's worker both times would rightly
+        # be lost twice and recorded failed, so no other job may share the killer's first worker.
         proc = await run_cli(["batch", str(jobs), "-o", str(results_path), "--skip-git-repo-check", "--ray",
-                              ray_address, "--concurrency", "4", *provider_args(server.url)], cwd=tmp_path, env=env,
+                              ray_address, "--concurrency", "2", *provider_args(server.url)], cwd=tmp_path, env=env,
                              timeout=300)
     assert proc.returncode == 1, proc.stderr.decode()[-2000:]
     results = read_results(results_path)
@@ -113,7 +115,7 @@ async def test_ray_batch_resumes_from_the_results_file_and_a_job_killing_its_wor
     assert got["killer"]["status"] == "failed"
     assert "worker lost twice" in got["killer"]["error"]
     assert all(got[f"n{i}"]["status"] == "completed" and got[f"n{i}"]["final_message"] == f"answer-{i}"
-               for i in range(4))
+               for i in range(4)), [(r["id"], r["status"], r.get("error")) for r in results]
     kills = [r for r in server.requests if KILL_MY_WORKER in json.dumps(r.body.get("input", []))
              and not any(i.get("type") == "function_call_output" for i in r.body["input"])]
     assert len(kills) == 2  # the first try and Ray's one retry
