@@ -37,14 +37,13 @@ import signal
 import sys
 import termios
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from codex_actors.exec import reaping
 from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
 from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
 
-if TYPE_CHECKING:
-    import socket  # only `--log-denials` needs it, imported there: it costs milliseconds per command
+# `socket` (only `--log-denials` needs it) is imported where it is used, and `typing` not at all: each costs
+# milliseconds per command. The `socket.socket` annotations below are never evaluated (postponed annotations).
 
 REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
