@@ -93,7 +93,9 @@ def _dll() -> ctypes.CDLL:
 
 
 def load_v8() -> None:
-    """Load and initialize V8 once per process. Call on the main (trio) thread before any `Isolate.create`."""
+    """Load and initialize V8 once per process (blocking, ~100 ms the first time: call it off the trio thread);
+    any thread may call it, concurrent first calls wait for one load (mini-racer's `init_mini_racer` holds a
+    lock). `Isolate.create` loads V8 too if nobody has."""
     _dll()
 
 
