@@ -1,6 +1,6 @@
 """SandboxPolicy: what a sandboxed command may read, write and reach (spec 5.1).
 
-The launcher imports this module on every command start, so it imports only `os` and `collections.abc`: its
+The launcher imports this module on every command start, so it imports only `os`: its
 value objects are frozen classes written out here (`_Value`), not dataclasses or attrs, whose imports
 (`dataclasses` pulls in `inspect`, `ast`, `dis`, `tokenize`; `typing` its own weight) cost the launcher about
 15 ms of CPU per command. They are converted to the spec's JSON shape with `to_json`/`from_json`.
@@ -9,7 +9,7 @@ value objects are frozen classes written out here (`_Value`), not dataclasses or
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from _collections_abc import Mapping  # what `collections.abc` re-exports, already loaded by `os`
 
 READ_ONLY = "read-only"
 WORKSPACE_WRITE = "workspace-write"

@@ -3,10 +3,10 @@ ladder, the stop signal, and the lifeline. Standard library only, no trio (the l
 
 from __future__ import annotations
 
+import _signal as signal  # `signal` without its enum wrappers (their import costs the launcher; see sandbox.py)
 import fcntl
 import os
 import select
-import signal
 import time
 
 TERM_GRACE_S = 0.5
