@@ -31,6 +31,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -140,12 +141,22 @@ def _same_program(program: str, shell: str, env: Mapping[str, str]) -> bool:
     return found is not None and os.path.realpath(found) == os.path.realpath(shell)
 
 
+async def _kill_group(process: trio.Process) -> None:
+    """Cancellation (stop or timeout): SIGKILL the shell's whole process group (it leads a session of its own),
+    so nothing its profile started, in the foreground or the background, outlives it; trio then reaps it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 async def _run(argv: list[str], *, cwd: str, env: Mapping[str, str], timeout_s: float, what: str
                ) -> trio.CompletedProcess:
     try:
         with trio.fail_after(timeout_s):
             return await trio.run_process(argv, cwd=cwd, env=dict(env), stdin=b"", capture_stdout=True,
-                                          capture_stderr=True, check=False, start_new_session=True)
+                                          capture_stderr=True, check=False, start_new_session=True,
+                                          deliver_cancel=_kill_group)
     except trio.TooSlowError:
         raise SnapshotError(f"{what} took longer than {timeout_s:g} s") from None
     except OSError as exc:
