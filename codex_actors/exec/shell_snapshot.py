@@ -31,7 +31,6 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,7 +40,6 @@ import trio
 SNAPSHOT_DIR = "shell_snapshots"
 SNAPSHOT_TIMEOUT_S = 10.0
 VALIDATE_TIMEOUT_S = 5.0
-STOP_GRACE_S = 2.0
 SNAPSHOT_HEADER = "# Snapshot file"
 # Variables bash maintains itself or refuses to assign: never replayed from the snapshot.
 EXCLUDED_VARS = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "BASHPID",
@@ -142,33 +140,12 @@ def _same_program(program: str, shell: str, env: Mapping[str, str]) -> bool:
     return found is not None and os.path.realpath(found) == os.path.realpath(shell)
 
 
-async def _stop_group(process: trio.Process) -> None:
-    """Cancellation (stop or timeout): SIGTERM the shell's whole process group (it leads a session of its own),
-    so nothing its profile started, in the foreground or the background, outlives it, and each program runs its
-    exit traps (pyenv's rehash removes its lock file: a SIGKILLed one leaves `shims/.pyenv-shim` behind, and
-    every later login shell on the machine waits for it); SIGKILL the group if the shell is still there after
-    STOP_GRACE_S. Trio then reaps the shell."""
-    _signal_group(process.pid, signal.SIGTERM)
-    with trio.move_on_after(STOP_GRACE_S):
-        await process.wait()
-    if process.returncode is None:
-        _signal_group(process.pid, signal.SIGKILL)
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
-
-
 async def _run(argv: list[str], *, cwd: str, env: Mapping[str, str], timeout_s: float, what: str
                ) -> trio.CompletedProcess:
     try:
         with trio.fail_after(timeout_s):
             return await trio.run_process(argv, cwd=cwd, env=dict(env), stdin=b"", capture_stdout=True,
-                                          capture_stderr=True, check=False, start_new_session=True,
-                                          deliver_cancel=_stop_group)
+                                          capture_stderr=True, check=False, start_new_session=True)
     except trio.TooSlowError:
         raise SnapshotError(f"{what} took longer than {timeout_s:g} s") from None
     except OSError as exc:
