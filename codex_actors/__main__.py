@@ -2,4 +2,4 @@
 
 from codex_actors.cli.main import main
 
-raise SystemExit(main())
+raise SystemExit(main(exit_fast=True))

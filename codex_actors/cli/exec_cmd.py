@@ -23,6 +23,8 @@ from codex_actors.cli.errors import StartupError, UsageError
 from codex_actors.config.schema import SANDBOX_MODES
 from codex_actors.model.provider import OSS_BASE_URL_ENV, OSS_PROVIDER
 
+EXIT_FAST = True
+"""The console script ends the process without interpreter teardown once `run` returned (cli.main)."""
 OSS_DEFAULT_MODEL = "gpt-oss:20b"
 ORIGINATOR_ENV = "CODEX_INTERNAL_ORIGINATOR_OVERRIDE"
 NOT_TRUSTED = "Not inside a trusted directory and --skip-git-repo-check was not specified."

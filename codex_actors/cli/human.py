@@ -23,7 +23,6 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from codex_actors.cli.jsonl import command_string
-from codex_actors.cli.markdown import markdown, tail
 from codex_actors.protocol import events
 
 OUTPUT_TAIL_LINES = 6
@@ -77,11 +76,17 @@ class HumanRenderer:
         """The agent message streaming now (its last `LIVE_MAX_LINES` lines), or None when none is."""
         if not self._draft.strip():
             return None
+        from codex_actors.cli.markdown import tail  # markdown support (markdown-it, pygments) only when shown
+
         return tail(self.message_renderable(self._draft), LIVE_MAX_LINES)
 
     def message_renderable(self, text: str) -> RenderableType:
         """An agent message as printed: markdown when `rich_text`, else the text unchanged."""
-        return markdown(text) if self.rich_text else Text(text)
+        if not self.rich_text:
+            return Text(text)
+        from codex_actors.cli.markdown import markdown  # imported on first use: ~70 ms a pipe never needs
+
+        return markdown(text)
 
     def _set_activity(self, activity: str | None) -> None:
         if activity != self._activity:

@@ -12,8 +12,9 @@ Public API (all from the service's trio run):
 - `await pool.filled()` returns once `size` warm runtimes wait (to have them ready before the first exec).
 - `await pool.close()` stops refilling and frees every idle runtime.
 A runtime is handed out once and never comes back: every cell gets a fresh realm. Contexts are built and freed
-in trio worker threads (mr_init_context blocks ~2 ms, mr_free_context ~0.5 ms); V8 itself is loaded on the trio
-thread first (`v8bridge.load_v8`).
+in trio worker threads (mr_init_context blocks ~2 ms, mr_free_context ~0.5 ms); V8 itself is loaded first, in a
+worker thread too (`v8bridge.load_v8`: importing mini-racer and initialising V8 take ~100 ms of CPU, which the
+trio thread spends meanwhile on the turn that started the pool).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class RuntimePool:
                 runtime = self._pick(tools)
                 break
             if self._building == 0:
-                v8bridge.load_v8()
-                with trio.CancelScope(shield=True):  # a context built must be handed over, never dropped
+                # The worker thread loads V8 first if nobody has (Isolate.create); a context built must be
+                # handed over, never dropped.
+                with trio.CancelScope(shield=True):
                     runtime = await trio.to_thread.run_sync(self._build, tools)
                 break
             await self._added.wait()
@@ -81,7 +83,7 @@ class RuntimePool:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Refill in the background until cancelled; on exit the idle runtimes are freed."""
         try:
-            v8bridge.load_v8()
+            await trio.to_thread.run_sync(v8bridge.load_v8)  # a cancel waits for the thread (never abandoned)
             task_status.started()
             parser_loaded = False
             while True:

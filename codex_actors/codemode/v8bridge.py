@@ -14,14 +14,17 @@ src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/
 - A SharedArrayBuffer made by `setup` is the mailbox (`mailbox_int`, `read_units`, `write_units`): plain memory
   shared with JS; the caller's protocol decides who may touch which part when (see `runtime`).
 
-`check_version()` runs at import: any mini-racer other than 0.14.x raises `ImportError` with the reason.
+mini-racer is bound when V8 is first needed (`load_v8`, `context_count`, `Isolate`), not at import: importing
+py_mini_racer costs about 100 ms of CPU (its package imports asyncio), which `exec` would otherwise pay before its
+first model request. `check_version()` runs then: any mini-racer other than 0.14.x raises `ImportError` with the
+reason.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
-from importlib import metadata
 from typing import Any, Callable
 
 import attrs
@@ -31,6 +34,8 @@ SUPPORTED = ("0.14.",)
 
 def check_version(version: str | None = None) -> str:
     """The installed mini-racer version; raises ImportError unless it is one this module was written for."""
+    from importlib import metadata
+
     try:
         found = version or metadata.version("mini-racer")
     except metadata.PackageNotFoundError:
@@ -42,10 +47,16 @@ def check_version(version: str | None = None) -> str:
     return found
 
 
-MINI_RACER_VERSION = check_version()
+@functools.cache
+def _binding() -> tuple[Callable[..., ctypes.CDLL], Any]:
+    """mini-racer's `(init_mini_racer, MR_CALLBACK)`, imported on the first call after `check_version` (which
+    raises ImportError for a missing or other version)."""
+    check_version()
+    from py_mini_racer import init_mini_racer
+    from py_mini_racer._dll import MR_CALLBACK
 
-from py_mini_racer import init_mini_racer  # noqa: E402  (after the version check)
-from py_mini_racer._dll import MR_CALLBACK  # noqa: E402
+    return init_mini_racer, MR_CALLBACK
+
 
 # Value types of mini_racer.cc (py_mini_racer/_objects.py `_MiniRacerTypes`).
 T_NULL, T_BOOL, T_INTEGER, T_DOUBLE, T_STR, T_UNDEFINED = 1, 2, 3, 4, 5, 11
@@ -78,11 +89,13 @@ class IsolateError(Exception):
 
 
 def _dll() -> ctypes.CDLL:
-    return init_mini_racer(ignore_duplicate_init=True)
+    return _binding()[0](ignore_duplicate_init=True)
 
 
 def load_v8() -> None:
-    """Load and initialize V8 once per process. Call on the main (trio) thread before any `Isolate.create`."""
+    """Load and initialize V8 once per process (blocking, ~100 ms the first time: call it off the trio thread);
+    any thread may call it, concurrent first calls wait for one load (mini-racer's `init_mini_racer` holds a
+    lock). `Isolate.create` loads V8 too if nobody has."""
     _dll()
 
 
@@ -98,7 +111,7 @@ class Isolate:
         self._dll = _dll()
         self._ctx = 0
         self._freed = False
-        self._callback = MR_CALLBACK(self._on_raw)  # kept alive until free() has joined the isolate thread
+        self._callback = _binding()[1](self._on_raw)  # kept alive until free() has joined the isolate thread
         self._on_callback: Callable[[int, Value], None] | None = None
         self._sync: dict[int, Value] = {}
         self._sync_done = threading.Condition()

@@ -16,9 +16,6 @@ The launcher must start fast and imports only the standard library, so this `__i
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 _EXPORTS = {
     "HeadTailBuffer": "codex_actors.exec.buffer",
     "SandboxPolicy": "codex_actors.exec.policy",
@@ -37,7 +34,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # neither `typing` nor `importlib` at import: they cost the launcher
+    import importlib
+
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'codex_actors.exec' has no attribute {name!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Iterable
+from _collections_abc import Iterable  # `collections.abc`'s source, already loaded by `os`
 
 from codex_actors.exec._libc import check, libc, set_no_new_privs
 

@@ -1,15 +1,15 @@
 """SandboxPolicy: what a sandboxed command may read, write and reach (spec 5.1).
 
-Standard library only: the launcher imports this module on every command start. A frozen dataclass (not
-attrs) for that reason; it is a value object, converted to the spec's JSON shape with `to_json`/`from_json`.
+The launcher imports this module on every command start, so it imports only `os`: its
+value objects are frozen classes written out here (`_Value`), not dataclasses or attrs, whose imports
+(`dataclasses` pulls in `inspect`, `ast`, `dis`, `tokenize`; `typing` its own weight) cost the launcher about
+15 ms of CPU per command. They are converted to the spec's JSON shape with `to_json`/`from_json`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Mapping
-from typing import Any
+from _collections_abc import Mapping  # what `collections.abc` re-exports, already loaded by `os`
 
 READ_ONLY = "read-only"
 WORKSPACE_WRITE = "workspace-write"
@@ -26,12 +26,47 @@ class SandboxUnavailable(Exception):
     """The kernel (or the process's privileges) cannot enforce the requested policy; the command must not run."""
 
 
-@dataclasses.dataclass(frozen=True)
-class WritableRoot:
+class _Value:
+    """A frozen value object, as `dataclasses.dataclass(frozen=True)` makes one: the fields named by `_FIELDS`
+    are set once in `__init__` (through `_set`), then compared (same class only), hashed and shown in that order;
+    assigning or deleting an attribute raises AttributeError."""
+
+    _FIELDS: tuple[str, ...] = ()
+
+    def _set(self, **fields: object) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._FIELDS)})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
+
+
+class WritableRoot(_Value):
     """An absolute, resolved directory the command may write, minus `read_only_subpaths` (absolute, existing)."""
 
+    _FIELDS = ("root", "read_only_subpaths")
     root: str
-    read_only_subpaths: tuple[str, ...] = ()
+    read_only_subpaths: tuple[str, ...]
+
+    def __init__(self, root: str, read_only_subpaths: tuple[str, ...] = ()) -> None:
+        self._set(root=root, read_only_subpaths=read_only_subpaths)
 
     def allows(self, path: str) -> bool:
         """True when absolute, normalised `path` is inside the root and outside every read-only subpath."""
@@ -43,8 +78,7 @@ def _is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-@dataclasses.dataclass(frozen=True)
-class SandboxPolicy:
+class SandboxPolicy(_Value):
     """A sandbox policy (spec 5.1): `mode` is `read-only`, `workspace-write` or `danger-full-access`.
 
     `writable_roots` (absolute paths) and the two `exclude_*` flags only matter for workspace-write;
@@ -53,22 +87,26 @@ class SandboxPolicy:
     Raises `ValueError` with a readable message for an unknown mode, a bad key or a relative root.
     """
 
-    mode: str = READ_ONLY
-    writable_roots: tuple[str, ...] = ()
-    network_access: bool = False
-    exclude_tmpdir_env_var: bool = False
-    exclude_slash_tmp: bool = False
+    _FIELDS = ("mode", "writable_roots", "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp")
+    mode: str
+    writable_roots: tuple[str, ...]
+    network_access: bool
+    exclude_tmpdir_env_var: bool
+    exclude_slash_tmp: bool
 
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown sandbox mode {self.mode!r}; expected one of {', '.join(MODES)}")
-        for root in self.writable_roots:
+    def __init__(self, mode: str = READ_ONLY, writable_roots: tuple[str, ...] = (), network_access: bool = False,
+                 exclude_tmpdir_env_var: bool = False, exclude_slash_tmp: bool = False) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown sandbox mode {mode!r}; expected one of {', '.join(MODES)}")
+        for root in writable_roots:
             if not isinstance(root, str) or not os.path.isabs(root):
                 raise ValueError(f"sandbox_workspace_write.writable_roots must be absolute paths, got {root!r}")
+        self._set(mode=mode, writable_roots=writable_roots, network_access=network_access,
+                  exclude_tmpdir_env_var=exclude_tmpdir_env_var, exclude_slash_tmp=exclude_slash_tmp)
 
     # -- construction --------------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, mode: str | None, workspace_write: Mapping[str, Any] | None = None) -> "SandboxPolicy":
+    def from_config(cls, mode: str | None, workspace_write: Mapping[str, object] | None = None) -> "SandboxPolicy":
         """From config values: `sandbox_mode` (None = read-only) and the `[sandbox_workspace_write]` table."""
         table = dict(workspace_write or {})
         unknown = set(table) - _WORKSPACE_KEYS
@@ -91,7 +129,7 @@ class SandboxPolicy:
         return cls(mode)
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "SandboxPolicy":
+    def from_json(cls, obj: Mapping[str, object]) -> "SandboxPolicy":
         """Inverse of `to_json` (the spec's tagged shape, `type` in kebab-case)."""
         kind = obj.get("type")
         rest = {k: v for k, v in obj.items() if k != "type"}
@@ -101,7 +139,7 @@ class SandboxPolicy:
             return cls(kind, network_access=bool(rest.get("network_access", False)))
         return cls(kind)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """The spec 5.1 JSON shape: `{"type": mode, ...fields of that mode}`."""
         if self.mode == WORKSPACE_WRITE:
             return {
@@ -153,7 +191,7 @@ class SandboxPolicy:
         return list(seen.values())
 
 
-def _flag(table: Mapping[str, Any], key: str) -> bool:
+def _flag(table: Mapping[str, object], key: str) -> bool:
     value = table.get(key, False)
     if not isinstance(value, bool):
         raise ValueError(f"sandbox_workspace_write.{key} must be true or false, got {value!r}")

@@ -1,4 +1,8 @@
-"""The launcher: `python -I -S -c <bootstrap> [--policy JSON] [--cwd DIR] [--tty] [--lifeline FD] -- COMMAND...`.
+"""The launcher: `python -I -S -c <bootstrap> [POLICY] [--cwd DIR] [--tty] [--lifeline FD] -- COMMAND...`.
+
+POLICY is `--mode MODE [--writable-root DIR]... [--network-access] [--exclude-tmpdir-env-var]
+[--exclude-slash-tmp]` (what `spawn.launcher_argv` writes: the fields of `SandboxPolicy`) or `--policy JSON` (the
+spec 5.1 shape); none means danger-full-access.
 
 Every command codex-actors runs goes through this small program (spec 5.4 describes Codex's helper;
 `spawn.launcher_argv` builds the argv). Its process L:
@@ -29,22 +33,23 @@ and C stays in the foreground process group, so Ctrl-C written to the PTY reache
 
 from __future__ import annotations
 
+import _signal as signal  # `signal` without its enum wrappers: same functions, plain ints (see below)
 import fcntl
-import json
 import os
 import select
-import signal
 import sys
 import termios
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from _collections_abc import Mapping  # what `collections.abc` re-exports, already loaded by `os`
 
 from codex_actors.exec import reaping
 from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
 from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
 
-if TYPE_CHECKING:
-    import socket  # only `--log-denials` needs it, imported there: it costs milliseconds per command
+# Start-up cost matters here: this module runs once per command. It imports the C module behind `signal`
+# (`_signal`: the same functions and signal numbers; `signal` wraps them in enums, and importing `enum` with
+# `functools` and `collections` costs ~7 ms of CPU per command on this VM), `json` only for `--policy` (it pulls
+# in `re`; `launcher_argv` passes the policy as plain flags), `socket` only for `--log-denials`, and neither
+# `typing` nor `collections`: the `socket.socket` annotations below are never evaluated (postponed annotations).
 
 REFUSAL_PREFIX = "codex-actors sandbox: refusing to run: "
 _RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGTERM", "SIGHUP", "SIGPIPE",
@@ -62,13 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the launcher with `argv` (default `sys.argv[1:]`); returns the command's exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
-        return usage_error("usage: python -m codex_actors.exec.sandbox [--policy JSON] [--cwd DIR] [--tty] "
-                           "[--lifeline FD] [--log-denials] -- CMD...")
+        return usage_error("usage: python -m codex_actors.exec.sandbox [--policy JSON | --mode MODE "
+                           "[--writable-root DIR]... [--network-access] [--exclude-tmpdir-env-var] "
+                           "[--exclude-slash-tmp]] [--cwd DIR] [--tty] [--lifeline FD] [--log-denials] -- CMD...")
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1:]
     if not command:
         return usage_error("no command given after --")
     policy: SandboxPolicy | None = None
+    mode: str | None = None
+    roots: list[str] = []
+    flags = {"--network-access": False, "--exclude-tmpdir-env-var": False, "--exclude-slash-tmp": False}
     cwd = os.getcwd()
     tty = False
     lifeline: int | None = None
@@ -77,8 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while i < len(options):
             if options[i] == "--policy":
+                import json
+
                 policy = SandboxPolicy.from_json(json.loads(options[i + 1]))
                 i += 2
+            elif options[i] == "--mode":
+                mode = options[i + 1]
+                i += 2
+            elif options[i] == "--writable-root":
+                roots.append(options[i + 1])
+                i += 2
+            elif options[i] in flags:
+                flags[options[i]] = True
+                i += 1
             elif options[i] == "--cwd":
                 cwd = options[i + 1]
                 i += 2
@@ -93,6 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                 i += 2
             else:
                 return usage_error(f"unknown option {options[i]!r}")
+        if mode is not None:
+            if policy is not None:
+                return usage_error("give --policy or --mode, not both")
+            policy = SandboxPolicy(mode, tuple(roots), network_access=flags["--network-access"],
+                                   exclude_tmpdir_env_var=flags["--exclude-tmpdir-env-var"],
+                                   exclude_slash_tmp=flags["--exclude-slash-tmp"])
+        elif roots or any(flags.values()):
+            return usage_error("--writable-root and the policy flags need --mode")
     except (IndexError, ValueError) as exc:
         return usage_error(f"bad launcher arguments: {exc}")
     return run_as_reaper(command, policy=policy, cwd=cwd, tty=tty, lifeline=lifeline, log_denials=log_denials)

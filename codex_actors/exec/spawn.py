@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import struct
 import sys
@@ -26,11 +25,20 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, {root!r}); from codex_actors.exec.
 def launcher_argv(command: Sequence[str], *, cwd: str, policy: SandboxPolicy | None, tty: bool,
                   lifeline: int | None = None, log_denials: bool = False) -> list[str]:
     """`[python, -I, -S, -c, <bootstrap>, --cwd, cwd, ..., --, *command]` running `codex_actors.exec.sandbox`;
-    no `--policy` when unrestricted; `--lifeline FD` when given (see `sandbox.run_as_reaper`); `--log-denials`
-    when asked (denials.py)."""
+    the policy as `--mode MODE [--writable-root DIR]... [--network-access] [--exclude-tmpdir-env-var]
+    [--exclude-slash-tmp]` (plain flags: parsing JSON would cost the launcher the `json` and `re` imports), none
+    when unrestricted; `--lifeline FD` when given (see `sandbox.run_as_reaper`); `--log-denials` when asked
+    (denials.py)."""
     argv = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP.format(root=PACKAGE_PARENT), "--cwd", cwd]
     if policy is not None and not policy.is_unrestricted:
-        argv += ["--policy", json.dumps(policy.to_json())]
+        argv += ["--mode", policy.mode]
+        for root in policy.writable_roots:
+            argv += ["--writable-root", root]
+        for flag, on in (("--network-access", policy.network_access),
+                         ("--exclude-tmpdir-env-var", policy.exclude_tmpdir_env_var),
+                         ("--exclude-slash-tmp", policy.exclude_slash_tmp)):
+            if on:
+                argv.append(flag)
     if tty:
         argv.append("--tty")
     if lifeline is not None:

@@ -30,7 +30,6 @@ import httpx
 import trio
 
 from codex_actors.model import events as ev
-from codex_actors.model.chat_http import run_chat_http
 from codex_actors.model.http_sse import backoff_s, final
 from codex_actors.model.nursery import background_nursery
 from codex_actors.model.prompt import Prompt, build_responses_body
@@ -188,6 +187,8 @@ class ModelClient:
 
     async def _attempt(self, prompt: Prompt, emit: Callable[[ev.ResponseEvent], Awaitable[None]]) -> None:
         if self.provider.wire_api == "chat":
+            from codex_actors.model.chat_http import run_chat_http  # the chat wire only: ~10 ms of start-up
+
             await run_chat_http(self._http, self.provider, self.model, prompt, self._headers, emit, self._warn)
             return
         body = build_responses_body(self.model, prompt)

@@ -324,6 +324,32 @@ async def test_output_last_message_file_holds_the_final_answer(tmp_path):
     assert out.read_text() == "The final answer."
 
 
+async def test_the_console_script_ends_exec_without_interpreter_teardown_and_loses_nothing(tmp_path):
+    """`exec` leaves through `os._exit` once everything is stopped (cli.main `exit_fast`): an atexit hook never
+    runs, yet the answer, the `-o` file and the rollout are complete and the exit code is the turn's."""
+    out = tmp_path / "answer.txt"
+    home = tmp_path / "home"
+    hook = ("import atexit, sys; atexit.register(lambda: print('TEARDOWN', file=sys.stderr)); "
+            "from codex_actors.cli.main import console; sys.argv[0] = 'codex-actors'; console()")
+    async with serve_scripted_model([response(text_message("All done."))], websocket=False) as server:
+        with trio.fail_after(60):
+            proc = await trio.run_process(
+                [sys.executable, "-c", hook, "exec", "--skip-git-repo-check", *provider_args(server.url), "-o",
+                 str(out), "finish"], cwd=tmp_path, env=cli_env(home), stdin=b"", capture_stdout=True,
+                capture_stderr=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"TEARDOWN" not in proc.stderr
+    assert proc.stdout.decode() == "All done.\n"
+    assert out.read_text() == "All done."
+    [rollout] = rollouts(home)
+    assert json.loads(rollout.read_text().splitlines()[-1])  # the last line was written whole
+    assert "All done." in rollout.read_text()
+    # Other subcommands keep the normal exit (the hook runs).
+    sessions = subprocess.run([sys.executable, "-c", hook, "sessions"], cwd=tmp_path, env=cli_env(home),
+                              capture_output=True, timeout=60)
+    assert sessions.returncode == 0 and b"TEARDOWN" in sessions.stderr, sessions.stderr.decode()
+
+
 async def test_output_schema_is_sent_as_strict_json_schema_text_format(tmp_path):
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
               "additionalProperties": False}

@@ -51,6 +51,20 @@ def test_launcher_rejects_bad_arguments():
     assert proc.stderr.startswith("codex-actors sandbox: bad launcher arguments:")
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--mode", "sandboxed"], "bad launcher arguments: unknown sandbox mode 'sandboxed'"),
+    (["--mode", "workspace-write", "--writable-root", "rel"], "bad launcher arguments: sandbox_workspace_write"),
+    (["--mode", "read-only", "--policy", '{"type": "read-only"}'], "give --policy or --mode, not both"),
+    (["--writable-root", "/tmp"], "--writable-root and the policy flags need --mode"),
+])
+def test_launcher_policy_flags_are_checked_before_anything_runs(tmp_path, options, message):
+    proc = subprocess.run([sys.executable, "-I", "-m", "codex_actors.exec.sandbox", *options, "--", "touch", "ran"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"codex-actors sandbox: {message}"), proc.stderr
+    assert not (tmp_path / "ran").exists()
+
+
 # The same, for any one syscall: `python -c HIDE_SYSCALL NR ERRNO <launcher argv...>` makes syscall NR fail
 # with ERRNO in the launcher and everything it starts.
 HIDE_SYSCALL = r"""
