@@ -139,12 +139,14 @@ def probe_env(place: Place, mode: str) -> dict[str, str]:
 
 
 async def launch(who: Who, place: Place, mode: str, argv: list[str], *, pass_fds: tuple[int, ...] = (),
-                 timeout: float = 30, **kwargs) -> tuple[int, str]:
-    """Run `argv` through the launcher as `who` in `place.work` under `mode`; (exit code, stdout+stderr)."""
-    launcher = launcher_argv(argv, cwd=str(place.work), policy=policy_for(mode), tty=False)
+                 timeout: float = 30, cwd: Path | None = None, **kwargs) -> tuple[int, str]:
+    """Run `argv` through the launcher as `who` in `cwd` (default `place.work`) under `mode`; (exit code,
+    stdout+stderr)."""
+    cwd = place.work if cwd is None else cwd
+    launcher = launcher_argv(argv, cwd=str(cwd), policy=policy_for(mode), tty=False)
     launcher = who.adapt(launcher)
     with trio.fail_after(timeout):
-        proc = await trio.run_process([*who.prefix, *launcher], cwd=place.work, env=probe_env(place, mode),
+        proc = await trio.run_process([*who.prefix, *launcher], cwd=cwd, env=probe_env(place, mode),
                                       stdin=subprocess.DEVNULL, capture_stdout=True, stderr=subprocess.STDOUT,
                                       check=False, pass_fds=pass_fds, **kwargs)
     return proc.returncode, proc.stdout.decode(errors="replace")
