@@ -55,8 +55,12 @@ class Placeholders:
                 if exc.errno in _CANNOT_CREATE:
                     continue
                 raise OSError(exc.errno, f"cannot create a placeholder at {path}: {exc.strerror}") from exc
-            os.chmod(name, PLACEHOLDER_MODE, dir_fd=fd, follow_symlinks=False)  # whatever the umask took away
             self.paths.append(path)
+            made = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            try:
+                os.fchmod(made, PLACEHOLDER_MODE)  # whatever the umask took away, or a setgid parent added
+            finally:
+                os.close(made)
 
     def release(self, unmount=None) -> None:
         """Remove the placeholders no other sandbox uses any more (only the last launcher out gets the lock

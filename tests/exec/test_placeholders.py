@@ -15,6 +15,7 @@ def mode_of(path) -> int:
 
 def test_a_missing_path_gets_an_empty_placeholder_that_release_removes(tmp_path):
     target = tmp_path / ".codex"
+    tmp_path.chmod(0o2755)  # a setgid parent passes its bit on to new directories
     old_umask = os.umask(0o077)
     try:
         holder = Placeholders()
