@@ -101,7 +101,11 @@ async def test_a_client_that_disconnects_mid_turn_ends_the_turn_and_keeps_the_ro
             thread_id = (await client.call("thread/start", {"sandbox": "danger-full-access"}))["result"]["thread"]["id"]
             await client.call("turn/start", {"threadId": thread_id,
                                              "input": [{"type": "text", "text": "remember this prompt"}]})
-            await client.until("item/started", threadId=thread_id)
+            # The command's item, not the user message's: only then has the model been asked (a loaded machine
+            # may still be before that request when the user message starts).
+            while (await client.until("item/started", threadId=thread_id))["params"]["item"]["type"] \
+                    != "commandExecution":
+                pass
             await client.proc.stdin.aclose()  # the client goes away mid-turn
             await client.proc.wait()
     assert client.proc.returncode == 0
