@@ -24,7 +24,7 @@ import errno
 import fcntl
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 PLACEHOLDER_MODE = 0o555
 _CANNOT_CREATE = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -62,7 +62,7 @@ class Placeholders:
             finally:
                 os.close(made)
 
-    def release(self, unmount=None) -> None:
+    def release(self, unmount: Callable[[str], None] | None = None) -> None:
         """Remove the placeholders no other sandbox uses any more (only the last launcher out gets the lock
         exclusively), then drop the locks. `unmount(path)` first takes each one's read-only bind away in this
         process's mount namespace (a mount point cannot be removed where it is mounted). Never raises."""
