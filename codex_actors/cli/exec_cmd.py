@@ -13,13 +13,13 @@ The `@openai/codex-sdk` spawns this command as `exec --experimental-json [--conf
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 from codex_actors.cli.errors import StartupError, UsageError
+from codex_actors.config.json_file import JsonFileError, read_json_object
 from codex_actors.config.schema import SANDBOX_MODES
 from codex_actors.model.provider import OSS_BASE_URL_ENV, OSS_PROVIDER
 
@@ -196,18 +196,11 @@ def _read_all(stream: Any) -> bytes:
 def read_output_schema(path: str) -> dict[str, Any]:
     """The JSON schema in `path`; raises StartupError (one line) when unreadable, not JSON or not an object."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StartupError(f"--output-schema {path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise StartupError(f"--output-schema {path}: not UTF-8 text") from None
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StartupError(f"--output-schema {path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
-    if not isinstance(schema, dict):
-        raise StartupError(f"--output-schema {path}: expected a JSON object, got {type(schema).__name__}")
-    return schema
+        return read_json_object(path)
+    except FileNotFoundError as exc:
+        raise StartupError(f"--output-schema {path}: cannot read: {exc.strerror}") from None
+    except JsonFileError as exc:
+        raise StartupError(f"--output-schema {path}: {exc}") from None
 
 
 def image_paths(values: list[str], cwd: Path) -> list[str]:

@@ -6,9 +6,9 @@ same file are not used (codex-actors has no ChatGPT login).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from codex_actors.config.json_file import JsonFileError, read_json_object
 from codex_actors.config.loader import ConfigError
 
 AUTH_FILE = "auth.json"
@@ -21,16 +21,10 @@ def stored_api_key(codex_home: Path | None) -> str | None:
         return None
     path = codex_home / AUTH_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json_object(path)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: invalid JSON: {exc.msg} (line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
+    except JsonFileError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     key = data.get("OPENAI_API_KEY")
     return key.strip() or None if isinstance(key, str) else None

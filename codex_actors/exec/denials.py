@@ -7,7 +7,18 @@ it writes one line to stderr, `codex-actors sandbox: denied <call> by pid <N> (<
 answers EPERM, exactly what the filter returns without the flag. So the command sees the same errors either
 way; only the report is added. Writes outside the writable roots are refused by the read-only mounts and
 Landlock, not by seccomp; they show in the command's own output as `Read-only file system` / `Permission
-denied` and are not listed here (see the one-time note `NOTE`).
+denied` and are not listed here (see the one-time note `NOTE`), for two reasons:
+
+* A read-only mount's EROFS comes from the VFS (`mnt_want_write`) before any LSM hook runs, and the kernel
+  reports it nowhere: only the failing call's errno says it.
+* Landlock reports its denials (Linux 6.15, ABI 7) only as kernel audit records (`AUDIT_LANDLOCK_ACCESS`).
+  Reading those needs the audit subsystem enabled system-wide (auditd, or `audit=1` at boot; it is off on
+  this machine) and CAP_AUDIT_READ in the initial user namespace: root outside any container, never the
+  unprivileged user the sandbox runs for, and enabling audit is a change to the whole host, not to one
+  command. seccomp user notification cannot stand in for either: it sees syscall numbers and raw pointer
+  arguments, so judging a path would mean reading the caller's memory, which another of its threads can
+  change after the check (the TOCTOU that seccomp_unotify(2) warns about), and the real denial happens later,
+  in the kernel, where the listener cannot see it.
 """
 
 from __future__ import annotations

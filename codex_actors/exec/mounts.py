@@ -5,9 +5,11 @@ read-only: every mount is made private (nothing propagates back to the host), ea
 as it is (`open_tree`), the whole tree under `/` is then set read-only in one `mount_setattr(AT_RECURSIVE)`,
 and the clones are attached back on top of their paths, read-write as before. Protected subpaths inside them
 (`.git`, `.codex`, ...) are bound on top again, read-only. This is bubblewrap's `--ro-bind / / --bind R R
---ro-bind P P` (spec 5.4) with the kernel's new mount API (Linux 5.12+). `/proc` is mounted afresh from
-inside the new PID namespace, so it shows only the sandbox's processes. All of this must happen before
-Landlock is enforced (it forbids mount changes afterwards). Only the launched command sees these mounts.
+--ro-bind P P` (spec 5.4) with the kernel's new mount API (Linux 5.12+). A writable root `/` (workspace-write
+with the cwd at the filesystem root) leaves every mount as it was, as Codex's `--bind / /` does there: only the
+protected subpaths become read-only. `/proc` is mounted afresh from inside the new PID namespace, so it shows
+only the sandbox's processes. All of this must happen before Landlock is enforced (it forbids mount changes
+afterwards). Only the launched command sees these mounts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MS_NODEV = 4
 MS_NOEXEC = 8
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
 # The new mount API; these syscall numbers are the same on x86_64 and aarch64 (unified table).
 SYS_OPEN_TREE = 428
 SYS_MOVE_MOUNT = 429
@@ -36,6 +39,7 @@ MOVE_MOUNT_F_EMPTY_PATH = 0x4
 MOUNT_ATTR_RDONLY = 0x1
 
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 
 class _MountAttr(ctypes.Structure):
@@ -49,14 +53,16 @@ def build(writable: Iterable[str], protected: Iterable[str]) -> None:
     Call in a fresh mount namespace. Raises `OSError` naming the step that failed.
     """
     check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / a private mount")
-    clones = [(root, _clone(root)) for root in sorted(set(writable), key=lambda p: p.count("/"))]
-    try:
-        _set_read_only(AT_FDCWD, "/", 0)
-        for root, fd in clones:
-            _attach(fd, root)
-    finally:
-        for _, fd in clones:
-            os.close(fd)
+    writable = set(writable)
+    if "/" not in writable:
+        clones = [(root, _clone(root)) for root in sorted(writable, key=lambda p: p.count("/"))]
+        try:
+            _set_read_only(AT_FDCWD, "/", 0)
+            for root, fd in clones:
+                _attach(fd, root)
+        finally:
+            for _, fd in clones:
+                os.close(fd)
     for path in protected:
         if not os.path.lexists(path):
             continue
@@ -66,6 +72,12 @@ def build(writable: Iterable[str], protected: Iterable[str]) -> None:
             _attach(fd, path)
         finally:
             os.close(fd)
+
+
+def detach(path: str) -> None:
+    """Lazily unmount what is mounted on `path` in this mount namespace (`umount2(MNT_DETACH)`). Raises
+    `OSError` (EINVAL when nothing is mounted there)."""
+    check(libc.umount2(os.fsencode(path), MNT_DETACH), f"umount2({path})")
 
 
 def mount_proc() -> None:

@@ -18,6 +18,8 @@ MODES = (READ_ONLY, WORKSPACE_WRITE, DANGER_FULL_ACCESS)
 
 # Top-level names that stay read-only inside every writable root (spec 5.1; `.codex-actors` is ours).
 PROTECTED_NAMES = (".git", ".codex", ".agents", ".codex-actors")
+# Protected in the cwd's root even before they exist (spec 5.1), so a command cannot create one and plant config.
+PROTECTED_EVEN_WHEN_MISSING = (".codex", ".codex-actors")
 
 _WORKSPACE_KEYS = {"writable_roots", "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp"}
 
@@ -59,7 +61,8 @@ class _Value:
 
 
 class WritableRoot(_Value):
-    """An absolute, resolved directory the command may write, minus `read_only_subpaths` (absolute, existing)."""
+    """An absolute, resolved directory the command may write, minus `read_only_subpaths` (absolute; all exist
+    but the cwd root's `PROTECTED_EVEN_WHEN_MISSING` entries, which are listed whether they exist or not)."""
 
     _FIELDS = ("root", "read_only_subpaths")
     root: str
@@ -171,7 +174,9 @@ class SandboxPolicy(_Value):
         """Spec 5.1 roots for workspace-write, resolved against `cwd`: configured roots + cwd + /tmp + $TMPDIR.
 
         Each root is resolved (symlinks followed) and paired with its existing protected top-level entries
-        (`.git` plus the `gitdir:` target of a worktree pointer file, `.codex`, `.agents`, `.codex-actors`).
+        (`.git` plus the `gitdir:` target of a worktree pointer file, `.codex`, `.agents`, `.codex-actors`);
+        the cwd's root also lists `.codex` and `.codex-actors` when they do not exist yet (as codex-rs's
+        `protect_missing_dot_codex`; the launcher creates a placeholder to bind read-only, placeholders.py).
         Roots that do not exist are left out. Empty for the other modes.
         """
         if self.mode != WORKSPACE_WRITE:
@@ -182,12 +187,13 @@ class SandboxPolicy(_Value):
             candidates.append("/tmp")
         if not self.exclude_tmpdir_env_var and env.get("TMPDIR"):
             candidates.append(env["TMPDIR"])
+        cwd_root = os.path.realpath(cwd)
         seen: dict[str, WritableRoot] = {}
         for candidate in candidates:
             real = os.path.realpath(os.path.join(cwd, candidate))
             if real in seen or not os.path.isdir(real):
                 continue
-            seen[real] = WritableRoot(real, _protected_subpaths(real))
+            seen[real] = WritableRoot(real, _protected_subpaths(real, protect_missing=real == cwd_root))
         return list(seen.values())
 
 
@@ -198,11 +204,13 @@ def _flag(table: Mapping[str, object], key: str) -> bool:
     return value
 
 
-def _protected_subpaths(root: str) -> tuple[str, ...]:
+def _protected_subpaths(root: str, *, protect_missing: bool) -> tuple[str, ...]:
     found: list[str] = []
     for name in PROTECTED_NAMES:
         path = os.path.join(root, name)
         if not os.path.lexists(path):
+            if protect_missing and name in PROTECTED_EVEN_WHEN_MISSING:
+                found.append(path)
             continue
         found.append(path)
         if name == ".git" and os.path.isfile(path):

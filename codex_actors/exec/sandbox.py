@@ -43,7 +43,8 @@ from _collections_abc import Mapping  # what `collections.abc` re-exports, alrea
 
 from codex_actors.exec import reaping
 from codex_actors.exec._libc import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
-from codex_actors.exec.policy import SandboxPolicy, SandboxUnavailable, WritableRoot
+from codex_actors.exec.placeholders import Placeholders
+from codex_actors.exec.policy import PROTECTED_EVEN_WHEN_MISSING, SandboxPolicy, SandboxUnavailable, WritableRoot
 
 # Start-up cost matters here: this module runs once per command. It imports the C module behind `signal`
 # (`_signal`: the same functions and signal numbers; `signal` wraps them in enums, and importing `enum` with
@@ -154,16 +155,23 @@ def run_as_reaper(
         sys.stderr.flush()
         if policy is None or policy.is_unrestricted:
             return _run_unsandboxed(command, cwd, env)
-        roots = prepare(policy, cwd, os.environ if env is None else env)
-        return _run_sandboxed(command, policy, roots, cwd, env, log_denials)
+        placeholders = Placeholders()
+        try:
+            roots = prepare(policy, cwd, os.environ if env is None else env, placeholders)
+            return _run_sandboxed(command, policy, roots, cwd, env, log_denials)
+        finally:
+            from codex_actors.exec import mounts
+
+            placeholders.release(unmount=mounts.detach)  # the tree is gone (or never started)
     except SandboxUnavailable as exc:
         os.write(2, f"{REFUSAL_PREFIX}{exc}\n".encode())
         return 1
 
 
-def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[WritableRoot]:
-    """Launcher side of `policy` (irreversible for this process): check Landlock, enter new user (when not
-    root), mount, PID and (network off) network namespaces, and build the read-only filesystem view.
+def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str], placeholders: Placeholders) -> list[WritableRoot]:
+    """Launcher side of `policy` (irreversible for this process): check Landlock, create `placeholders` for
+    protected paths that do not exist yet (the caller releases them once the tree is gone), enter new user
+    (when not root), mount, PID and (network off) network namespaces, and build the read-only filesystem view.
     Returns the effective writable roots. Raises `SandboxUnavailable` naming the missing layer."""
     # Everything the command side needs is imported here, once, before the forks (not in each child).
     from codex_actors.exec import capabilities, landlock, mounts, namespaces, seccomp  # noqa: F401
@@ -171,11 +179,15 @@ def prepare(policy: SandboxPolicy, cwd: str, env: Mapping[str, str]) -> list[Wri
     if landlock.abi_version() < 1:
         raise SandboxUnavailable("this kernel does not support Landlock, so file access cannot be restricted")
     roots = policy.effective_writable_roots(cwd, env)
+    protected = [path for root in roots for path in root.read_only_subpaths]
+    try:
+        placeholders.claim(path for path in protected if os.path.basename(path) in PROTECTED_EVEN_WHEN_MISSING)
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot protect a missing path ({_why(exc)})") from exc
     try:
         namespaces.enter(network=not policy.network_blocked)
     except OSError as exc:
         raise SandboxUnavailable(f"cannot create the sandbox's namespaces ({_why(exc)})") from exc
-    protected = [path for root in roots for path in root.read_only_subpaths]
     try:
         mounts.build([root.root for root in roots], protected)
     except OSError as exc:

@@ -31,7 +31,9 @@ from codex_actors.mcp_server.approvals import (
     can_ask_in_round_trip,
     decision_of,
 )
-from codex_actors.mcp_server.tools import CODEX_REPLY_TOOL, CODEX_TOOL, ToolArgumentError, codex_flags, string_arg
+from codex_actors.mcp_server.tools import (
+    CODEX_REPLY_TOOL, CODEX_TOOL, CodexCall, ToolArgumentError, parse_codex_call, parse_reply_call,
+)
 from codex_actors.protocol import events, ops
 from codex_actors.threads import ThreadManager, UnknownThread, open_thread_manager
 
@@ -64,34 +66,30 @@ class McpFrontEnd:
         args = dict(params.arguments or {})
         try:
             if params.name == "codex":
-                thread_id, stream = await self._start(args)
+                call = parse_codex_call(args)
+                thread_id, stream = await self._start(call)
+                prompt = call.prompt
             elif params.name == "codex-reply":
-                thread_id = string_arg(args, "threadId") or string_arg(args, "conversationId")
-                if thread_id is None:
-                    raise ToolArgumentError("missing required argument `threadId`")
+                reply = parse_reply_call(args)
+                thread_id, prompt = reply.thread_id, reply.prompt
                 stream = self.streams.get(thread_id)
                 if stream is None:
                     raise ToolArgumentError(f"no thread {thread_id} on this server (start one with the codex tool)")
             else:
                 return _error(f"unknown tool {params.name!r}")
-            prompt = string_arg(args, "prompt", required=True)
             turn_id, _ = await self.manager.submit(thread_id, ops.UserInputOp(items=[ops.TextInput(prompt)]))
             return await self._run_turn(ctx, TurnProgress(thread_id, stream, turn_id))
         except (ToolArgumentError, ConfigError, UnknownThread) as exc:
             return _error(str(exc))
 
-    async def _start(self, args: dict[str, Any]) -> tuple[str, trio.MemoryReceiveChannel]:
+    async def _start(self, call: CodexCall) -> tuple[str, trio.MemoryReceiveChannel]:
         from codex_actors.config import load_config
         from codex_actors.runtime import RunOptions
 
-        flags = codex_flags(args)
-        string_arg(args, "prompt", required=True)
-        cwd = string_arg(args, "cwd")
-        profile = string_arg(args, "profile")
-        base = Path(cwd).expanduser() if cwd else Path(os.getcwd())
+        base = Path(call.cwd).expanduser() if call.cwd else Path(os.getcwd())
         config = await trio.to_thread.run_sync(
-            lambda: load_config(cwd=base, overrides=self.overrides, flags=flags, profile=profile))
-        options = RunOptions(originator=ORIGINATOR, source="mcp", base_instructions=string_arg(args, "base-instructions"))
+            lambda: load_config(cwd=base, overrides=self.overrides, flags=call.flags, profile=call.profile))
+        options = RunOptions(originator=ORIGINATOR, source="mcp", base_instructions=call.base_instructions)
         handle = await self.manager.start(config, options)
         self.streams[handle.thread_id] = handle.events
         return handle.thread_id, handle.events

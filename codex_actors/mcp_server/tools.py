@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 SANDBOX_MODES = ["read-only", "workspace-write", "danger-full-access"]
 APPROVAL_POLICIES = ["untrusted", "on-failure", "on-request", "never"]
 
@@ -60,26 +62,27 @@ class ToolArgumentError(ValueError):
     """A tool argument is missing or malformed; the message names it."""
 
 
-def string_arg(args: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = args.get(name)
-    if value is None:
-        if required:
-            raise ToolArgumentError(f"missing required argument `{name}`")
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ToolArgumentError(f"argument `{name}` must be a non-empty string")
-    return value
+@attrs.frozen
+class CodexCall:
+    """The `codex` tool's arguments, checked: `flags` are the config keys (dotted) they set."""
+
+    prompt: str
+    flags: dict[str, Any]
+    cwd: str | None = None
+    profile: str | None = None
+    base_instructions: str | None = None
 
 
-def choice_arg(args: dict[str, Any], name: str, choices: list[str]) -> str | None:
-    value = string_arg(args, name)
-    if value is not None and value not in choices:
-        raise ToolArgumentError(f"argument `{name}` must be one of {', '.join(choices)}, got {value!r}")
-    return value
+@attrs.frozen
+class ReplyCall:
+    """The `codex-reply` tool's arguments, checked."""
+
+    thread_id: str
+    prompt: str
 
 
-def codex_flags(args: dict[str, Any]) -> dict[str, Any]:
-    """The config keys (dotted) the `codex` tool's arguments set."""
+def parse_codex_call(args: dict[str, Any]) -> CodexCall:
+    """Check the `codex` tool's `args` once. Raises ToolArgumentError naming the first bad argument."""
     unknown = set(args) - set(CODEX_TOOL["inputSchema"]["properties"])
     if unknown:
         raise ToolArgumentError(f"unknown argument(s): {', '.join(sorted(unknown))}")
@@ -90,12 +93,45 @@ def codex_flags(args: dict[str, Any]) -> dict[str, Any]:
             raise ToolArgumentError("argument `config` must be an object of dotted config keys")
         flags.update({str(k): v for k, v in config.items()})
     for name, key in (("model", "model"), ("developer-instructions", "developer_instructions")):
-        value = string_arg(args, name)
+        value = _string_arg(args, name)
         if value is not None:
             flags[key] = value
-    sandbox = choice_arg(args, "sandbox", SANDBOX_MODES)
+    sandbox = _choice_arg(args, "sandbox", SANDBOX_MODES)
     if sandbox is not None:
         flags["sandbox_mode"] = sandbox
-    policy = choice_arg(args, "approval-policy", APPROVAL_POLICIES)
+    policy = _choice_arg(args, "approval-policy", APPROVAL_POLICIES)
     flags["approval_policy"] = policy or "never"
-    return flags
+    return CodexCall(prompt=_prompt(args), flags=flags, cwd=_string_arg(args, "cwd"),
+                     profile=_string_arg(args, "profile"), base_instructions=_string_arg(args, "base-instructions"))
+
+
+def parse_reply_call(args: dict[str, Any]) -> ReplyCall:
+    """Check the `codex-reply` tool's `args` once (`threadId`, or the older `conversationId`). Raises
+    ToolArgumentError naming the first bad argument."""
+    thread_id = _string_arg(args, "threadId") or _string_arg(args, "conversationId")
+    if thread_id is None:
+        raise ToolArgumentError("missing required argument `threadId`")
+    return ReplyCall(thread_id=thread_id, prompt=_prompt(args))
+
+
+def _prompt(args: dict[str, Any]) -> str:
+    prompt = args.get("prompt")
+    if prompt is None:
+        raise ToolArgumentError("missing required argument `prompt`")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ToolArgumentError("argument `prompt` must be a non-empty string")
+    return prompt
+
+
+def _string_arg(args: dict[str, Any], name: str) -> str | None:
+    value = args.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ToolArgumentError(f"argument `{name}` must be a non-empty string")
+    return value
+
+
+def _choice_arg(args: dict[str, Any], name: str, choices: list[str]) -> str | None:
+    value = _string_arg(args, name)
+    if value is not None and value not in choices:
+        raise ToolArgumentError(f"argument `{name}` must be one of {', '.join(choices)}, got {value!r}")
+    return value

@@ -139,12 +139,14 @@ def probe_env(place: Place, mode: str) -> dict[str, str]:
 
 
 async def launch(who: Who, place: Place, mode: str, argv: list[str], *, pass_fds: tuple[int, ...] = (),
-                 timeout: float = 30, **kwargs) -> tuple[int, str]:
-    """Run `argv` through the launcher as `who` in `place.work` under `mode`; (exit code, stdout+stderr)."""
-    launcher = launcher_argv(argv, cwd=str(place.work), policy=policy_for(mode), tty=False)
+                 timeout: float = 30, cwd: Path | None = None, **kwargs) -> tuple[int, str]:
+    """Run `argv` through the launcher as `who` in `cwd` (default `place.work`) under `mode`; (exit code,
+    stdout+stderr)."""
+    cwd = place.work if cwd is None else cwd
+    launcher = launcher_argv(argv, cwd=str(cwd), policy=policy_for(mode), tty=False)
     launcher = who.adapt(launcher)
     with trio.fail_after(timeout):
-        proc = await trio.run_process([*who.prefix, *launcher], cwd=place.work, env=probe_env(place, mode),
+        proc = await trio.run_process([*who.prefix, *launcher], cwd=cwd, env=probe_env(place, mode),
                                       stdin=subprocess.DEVNULL, capture_stdout=True, stderr=subprocess.STDOUT,
                                       check=False, pass_fds=pass_fds, **kwargs)
     return proc.returncode, proc.stdout.decode(errors="replace")
@@ -308,7 +310,7 @@ async def test_signals_do_not_reach_a_process_outside(who, place, mode):
     victim = await trio.lowlevel.open_process([*who.prefix, "sleep", "600"])
     try:
         status, out = await launch(who, place, mode, sh(f"kill -9 {victim.pid}; echo sent=$?"))
-        with trio.move_on_after(2 if mode == "danger-full-access" else 0.3):
+        with trio.move_on_after(10 if mode == "danger-full-access" else 0.3):  # it is dead or dying by now
             await victim.wait()
         if mode == "danger-full-access":
             assert victim.returncode == -signal.SIGKILL, out
@@ -331,7 +333,7 @@ async def test_the_command_cannot_stop_or_kill_its_reaper(who, place, mode):
 # -- 4. the tree never outlives its reaper ------------------------------------------------------------------
 
 
-async def assert_gone(marker: str, within: float = 2.0) -> None:
+async def assert_gone(marker: str, within: float = 5.0) -> None:
     """No process whose command line holds `marker` is left after `within` seconds (polled every 50 ms)."""
     with trio.move_on_after(within):
         while processes_with(marker):
@@ -393,9 +395,9 @@ async def test_the_tree_dies_when_the_process_holding_the_lifeline_dies(who, pla
                 await trio.sleep(0.05)
         os.close(lifeline_w)  # what the kernel does when the session process dies
         lifeline_w = -1
-        with trio.fail_after(2):
+        with trio.fail_after(10):  # the launcher's teardown: SIGTERM, a 0.5 s grace, SIGKILL; slow under load
             await proc.wait()
-        await assert_gone(marker, within=0.5)
+        await assert_gone(marker)
     finally:
         if lifeline_w >= 0:
             os.close(lifeline_w)

@@ -16,7 +16,19 @@ def test_workspace_write_roots_are_cwd_tmp_tmpdir_and_configured(tmp_path):
     policy = SandboxPolicy.from_config("workspace-write", {"writable_roots": [str(extra)]})
     roots = policy.effective_writable_roots(str(cwd), env={"TMPDIR": str(tmpdir)})
     assert [r.root for r in roots] == [str(extra), str(cwd), "/tmp", str(tmpdir)]
-    assert roots[1].read_only_subpaths == (str(cwd / ".git"),)
+    assert roots[1].read_only_subpaths == (str(cwd / ".git"), str(cwd / ".codex"), str(cwd / ".codex-actors"))
+    assert roots[0].read_only_subpaths == ()  # only the cwd's root protects names that do not exist yet
+
+
+def test_the_cwd_protects_a_missing_dot_codex_so_creating_it_needs_approval(tmp_path):
+    cwd = tmp_path / "repo"
+    cwd.mkdir()
+    (cwd / ".agents").mkdir()
+    root = SandboxPolicy("workspace-write").effective_writable_roots(str(cwd), env={})[0]
+    assert root.read_only_subpaths == (str(cwd / ".codex"), str(cwd / ".agents"), str(cwd / ".codex-actors"))
+    assert not root.allows(str(cwd / ".codex" / "config.toml"))
+    assert not root.allows(str(cwd / ".codex-actors" / "config.toml"))
+    assert root.allows(str(cwd / ".codexrc")) and root.allows(str(cwd / "src" / ".codex"))
 
 
 def test_excluded_tmp_roots_are_left_out(tmp_path):
@@ -32,7 +44,7 @@ def test_git_worktree_pointer_protects_its_target(tmp_path):
     wt.mkdir()
     (wt / ".git").write_text(f"gitdir: {gitdir}\n")
     roots = SandboxPolicy("workspace-write").effective_writable_roots(str(wt), env={})
-    assert roots[0].read_only_subpaths == (str(wt / ".git"), str(gitdir))
+    assert roots[0].read_only_subpaths == (str(wt / ".git"), str(gitdir), str(wt / ".codex"), str(wt / ".codex-actors"))
 
 
 def test_json_round_trip_uses_the_spec_shape():

@@ -10,7 +10,7 @@ from codex_actors.actors import start_actor
 from codex_actors.exec.process import (
     Collect, ProcessActor, ProcessSpec, SpawnError, Summarize, Terminate, WriteStdin, run_command,
 )
-from tests.exec.proctable import assert_nothing_left
+from tests.exec.proctable import assert_nothing_left, processes_with
 from tests.memory_probe import run_measured
 
 
@@ -20,15 +20,18 @@ def marker() -> str:
 
 
 async def test_exit_code_and_separate_streams():
-    result = await run_command(ProcessSpec(["bash", "-c", "echo out; echo err >&2; exit 3"], "/tmp"), timeout_s=20)
+    m = marker()
+    result = await run_command(ProcessSpec(["bash", "-c", f": {m}; echo out; echo err >&2; exit 3"], "/tmp"),
+                               timeout_s=20)
     assert (result.exit_code, result.stdout, result.stderr, result.timed_out) == (3, b"out\n", b"err\n", False)
-    assert_nothing_left("echo out")
+    assert_nothing_left(m)
 
 
 async def test_timeout_kills_the_whole_group_keeps_output_and_exits_124():
     m = marker()
+    # 2 s: long enough for bash to start and print on a loaded machine, which the output assertion needs.
     result = await run_command(ProcessSpec(["bash", "-c", f"echo before; sleep {m} & sleep {m}; wait"], "/tmp"),
-                               timeout_s=0.5)
+                               timeout_s=2)
     assert result.timed_out and result.exit_code == 124
     assert result.stdout == b"before\n"
     assert_nothing_left(m)
@@ -72,10 +75,11 @@ async def test_tty_session_echoes_what_is_written():
 
 async def test_pipe_session_refuses_stdin_writes():
     async with trio.open_nursery() as nursery:
-        ref = await start_actor(nursery, ProcessActor(ProcessSpec(["sleep", "5"], "/tmp")))
+        m = marker()
+        ref = await start_actor(nursery, ProcessActor(ProcessSpec(["sleep", m], "/tmp")))
         assert await ref.ask(WriteStdin(b"x")) == "stdin is closed for this session"
         await ref.stop()
-    assert_nothing_left("sleep 5")
+    assert_nothing_left(m)
 
 
 async def hundred_megabytes_through_run_command() -> dict:
@@ -156,10 +160,18 @@ async def test_cancel_while_draining_output_to_a_slow_consumer():
 async def test_cancel_while_the_launcher_is_killing_leftovers():
     """The command has exited; its leftover ignores SIGTERM, so the launcher is inside its grace period."""
     m = marker()
+    left = trio.Event()
+
+    async def on_output(stream, data):
+        left.set()
+
     async with trio.open_nursery() as nursery:
         ref = await start_actor(nursery, ProcessActor(ProcessSpec(
-            ["bash", "-c", f"(trap '' TERM; exec sleep {m}) & echo leaving"], "/tmp")))
-        await trio.sleep(0.3)
+            ["bash", "-c", f"(trap '' TERM; exec sleep {m}) & echo leaving"], "/tmp"), on_output=on_output))
+        with trio.fail_after(20):  # until bash has said it leaves and has exited: only its leftover runs
+            await left.wait()
+            while [cmd for _, state, cmd in processes_with(m) if cmd.startswith("bash") and state != "Z"]:
+                await trio.sleep(0.02)
         await ref.stop()
     assert_nothing_left(m)
 

@@ -52,9 +52,9 @@ async def test_timeout_kills_the_tree_exits_124_and_keeps_the_output():
     rec = Recorder()
     m = f"3{uuid.uuid4().int % 10**6:06d}"
     out = await ShellTool(policy=FULL)({"command": ["bash", "-c", f"echo before; sleep {m} & sleep {m}; wait"],
-                                        "timeout_ms": 400}, ctx(rec))
+                                        "timeout_ms": 2000}, ctx(rec))  # bash prints in time, even under load
     payload = json.loads(out.text)
-    assert payload["output"] == "command timed out after 400 milliseconds\nbefore\n"
+    assert payload["output"] == "command timed out after 2000 milliseconds\nbefore\n"
     assert payload["metadata"]["exit_code"] == 124
     assert rec.of("exec_command_end")[0]["exit_code"] == 124
     assert_nothing_left(m)
