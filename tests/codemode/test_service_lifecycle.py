@@ -18,6 +18,7 @@ from codex_actors.codemode import (
     open_code_mode_service,
 )
 from codex_actors.codemode.service import CodeModeService
+from codex_actors.testing.os_threads import native_only_threads
 
 from tests.codemode.helpers import Tools, os_thread_alive
 
@@ -258,24 +259,6 @@ async def test_cancelling_the_service_owner_joins_all_v8_threads():
 def rss_bytes() -> int:
     with open(f"/proc/{os.getpid()}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def native_only_threads() -> int:
-    """OS threads of this process that are not Python threads (V8 isolate threads, nothing else here). An idle
-    trio worker thread timing out leaves `threading.enumerate()` a moment before its OS thread ends; it still
-    bears trio's name then (isolate threads bear the name of the job that built them), so it is not counted."""
-    python_ids = {thread.native_id for thread in threading.enumerate()}
-    count = 0
-    for tid in os.listdir("/proc/self/task"):
-        if int(tid) in python_ids:
-            continue
-        try:
-            with open(f"/proc/self/task/{tid}/comm") as handle:
-                name = handle.read().strip()
-        except OSError:
-            continue  # it ended meanwhile
-        count += not name.startswith("Trio thread")
-    return count
 
 
 async def test_500_exec_terminate_cycles_return_to_baseline():
