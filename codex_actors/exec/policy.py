@@ -174,7 +174,8 @@ class SandboxPolicy(_Value):
         """Spec 5.1 roots for workspace-write, resolved against `cwd`: configured roots + cwd + /tmp + $TMPDIR.
 
         Each root is resolved (symlinks followed) and paired with its existing protected top-level entries
-        (`.git` plus the `gitdir:` target of a worktree pointer file, `.codex`, `.agents`, `.codex-actors`);
+        (`.git` plus the `gitdir:` target of a worktree pointer file, `.codex`, `.agents`, `.codex-actors`; an
+        entry that is a symlink is listed as its resolved target);
         the cwd's root also lists `.codex` and `.codex-actors` when they do not exist yet (as codex-rs's
         `protect_missing_dot_codex`; the launcher creates a placeholder to bind read-only, placeholders.py).
         Roots that do not exist are left out. Empty for the other modes.
@@ -212,6 +213,12 @@ def _protected_subpaths(root: str, *, protect_missing: bool) -> tuple[str, ...]:
             if protect_missing and name in PROTECTED_EVEN_WHEN_MISSING:
                 found.append(path)
             continue
+        if os.path.islink(path):
+            # A mount cannot sit on a symlink: protect what it points to, as bubblewrap's --ro-bind does (a
+            # dangling link protects nothing, since nothing can be written through it).
+            path = os.path.realpath(path)
+            if not os.path.isdir(path) and not os.path.isfile(path):
+                continue
         found.append(path)
         if name == ".git" and os.path.isfile(path):
             target = _gitdir_target(path)

@@ -105,3 +105,19 @@ async def test_workspace_write_from_the_filesystem_root_writes_everywhere_but_pr
     assert not os.path.exists("/.codex/config.toml"), out
     if not existed:
         assert not os.path.lexists("/.codex"), "the placeholder outlived the sandbox"
+
+
+@pytest.mark.parametrize("mode", SANDBOXED)
+@pytest.mark.parametrize("points_to", ["inside", "outside"])
+async def test_a_dot_codex_that_is_a_symlink_stays_read_only_and_the_command_runs(who, place, mode, points_to):
+    """A cwd whose `.codex` is a symlink to a directory (inside the cwd or outside any writable root): the
+    command runs, and nothing reached through the link can be written (codex-rs binds the link's target)."""
+    target = (place.work / "real-codex") if points_to == "inside" else (place.outside / "codex-config")
+    target.mkdir()
+    (place.work / ".codex").symlink_to(target)
+    script = "echo pwn > .codex/config.toml; mkdir .codex/rules; echo pwn > real-codex-sibling.txt; echo end"
+    status, out = await launch(who, place, mode, sh(script))
+    assert out.splitlines()[-1:] == ["end"], out
+    assert list(target.iterdir()) == [], out
+    assert (place.work / ".codex").is_symlink()
+    assert (place.work / "real-codex-sibling.txt").exists() == (mode == WORKSPACE), out  # the cwd stays writable
