@@ -89,7 +89,7 @@ async def turn_steer(conn: Any, params: Any) -> JSON:
     expected = p.str("expectedTurnId")
     items = p.inputs()
     _expect_turn(loaded, expected)
-    _, answer = await conn.manager.submit(loaded.handle.thread_id, ops.UserInputOp(items=items))
+    _, answer = await conn.manager.submit(loaded.handle.thread_id, ops.SteerInput(items=items))
     if answer != "steered":
         raise RpcError(INVALID_REQUEST, f"turn {expected} no longer accepts input")
     return {"turnId": expected}

@@ -82,10 +82,12 @@ def terminate_tree(statuses: dict[int, int]) -> None:
             return
 
 
-def tree_pids() -> set[int]:
-    """Live (non-zombie) descendants of this process. As a subreaper it inherits every orphan of the tree, so
-    this is exactly what is left of the command (process groups are not used: the CLI runs the reaper inside
-    the user's job, whose other members are not ours to kill)."""
+def tree_pids() -> list[int]:
+    """Live (non-zombie) descendants of this process, every parent before its children. As a subreaper it
+    inherits every orphan of the tree, so this is exactly what is left of the command (process groups are not
+    used: the CLI runs the reaper inside the user's job, whose other members are not ours to kill). Signalled
+    in this order, a shell dies before the commands it waits on, so it cannot report their deaths
+    ("Terminated") into the output of a command that timed out."""
     me = os.getpid()
     children: dict[int, list[int]] = {}
     live: set[int] = set()
@@ -102,14 +104,14 @@ def tree_pids() -> set[int]:
         children.setdefault(ppid, []).append(pid)
         if fields[0] != b"Z":
             live.add(pid)
-    found: set[int] = set()
+    found: dict[int, None] = {}  # insertion-ordered: a pid is found only after its parent
     stack = list(children.get(me, ()))
     while stack:
         pid = stack.pop()
         if pid not in found:
-            found.add(pid)
+            found[pid] = None
             stack.extend(children.get(pid, ()))
-    return found & live
+    return [pid for pid in found if pid in live]
 
 
 def send_signal(pid: int, signum: int) -> None:

@@ -65,6 +65,16 @@ class UserInputOp(Op):
     final_output_json_schema: dict[str, Any] | None = None
 
 
+@attrs.frozen
+class SteerInput(Op):
+    """Input for the running turn only (app-server `turn/steer`): the session answers "steered", or
+    "not_steerable" when no turn accepts input any more (none runs, or it is past its last request); it never
+    starts a turn. Not a Codex op, so not in OPS: it is never read from JSON."""
+
+    TYPE: ClassVar[str] = "steer_input"
+    items: list[UserInput]
+
+
 @OPS.register
 @attrs.frozen
 class UserTurn(Op):

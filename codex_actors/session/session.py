@@ -189,13 +189,16 @@ class Session(Actor):
                 return "rejected"
             if isinstance(op, ops.OverrideTurnContext):
                 return "overridden"
+        if isinstance(op, ops.SteerInput):
+            return await self._steer(op.items) or "not_steerable"
         if isinstance(op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)):
-            if self._turn is not None and self._turn.accepts_steering:
-                item = await user_message_item(op.items)
-                # Reading images awaits a worker thread: the turn may have ended meanwhile.
-                if self._turn is not None and self._turn.accepts_steering:
-                    self._turn.steer(item)
-                    return "steered"
+            if await self._steer(op.items):
+                return "steered"
+            if self._turn is not None and self._task_done is not None and isinstance(
+                    self._turn.op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)):
+                # A user turn past its last request is only writing its end: let it end, then start the next
+                # turn with this input (steering it would lose the input; replacing it would abort a done turn).
+                await self._task_done.wait()
             await self._start_task(message.id, op)
             return "started"
         if isinstance(op, ops.Interrupt):
@@ -244,6 +247,17 @@ class Session(Actor):
             self.client.model = settings.model
         self.settings = settings
         self.services.settings = settings
+
+    async def _steer(self, inputs: list[ops.UserInput]) -> str | None:
+        """Queue `inputs` for the running turn's next request: "steered", or None when no turn takes input."""
+        if self._turn is None or not self._turn.accepts_steering:
+            return None
+        item = await user_message_item(inputs)
+        # Reading images awaits a worker thread: the turn may have ended meanwhile.
+        if self._turn is None or not self._turn.accepts_steering:
+            return None
+        self._turn.steer(item)
+        return "steered"
 
     async def _start_task(self, sub_id: str, op: Any) -> None:
         if self._task_scope is not None:
@@ -326,8 +340,8 @@ class SessionHandle:
         await self._session.first_request_out.wait()
 
     async def ask(self, op: ops.Op, *, submission_id: str | None = None) -> tuple[str, Any]:
-        """Like `submit`, also returning the session's answer: "started" | "steered" | "rejected" |
-        "interrupted" | "resolved" | "unknown" | ... (see `Session.handle`)."""
+        """Like `submit`, also returning the session's answer: "started" | "steered" | "not_steerable" |
+        "rejected" | "interrupted" | "resolved" | "unknown" | ... (see `Session.handle`)."""
         sub_id = submission_id or str(uuid.uuid4())
         return sub_id, await self._ref.ask(ops.Submission(sub_id, op))
 

@@ -88,8 +88,9 @@ class _Slot:
 
 
 class TurnRunner:
-    """Runs one task. `steer(item)` queues input for the next sampling request; `abort_reason` is set by the
-    session before it cancels the runner, and `finish_aborted` then writes the aborted outputs and marker."""
+    """Runs one task. `steer(item)` queues input for the next sampling request while `accepts_steering` (a user
+    turn that has not yet decided to end); `abort_reason` is set by the session before it cancels the runner,
+    and `finish_aborted` then writes the aborted outputs and marker."""
 
     def __init__(self, session: "Session", turn_id: str, op: Any) -> None:
         self.session = session
@@ -177,6 +178,8 @@ class TurnRunner:
                 if self.pending:
                     follow_up = True
                 if not follow_up:
+                    # No await since the check above: input arriving from here on starts the next turn.
+                    self.accepts_steering = False
                     break
                 if self._over_compact_limit():
                     await self.compact(mid_turn=True)
@@ -184,6 +187,7 @@ class TurnRunner:
             await self.emit(events.Error(message=exc.message, codex_error_info=exc.codex_error_info))
         except model_events.ModelError as exc:
             await self.emit(events.Error(message=exc.message, codex_error_info=exc.codex_error_info))
+        self.accepts_steering = False
         await self._complete()
 
     async def _complete(self) -> None:

@@ -177,3 +177,34 @@ async def test_model_list_pages_the_providers_models_and_falls_back_to_the_confi
             for c in (client, fallback):
                 await c.proc.stdin.aclose()
                 await c.proc.wait()
+
+
+async def test_turn_steer_reaches_the_running_turn_and_is_refused_once_it_ended(tmp_path):
+    flag = tmp_path / "go-on"
+    cmd = f"for i in $(seq 200); do [ -e {flag} ] && echo released && break; sleep 0.05; done"
+    script = [response(function_call("exec_command", {"cmd": cmd, "yield_time_ms": 20000}, "call_wait")),
+              response(text_message("steered answer"))]
+    async with serve_scripted_model(script, websocket=False) as server, trio.open_nursery() as nursery:
+        client = await RawClient.start(server.url, tmp_path / "home", tmp_path, nursery)
+        with trio.fail_after(60):
+            await client.initialize()
+            thread_id = (await client.call("thread/start", {"sandbox": "danger-full-access"}))["result"]["thread"]["id"]
+            turn = await client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]})
+            turn_id = turn["result"]["turn"]["id"]
+            while (await client.until("item/started", threadId=thread_id))["params"]["item"]["type"] \
+                    != "commandExecution":
+                pass
+            steer = {"threadId": thread_id, "expectedTurnId": turn_id,
+                     "input": [{"type": "text", "text": "also mention the weather"}]}
+            steered = await client.call("turn/steer", steer)
+            assert steered.get("result") == {"turnId": turn_id}, steered
+            flag.touch()
+            completed = await client.until("turn/completed", threadId=thread_id)
+            assert completed["params"]["turn"]["id"] == turn_id
+            late = await client.call("turn/steer", steer)
+            assert late["error"]["code"] == -32600, late
+            await client.proc.stdin.aclose()
+            await client.proc.wait()
+    second = server.requests[1].body["input"]
+    assert second[-1]["content"] == [{"type": "input_text", "text": "also mention the weather"}]
+    assert len(server.requests) == 2

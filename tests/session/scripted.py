@@ -34,13 +34,15 @@ def tools_from(handlers):
 
 
 @asynccontextmanager
-async def scripted_session(script, cwd, *, handlers=(), build_tools=None, websocket=False, **settings):
+async def scripted_session(script, cwd, *, handlers=(), build_tools=None, websocket=False, on_turn_complete=None,
+                           **settings):
     async with serve_scripted_model(script, websocket=websocket) as server:
         provider = ProviderInfo.from_table("scripted", {"base_url": server.url, "wire_api": "responses",
                                                          "stream_max_retries": 2, "request_max_retries": 1})
         open_client = functools.partial(_open_client, provider)
         async with open_session(settings_for(cwd, **settings), open_client=open_client,
-                                build_tools=build_tools or tools_from(handlers)) as session:
+                                build_tools=build_tools or tools_from(handlers),
+                                on_turn_complete=on_turn_complete) as session:
             yield session, server
 
 

@@ -1,6 +1,7 @@
 import json
 
 import trio
+import trio.testing
 
 from codex_actors.protocol import events, ops
 from codex_actors.testing import custom_tool_call, error_response, function_call, response, text_message, usage
@@ -90,6 +91,62 @@ async def test_input_during_a_turn_is_steered_into_the_next_request(tmp_path):
     second = input_of(server.requests[1])
     assert second[-1]["content"] == [{"type": "input_text", "text": "also do this"}]
     assert second[-2]["type"] == "function_call_output"
+
+
+async def test_input_arriving_while_a_turn_writes_its_end_starts_the_next_turn(tmp_path):
+    """Input that comes after the turn's last request (here: while its end is being written, held open by the
+    turn-complete hook) cannot steer that turn any more: it must start the next one, not vanish."""
+    ending, release = trio.Event(), trio.Event()
+
+    async def hold_the_end(info):
+        if info["input-messages"] == ["first"]:
+            ending.set()
+            await release.wait()
+
+    script = [response(text_message("one")), response(text_message("two"))]
+    async with scripted_session(script, tmp_path, on_turn_complete=hold_the_end) as (session, server):
+        await session.submit(user_turn("first", tmp_path))
+        with trio.fail_after(10):
+            await ending.wait()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session.submit, user_turn("second", tmp_path))
+            # Every task blocked: the session has taken the submission in while the first turn is still ending.
+            await trio.testing.wait_all_tasks_blocked(cushion=0.01)
+            release.set()
+        seen = await session.wait_for(events.TaskComplete)
+        if seen[-1].msg.last_agent_message == "one":
+            seen = await session.wait_for(events.TaskComplete)
+    assert seen[-1].msg.last_agent_message == "two"
+    assert len(server.requests) == 2
+    assert input_of(server.requests[1])[-1]["content"] == [{"type": "input_text", "text": "second"}]
+
+
+async def test_steer_only_input_never_starts_a_turn(tmp_path):
+    """`steer_input` (app-server `turn/steer`) steers a running turn; with no turn taking input (none runs, or
+    it is writing its end) it is answered `not_steerable` and nothing is sent."""
+    block, ending, release = Blocking(), trio.Event(), trio.Event()
+
+    async def hold_the_end(info):
+        ending.set()
+        await release.wait()
+
+    script = [response(function_call("block", {}, "c1")), response(text_message("saw it"))]
+    async with scripted_session(script, tmp_path, handlers=[block], on_turn_complete=hold_the_end) as (
+            session, server):
+        assert (await session.ask(ops.SteerInput([ops.TextInput("too early")])))[1] == "not_steerable"
+        await session.submit(user_turn("start", tmp_path))
+        with trio.fail_after(10):
+            await block.started.wait()
+        assert (await session.ask(ops.SteerInput([ops.TextInput("also do this")])))[1] == "steered"
+        block.gate.set()
+        with trio.fail_after(10):
+            await ending.wait()
+        assert (await session.ask(ops.SteerInput([ops.TextInput("too late")])))[1] == "not_steerable"
+        release.set()
+        seen = await session.wait_for(events.TaskComplete)
+    assert types_of(seen).count("task_started") == 1
+    assert len(server.requests) == 2
+    assert input_of(server.requests[1])[-1]["content"] == [{"type": "input_text", "text": "also do this"}]
 
 
 async def test_model_failure_is_an_error_then_task_complete(tmp_path):
