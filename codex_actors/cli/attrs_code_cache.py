@@ -114,17 +114,23 @@ def canonical_script(script: str) -> tuple[str, int | None]:
 
 
 def with_constant(code: Any, placeholder: int, value: int) -> Any:
-    """`code` with every constant `placeholder` (also inside constant tuples and nested code) replaced by `value`."""
-    def swap(const: Any) -> Any:
+    """`code` with every constant `placeholder` (also inside constant tuples and nested code) replaced by `value`;
+    `code` itself when it holds none."""
+    consts = list(code.co_consts)
+    changed = False
+    for index, const in enumerate(consts):
         if type(const) is int and const == placeholder:
-            return value
-        if type(const) is tuple:
-            return tuple(swap(item) for item in const)
-        if isinstance(const, type(code)):
-            return with_constant(const, placeholder, value)
-        return const
-
-    return code.replace(co_consts=tuple(swap(const) for const in code.co_consts))
+            consts[index] = value
+        elif type(const) is tuple and placeholder in const:
+            consts[index] = tuple(value if type(item) is int and item == placeholder else item for item in const)
+        elif isinstance(const, type(code)):
+            consts[index] = with_constant(const, placeholder, value)
+            if consts[index] is const:
+                continue
+        else:
+            continue
+        changed = True
+    return code.replace(co_consts=tuple(consts)) if changed else code
 
 
 def _cached_compile_and_eval(directory: str, flags: int) -> Any:
