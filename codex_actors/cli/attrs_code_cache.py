@@ -82,7 +82,9 @@ def install(directory: str | None = None) -> bool:
         return False
     if current.__code__.co_varnames[:4] != _SIGNATURE:
         return False
-    _make._compile_and_eval = _cached_compile_and_eval(directory or default_directory(), _future_flags(_make))
+    replacement = _cached_compile_and_eval(directory or default_directory(), _future_flags(_make))
+    replacement.__wrapped__ = current  # attrs' own, as functools.wraps would record it
+    _make._compile_and_eval = replacement
     return True
 
 

@@ -107,8 +107,9 @@ def test_nothing_is_written_when_python_writes_no_bytecode(tmp_path):
 
 
 def test_the_type_hash_is_put_back_into_the_compiled_constants():
-    for fields, folded in (("\n        self.a,", False), ("", True)):  # `(N,)` alone is folded into one constant
-        script = f"def __hash__(self):\n        return hash((\n                -4097894240111679546,{fields}\n            ))"
+    for fields in ("\n        self.a,", ""):  # with no field, `(N,)` is folded into one constant
+        script = ("def __hash__(self):\n        return hash((\n                -4097894240111679546,"
+                  f"{fields}\n            ))")
         canonical, value = canonical_script(script)
         assert value == -4097894240111679546 and str(PLACEHOLDER) in canonical and str(value) not in canonical
         namespace: dict = {}
@@ -127,20 +128,25 @@ def test_the_installed_attrs_is_a_tested_version_read_without_importlib_metadata
     assert version == importlib.metadata.version("attrs")
     assert attrs_code_cache.is_tested(version), (
         f"attrs {version} is not in TESTED_ATTRS: check attr._make._compile_and_eval, then add it")
-    assert attr._make._compile_and_eval.__code__.co_varnames[:4] == ("script", "globs", "locs", "filename")
+    own = attr._make._compile_and_eval  # attrs' own, also once an in-process `main()` installed the cache
+    own = getattr(own, "__wrapped__", own)
+    assert own.__module__ == "attr._make"
+    assert own.__code__.co_varnames[:4] == ("script", "globs", "locs", "filename")
 
 
-def test_an_untested_attrs_is_left_alone(tmp_path, monkeypatch):
-    original = attr._make._compile_and_eval
-    monkeypatch.setattr(attrs_code_cache, "attrs_version", lambda: "99.0.0")
-    assert not attrs_code_cache.install(str(tmp_path))
-    assert attr._make._compile_and_eval is original
+def test_an_untested_attrs_is_left_alone(tmp_path):
+    code = ("import sys\nfrom attr import _make\nfrom codex_actors.cli import attrs_code_cache as cache\n"
+            "original = _make._compile_and_eval\ncache.attrs_version = lambda: '99.0.0'\n"
+            "print(cache.install(sys.argv[1]), _make._compile_and_eval is original)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["False", "True"], proc.stderr
     assert not attrs_code_cache.is_tested("25.1.0") and attrs_code_cache.is_tested("26.1.3")
 
 
 def test_the_cli_installs_it_for_a_subcommand_but_not_for_help():
-    code = ("import sys\nfrom attr import _make\nfrom codex_actors.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
-            "except SystemExit:\n    pass\nprint(getattr(_make._compile_and_eval, 'codex_code_cache', None) is not None)")
+    code = ("import sys\nfrom attr import _make\nfrom codex_actors.cli.main import main\ntry:\n"
+            "    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(getattr(_make._compile_and_eval, 'codex_code_cache', None) is not None)")
     for argv, installed in ((["--help"], "False"), (["sessions", "--help"], "True")):
         proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
         assert proc.stdout.splitlines()[-1] == installed, proc.stderr
