@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from types import CodeType
 from typing import Any, Mapping
 
 TESTED_ATTRS = ("26.1",)
@@ -103,8 +104,8 @@ def _future_flags(module: Any) -> int:
 
 def canonical_script(script: str) -> tuple[str, int | None]:
     """`(script with its type hash replaced by PLACEHOLDER, the type hash)`, or `(script, None)` when it has none.
-    attrs writes `hash(<a name of the class>)` into each `__hash__` as a number (`return hash((\n        -40978942
-    40111679546,\n        self.a, ...))`), and `str` hashes differ per process (PYTHONHASHSEED), so the script is
+    attrs writes `hash(<a name of the class>)` into each `__hash__` as a number (`return hash((\n  -409789,\n
+    self.a, ...))`), and `str` hashes differ per process (PYTHONHASHSEED), so the script is
     cached with `PLACEHOLDER` there and the process's number put back into the compiled constants
     (`with_constant`). The code then differs from attrs' own only in the end column recorded for that one constant
     (the placeholder is 20 characters long), which no traceback shows: loading a constant cannot fail."""
@@ -125,7 +126,7 @@ def with_constant(code: Any, placeholder: int, value: int) -> Any:
             consts[index] = value
         elif type(const) is tuple and placeholder in const:
             consts[index] = tuple(value if type(item) is int and item == placeholder else item for item in const)
-        elif isinstance(const, type(code)):
+        elif type(const) is CodeType:
             consts[index] = with_constant(const, placeholder, value)
             if consts[index] is const:
                 continue
@@ -150,7 +151,8 @@ def _cached_compile_and_eval(directory: str, flags: int) -> Any:
         try:
             with open(path, "rb") as file:
                 stored = marshal.loads(file.read())
-            if type(stored) is tuple and len(stored) == 3 and stored[0] == filename and stored[1] == canonical:
+            if type(stored) is tuple and len(stored) == 3 and stored[0] == filename and stored[1] == canonical \
+                    and type(stored[2]) is CodeType:
                 code = stored[2]
         except (OSError, ValueError, EOFError, TypeError):
             code = None
