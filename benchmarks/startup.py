@@ -10,7 +10,8 @@ Rows (wall-clock seconds from just before the process is spawned):
 - `*_store`: the same with `--store-size` rollout files in the temp `CODEX_ACTORS_HOME` (start-up must not scale
   with history); `resume_last_first_request_store` is `exec resume --last` against that store.
 - per-command rows (`--command-samples`): `login_shell`, `snapshot_shell`, `sandbox_true`, `exec_command_true`,
-  `exec_command_true_lc`, and the floor row `python_trio_httpx` (see `benchmarks/startup_shell.py`).
+  `exec_command_true_lc`, and the floor rows `python_trio_httpx`, `python_trio_httpx_httpcore` (see
+  `benchmarks/startup_shell.py`).
 Then the import-time breakdown of one `exec` run (`python -X importtime`), self time summed per top-level package.
 """
 

@@ -8,8 +8,9 @@
   (workspace-write, approval never), from its `exec_command_begin` event to its `exec_command_end` event as the
   client receives them, with `shell_snapshot` on and off. One turn makes `samples + 1` calls one after another
   (one per model response); the first is not counted (it may wait for the snapshot being made).
-- `python_trio_httpx`: `python -c "import trio, httpx"` (httpx without its CLI, as codex-actors imports it): the
-  floor of any start-up that sends a request with these libraries.
+- `python_trio_httpx`: `python -c "import trio, httpx"` (httpx without its CLI, as codex-actors imports it).
+- `python_trio_httpx_httpcore`: the same plus `import httpcore`, which httpx imports only when its first client is
+  built (with h11, socksio and certifi): the floor of any start-up that sends a request with these libraries.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def time_argv(argv: list[str], samples: int, env: dict[str, str] | None = None) 
 
 
 async def shell_rows(samples: int, tmp: Path) -> dict[str, list[float]]:
-    """`login_shell`, `snapshot_shell`, `sandbox_true` and `python_trio_httpx` (seconds per sample)."""
+    """`login_shell`, `snapshot_shell`, `sandbox_true` and the `python_*` floors (seconds per sample)."""
     from codex_actors.exec.policy import SandboxPolicy
     from codex_actors.exec.shell_snapshot import capture
     from codex_actors.exec.spawn import launcher_argv
@@ -54,6 +55,8 @@ async def shell_rows(samples: int, tmp: Path) -> dict[str, list[float]]:
         "sandbox_true": launcher_argv(["/bin/true"], cwd=str(tmp), policy=policy, tty=False),
         "python_trio_httpx": [sys.executable, "-c", "import sys; sys.modules['httpx._main'] = None; "
                                                     "import trio, httpx"],
+        "python_trio_httpx_httpcore": [sys.executable, "-c", "import sys; sys.modules['httpx._main'] = None; "
+                                                             "import trio, httpx, httpcore"],
     }
     out = {}
     for name, argv in rows.items():

@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 
+from codex_actors.cli import attrs_code_cache
 from codex_actors.cli.errors import UsageError
 
 # (name, module, one-line help). Order is the order shown by --help.
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None, *, exit_fast: bool = False) -> int:
     full = build_parser()
     known.command = ALIASES.get(known.command, known.command)
     if known.command in names:
+        attrs_code_cache.install()  # before any attrs class of the subcommand is defined (issue 21)
         # Attach the real arguments of the one subcommand that runs.
         module = importlib.import_module(names[known.command])
         sub_action = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))

@@ -14,19 +14,21 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from codex_actors.exec.events import MAX_DELTA_EVENTS, decode, exec_command_begin, exec_command_end, output_deltas
 from codex_actors.exec.policy import SandboxPolicy
-from codex_actors.exec.process import ProcessSpec, ProcessSummary, SpawnError, run_command
 from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import formatted_truncate
 from codex_actors.tools.unified_exec import (
     APPROVAL_PARAMETERS, DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
     tool_result,
 )
+
+if TYPE_CHECKING:
+    from codex_actors.exec.process import ProcessSummary
 
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -106,6 +108,8 @@ class ShellTool:
         begin = exec_command_begin(call_id=ctx.call_id, turn_id=ctx.turn_id, command=command, cwd=workdir,
                                    source="agent")
         await ctx.emit(begin)
+        from codex_actors.exec.process import ProcessSpec, SpawnError, run_command  # at the call (unified_exec)
+
         deltas = 0
         final: list[ProcessSummary] = []
 

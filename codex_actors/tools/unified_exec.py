@@ -27,7 +27,7 @@ import random
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -37,10 +37,13 @@ from codex_actors.exec.events import (
     MAX_DELTA_EVENTS, decode, exec_command_begin, exec_command_end, output_deltas, terminal_interaction,
 )
 from codex_actors.exec.policy import SandboxPolicy
-from codex_actors.exec.process import Collect, ProcessActor, ProcessSpec, ProcessSummary, SpawnError, Summarize
-from codex_actors.exec.process import WriteStdin
 from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import approx_token_count, formatted_truncate
+
+if TYPE_CHECKING:
+    from codex_actors.exec.process import ProcessSummary
+# `codex_actors.exec.process` (the process actor, ~10 ms of imports) is imported by the calls that start or reach a
+# process, not here: a session builds this tool before its first model request, which needs none of it (issue 21).
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -283,6 +286,8 @@ class UnifiedExec:
                                    source="unified_exec_startup", process_id=process_id)
         await ctx.emit(begin)
         await self._prune_for_new_session()
+        from codex_actors.exec.process import ProcessActor, ProcessSpec, SpawnError
+
         spec = ProcessSpec(argv, workdir, env=env, tty=tty, policy=policy)
         session = _Session(process_id, ref=None, tty=tty, begin=begin, emit=ctx.emit)  # type: ignore[arg-type]
         try:
@@ -327,6 +332,8 @@ class UnifiedExec:
             yield_ms = _clamp(yield_ms, MIN_YIELD_MS, MAX_YIELD_MS)
             await ctx.emit(terminal_interaction(call_id=session.begin["call_id"], process_id=process_id,
                                                 stdin=chars))
+            from codex_actors.exec.process import WriteStdin
+
             error = await session.ref.ask(WriteStdin(chars.encode("utf-8")))
             if error is not None:
                 return ExecToolOutput(f"write_stdin failed: {error}", success=False)
@@ -343,6 +350,8 @@ class UnifiedExec:
 
     # -- internals ---------------------------------------------------------------------------------------
     async def _collect(self, session: _Session, deadline: float, started: float, max_tokens: int) -> ExecToolOutput:
+        from codex_actors.exec.process import Collect, Summarize
+
         session.busy += 1
         collected = False
         try:

@@ -82,8 +82,8 @@ def test_startup_prints_help_exec_store_rows_and_the_import_breakdown(tmp_path):
     assert header == ["scenario", "samples", "mean", "p50", "p95", "max"]
     assert [r[0] for r in rows] == ["help", "exec_first_request", "exec_total", "exec_first_request_store",
                                     "exec_total_store", "resume_last_first_request_store", "login_shell",
-                                    "snapshot_shell", "sandbox_true", "python_trio_httpx", "exec_command_true",
-                                    "exec_command_true_lc"]
+                                    "snapshot_shell", "sandbox_true", "python_trio_httpx", "python_trio_httpx_httpcore",
+                                    "exec_command_true", "exec_command_true_lc"]
     assert "(store rows: 30 rollout files in CODEX_ACTORS_HOME/sessions)" in proc.stdout
     assert "package" in proc.stdout and "(all imports)" in proc.stdout and "codex_actors" in proc.stdout
     assert "target exec_first_request p50 = " in proc.stdout
