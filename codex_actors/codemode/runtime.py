@@ -26,10 +26,10 @@ import attrs
 import trio
 
 from codex_actors.codemode import v8bridge
-from codex_actors.codemode.thread_exit import ThreadExit
 from codex_actors.codemode.module_goal import module_source
 from codex_actors.codemode.output import OutputItem, item_from_json
 from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
+from codex_actors.codemode.thread_exit import ThreadExit
 
 RUNTIME_INIT_FAILED = "failed to initialize code mode runtime"
 RUNTIME_ENDED = "exec runtime ended unexpectedly"
@@ -259,10 +259,10 @@ class V8Runtime:
             elif kind == _PULL:
                 self._on_pull()
         elif callback_id in (_START, _RECEIVE) and value.is_error:
-            if self._closing and value.type == v8bridge.T_TERMINATED:
-                return  # our own terminate(): the cell answers once the thread is gone; waking trio now only
-                # competes with the free for the two cores
-            self._finish(self._task_error(value))
+            # After our own terminate() the cell answers once the thread is gone: waking trio for this event
+            # would only compete with the free for the GIL and the cores.
+            if not (self._closing and value.type == v8bridge.T_TERMINATED):
+                self._finish(self._task_error(value))
 
     def _on_post(self) -> None:
         # JS waits in post(): take the whole log, then let JS start it over.

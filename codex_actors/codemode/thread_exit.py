@@ -11,7 +11,6 @@ thread has left its address space and files, a few instructions before it is unh
 
 from __future__ import annotations
 
-import errno
 import os
 
 import trio
@@ -29,17 +28,15 @@ class ThreadExit:
 
     @classmethod
     def open(cls, tid: int) -> "ThreadExit | None":
-        """A watch on thread `tid` of this process, or None when thread pidfds are unavailable (no
-        `os.pidfd_open`, a kernel before 6.9: EINVAL) or the thread is already gone (ESRCH)."""
+        """A watch on thread `tid` of this process, or None when there can be none: no `os.pidfd_open`, a kernel
+        before 6.9 (EINVAL), the thread already gone (ESRCH), or no fd to spare (EMFILE); never raises."""
         opener = getattr(os, "pidfd_open", None)
         if opener is None:
             return None
         try:
             return cls(opener(tid, PIDFD_THREAD), tid)
-        except OSError as exc:
-            if exc.errno in (errno.EINVAL, errno.ESRCH, errno.ENOSYS, errno.EPERM):
-                return None
-            raise
+        except OSError:
+            return None
 
     async def wait(self) -> None:
         """Return once the thread has exited (its pidfd polls readable)."""
