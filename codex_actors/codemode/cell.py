@@ -206,6 +206,9 @@ class Cell:
             if answers:
                 self._answer(answers)
             else:
+                # Interrupt JS now, in this step: the isolate thread stops the script and runs its last callback
+                # while the scheduler gets `_terminate` (which frees the context) going.
+                self.runtime.terminate()
                 assert self._nursery is not None
                 self._nursery.start_soon(self._terminate)
         elif isinstance(message, _TimerFired):
@@ -342,11 +345,13 @@ class Cell:
         self.post(_CompletionReady())
 
     async def _terminate(self) -> None:
-        self.runtime.terminate()
+        assert self._nursery is not None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._tools_running.cancel_all, CALLBACK_CANCELLATION_GRACE_S)
             nursery.start_soon(self._notifies.cancel_all, CALLBACK_CANCELLATION_GRACE_S)
-            await self.runtime.wait_exited()
+            # Answer once the isolate thread is gone; the rest of the free runs on in the cell's nursery, which
+            # `run` leaves only after it (so the cell stops only once the context is freed).
+            await self.runtime.stop(self._nursery)
         self.post(_TerminationDone())
 
 

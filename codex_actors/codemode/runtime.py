@@ -9,7 +9,9 @@ cell fails; nothing else is touched).
 Life cycle: `V8Runtime.create(...)` (blocking, about 2 ms: run it in a worker thread) builds the context, installs
 the prelude and pre-configures `tools` / `ALL_TOOLS`; `bind(token)` once on the trio thread; `submit(job)` once;
 `terminate()` stops JS at once; `await wait_exited()` / `await close()` return once the context is freed and its
-isolate thread joined (the free runs in a worker thread). A runtime is used for at most one job.
+isolate thread joined (the free runs in a worker thread); `await stop(nursery)` returns as soon as the isolate
+thread has exited, the rest of the free (V8 disposing of the isolate's heap, about half of it) going on in
+`nursery`. A runtime is used for at most one job.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from codex_actors.codemode import v8bridge
 from codex_actors.codemode.module_goal import module_source
 from codex_actors.codemode.output import OutputItem, item_from_json
 from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
+from codex_actors.codemode.thread_exit import ThreadExit
 
 RUNTIME_INIT_FAILED = "failed to initialize code mode runtime"
 RUNTIME_ENDED = "exec runtime ended unexpectedly"
@@ -115,6 +118,7 @@ class V8Runtime:
         self._token: trio.lowlevel.TrioToken | None = None
         self._sink: trio.MemorySendChannel | None = None
         self._exited = trio.Event()
+        self._freeing = False
         self._closing = False
         self._main_task = 0
         # Touched on the isolate thread only (callbacks), after `submit`:
@@ -199,14 +203,42 @@ class V8Runtime:
         return self._isolate.hard_memory_limit_reached()
 
     async def wait_exited(self) -> None:
-        """Free the context and join its isolate thread (in a worker thread); return once that is done.
-        Cancellation waits for it too (shielded): an isolate is never left behind."""
+        """Free the context and join its isolate thread (in a worker thread); return once that is done (a second
+        caller waits for the first one's free). Cancellation waits for it too (shielded): an isolate is never
+        left behind."""
         self.terminate()
         with trio.CancelScope(shield=True):
-            if not self._exited.is_set():
+            if self._freeing:
+                await self._exited.wait()
+                return
+            self._freeing = True
+            try:
                 if self._isolate.alive:
                     await trio.to_thread.run_sync(self._isolate.free)
+            finally:
                 self._exited.set()
+
+    async def stop(self, nursery: trio.Nursery) -> None:
+        """`terminate()`, start the free in `nursery` (which must outlive this call: leaving it waits for the
+        free), and return once the isolate thread has exited (spec 3.5 step 3), which is before the free returns:
+        mini-racer joins the thread and then disposes of the isolate's heap. The exit is heard through a pidfd on
+        the thread (`thread_exit`); without one (a kernel before 6.9), or if the thread is still listed in
+        `/proc/self/task` when the pidfd fires, this waits for the free. Shielded, like `wait_exited`."""
+        self.terminate()
+        with trio.CancelScope(shield=True):
+            tid = self._isolate.native_thread_id
+            # Opened before the free can start, while the thread is alive: `tid` cannot name another thread.
+            watch = ThreadExit.open(tid) if tid is not None and not self._freeing and self._isolate.alive else None
+            nursery.start_soon(self.wait_exited)
+            if watch is None:
+                await self._exited.wait()
+                return
+            try:
+                await watch.wait()
+                if not watch.gone_from_proc():
+                    await self._exited.wait()
+            finally:
+                watch.close()
 
     async def close(self) -> None:
         """`terminate()` then `wait_exited()`."""
@@ -227,7 +259,10 @@ class V8Runtime:
             elif kind == _PULL:
                 self._on_pull()
         elif callback_id in (_START, _RECEIVE) and value.is_error:
-            self._finish(self._task_error(value))
+            # After our own terminate() the cell answers once the thread is gone: waking trio for this event
+            # would only compete with the free for the GIL and the cores.
+            if not (self._closing and value.type == v8bridge.T_TERMINATED):
+                self._finish(self._task_error(value))
 
     def _on_post(self) -> None:
         # JS waits in post(): take the whole log, then let JS start it over.

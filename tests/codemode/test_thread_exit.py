@@ -1,0 +1,63 @@
+"""`thread_exit`: a pidfd on one thread of this process, and terminate's answer when the kernel has none."""
+
+import select
+import threading
+
+import pytest
+import trio
+
+from codex_actors.codemode import Terminated, open_code_mode_service, thread_exit
+from codex_actors.codemode.v8bridge import context_count
+
+from tests.codemode.helpers import Tools, os_thread_alive
+
+
+def _readable(watch: thread_exit.ThreadExit) -> bool:
+    poller = select.poll()
+    poller.register(watch._fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+async def test_the_watch_turns_readable_only_once_the_thread_has_exited():
+    release = threading.Event()
+    started = threading.Event()
+    native: list[int] = []
+
+    def body() -> None:
+        native.append(threading.get_native_id())
+        started.set()
+        release.wait()
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    started.wait()
+    watch = thread_exit.ThreadExit.open(native[0])
+    try:
+        assert watch is not None, "this kernel (Linux >= 6.9) has thread pidfds"
+        assert not _readable(watch)  # alive: nothing to hear yet
+        release.set()
+        with trio.fail_after(10):
+            await watch.wait()
+        await trio.to_thread.run_sync(thread.join)
+        assert watch.gone_from_proc() and not os_thread_alive(native[0])
+    finally:
+        release.set()
+        if watch is not None:
+            watch.close()
+            watch.close()  # idempotent
+
+
+def test_no_watch_for_a_thread_that_does_not_exist():
+    assert thread_exit.ThreadExit.open(2**30) is None
+
+
+async def test_without_thread_pidfds_terminate_still_answers_after_the_isolate_thread_is_gone(monkeypatch):
+    monkeypatch.setattr(thread_exit.ThreadExit, "open", classmethod(lambda cls, tid: None))
+    before = context_count()
+    async with open_code_mode_service(Tools(), pool_size=0) as service:
+        cell_id = await service.create_cell("while (true) {}")
+        thread = service._cells[cell_id].runtime.native_thread_id
+        assert os_thread_alive(thread)
+        assert await service.terminate(cell_id) == Terminated(cell_id, ())
+        assert not os_thread_alive(thread)
+        assert context_count() == before  # the free returned: nothing left of the context
