@@ -1,8 +1,9 @@
 """Agent messages as terminal markdown: rich's `Markdown` with the layout of Codex's TUI.
 
-rich renders headings centred and padded, and code blocks on a theme background with a one-cell margin; Codex
-shows headings left-aligned in bold and code blocks flush, highlighted, on the terminal's own background. The
-two element classes below replace rich's `heading_open` / `fence` / `code_block` renderers through
+rich renders headings centred and padded, code blocks on a theme background with a one-cell margin, and ordered
+list items as `1 first`; Codex shows headings left-aligned in bold, code blocks flush, highlighted, on the
+terminal's own background, and `1. first`. The element classes below replace rich's `heading_open` / `fence` /
+`code_block` / `list_item_open` renderers through
 `Markdown.elements`, a class attribute rich documents only in its source: `markdown()` uses them when the
 installed rich has the shape they were written against (checked once, `_elements_fit`), and rich's own
 `Markdown` otherwise, so a rich upgrade changes the looks, never breaks the output.
@@ -16,12 +17,12 @@ import functools
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.markdown import CodeBlock, Heading, Markdown
+from rich.markdown import CodeBlock, Heading, ListItem, Markdown
 from rich.segment import Segment
 from rich.syntax import Syntax
 
 CODE_THEME = "ansi_dark"  # ANSI colours: follows the terminal's own palette
-PATCHED_ELEMENTS = ("heading_open", "fence", "code_block")
+PATCHED_ELEMENTS = ("heading_open", "fence", "code_block", "list_item_open")
 
 
 class _LeftHeading(Heading):
@@ -41,9 +42,26 @@ class _FlushCodeBlock(CodeBlock):
                      background_color="default")
 
 
+class _DottedListItem(ListItem):
+    """An ordered list item numbered `1.` (rich writes `1`), its wrapped lines indented under the text."""
+
+    def render_number(self, console: Console, options: ConsoleOptions, number: int,
+                      last_number: int) -> RenderResult:
+        width = len(str(last_number)) + 3  # a space, the digits, the dot, a space
+        lines = console.render_lines(self.elements, options.update(width=options.max_width - width),
+                                     style=self.style)
+        style = console.get_style("markdown.item.number", default="none")
+        numeral = Segment(f"{number}.".rjust(width - 1) + " ", style)
+        padding = Segment(" " * width, style)
+        for index, line in enumerate(lines):
+            yield numeral if index == 0 else padding
+            yield from line
+            yield Segment.line()
+
+
 class _CodexMarkdown(Markdown):
     elements = {**Markdown.elements, "heading_open": _LeftHeading, "fence": _FlushCodeBlock,
-                "code_block": _FlushCodeBlock}
+                "code_block": _FlushCodeBlock, "list_item_open": _DottedListItem}
 
 
 @functools.cache
@@ -52,7 +70,7 @@ def _elements_fit() -> bool:
     elements = getattr(Markdown, "elements", None)
     if not isinstance(elements, dict):
         return False
-    expected = {"heading_open": Heading, "fence": CodeBlock, "code_block": CodeBlock}
+    expected = {"heading_open": Heading, "fence": CodeBlock, "code_block": CodeBlock, "list_item_open": ListItem}
     return all(elements.get(token) is cls for token, cls in expected.items())
 
 

@@ -30,6 +30,13 @@ def test_headings_stay_left_and_code_blocks_lose_their_fences_and_margin():
     assert lines == ["Next steps", "", "text", "", "x = 1"]
 
 
+def test_ordered_lists_are_numbered_with_a_dot_and_wrapped_lines_stay_under_the_text():
+    lines = _render(markdown("1. first\n2. second item that wraps at this width\n\n- bullet"), width=30)
+    assert lines == ["", " 1. first", " 2. second item that wraps at", "    this width", "", " • bullet"]
+    lines = _render(markdown("9. nine\n10. ten"))
+    assert lines == ["", "  9. nine", " 10. ten"]
+
+
 def test_tail_keeps_the_last_rendered_lines():
     lines = _render(tail(markdown("\n\n".join(f"para {n}" for n in range(10))), 3))
     assert lines == ["para 8", "", "para 9"]
