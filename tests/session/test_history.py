@@ -29,6 +29,27 @@ def test_token_estimate_adds_items_after_the_last_server_count():
     assert 5100 <= history.estimated_tokens() <= 5130
 
 
+def test_token_estimate_follows_items_replaced_removed_or_swapped_in():
+    # Estimates are remembered per position between requests; whatever changes the items, the estimate must be
+    # that of the items now there, as a fresh History computes it.
+    def fresh(history):
+        return History(list(history.items)).estimated_tokens()
+
+    history = History([user("a" * 400), user("b" * 40)])
+    before = history.estimated_tokens()
+    assert before == fresh(history)
+    history.items[0] = user("c" * 4000)
+    assert history.estimated_tokens() == fresh(history) >= before + 900
+    history.items.pop()
+    history.append(user("d" * 800))
+    history.append(user("e" * 8))
+    assert history.estimated_tokens() == fresh(history)
+    history.replace([user("f" * 40)])
+    assert history.estimated_tokens() == fresh(history) < 50
+    history.items = [user("g" * 4000)]
+    assert history.estimated_tokens() == fresh(history) > 1000
+
+
 def test_compacted_history_keeps_recent_user_messages_and_the_summary():
     context = items.Message(role="user", content=[items.InputText("<environment_context>\n</environment_context>")])
     old = [user(f"request {i}") for i in range(3)]
