@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.startup_shell import true_turn
+
 STAGES = (
     ("call", "the model's function_call item is done; the turn starts its tool task"),
     ("handler", "UnifiedExec.exec_command starts (router dispatch)"),
@@ -125,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             "sys.path.insert(0, {root!r}); from codex_actors.exec.sandbox import exit_now, main; "
             "t1 = time.monotonic(); code = main(); "
             "log.write('%d %r %r %r\\n' % (os.getpid(), t0, t1, time.monotonic())); log.close(); exit_now(code)")
-        trio.run(_turn, args.calls, tmp)
+        trio.run(true_turn, args.calls + 1, True, lambda msg, now: None)
         trio.lowlevel.open_process = open_process
         for line in log.read_text().splitlines():
             pid, up, imported, done = line.split()
             if int(pid) in pids:
                 pids[int(pid)].update(launcher_up=float(up), launcher_imported=float(imported),
                                       launcher_done=float(done))
-        floors = _floors(spawned, args.calls)
+        floors = _floors(spawned, args.calls, tmp / "work")
 
     rows = [{k: v - c["call"] for k, v in c.items()} for c in calls[1:]]
     print(f"{len(rows)} calls of exec_command true (workspace-write, shell snapshot on), medians")
@@ -157,49 +159,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _turn(count: int, tmp: Path) -> None:
-    import trio
-
-    from codex_actors.config import load_config
-    from codex_actors.protocol import events, ops
-    from codex_actors.runtime import RunOptions, open_configured_session
-    from codex_actors.testing import function_call, response, serve_scripted_model, text_message
-
-    script = [response(function_call("exec_command", {"cmd": "true"}, f"c{i}")) for i in range(count + 1)]
-    script.append(response(text_message("done")))
-    (tmp / "home").mkdir()
-    (tmp / "work").mkdir()
-    async with serve_scripted_model(script) as server:
-        provider = (f'model_providers.x={{name="x",base_url="{server.url}",wire_api="responses",'
-                    'stream_max_retries=0,request_max_retries=0,supports_websockets=false}')
-        config = load_config(cwd=tmp / "work", environ={"CODEX_ACTORS_HOME": str(tmp / "home")}, overrides=[
-            "model_provider=x", provider, "approval_policy=never", "sandbox_mode=workspace-write",
-            "shell_snapshot=true"])
-        async with open_configured_session(config, RunOptions(ephemeral=True)) as session:
-            await session.submit(ops.UserInputOp(items=[ops.TextInput("run true")]))
-            with trio.fail_after(300):
-                async for event in session.events:
-                    msg = event.msg
-                    if isinstance(msg, events.ExecCommandEnd) and msg.exit_code != 0:
-                        raise RuntimeError(f"exec_command true failed: {msg.aggregated_output!r}")
-                    if isinstance(msg, events.TaskComplete):
-                        break
-
-
-def _floors(spawned: dict[str, Any], samples: int) -> dict[str, list[float]]:
-    """The last call's launcher argv and env run alone (without `--lifeline`), the launcher with `/bin/true`,
-    and bash sourcing the snapshot unsandboxed. The snapshot file is gone with the session, so it is made again."""
+def _floors(spawned: dict[str, Any], samples: int, work: Path) -> dict[str, list[float]]:
+    """The last call's launcher argv and env run alone (without `--lifeline`, in `work` instead of the session's
+    cwd, which is gone with it), the launcher with `/bin/true`, and bash sourcing the snapshot unsandboxed. The
+    snapshot file is gone with the session too, so it is made again (in `work`)."""
     import trio
 
     from codex_actors.exec import spawn as spawn_module
     from codex_actors.exec.policy import SandboxPolicy
     from codex_actors.exec.shell_snapshot import capture
 
-    argv, env, cwd = list(spawned["argv"]), dict(spawned["env"]), spawned["cwd"]
+    argv, env, cwd = list(spawned["argv"]), dict(spawned["env"]), str(work)
     at = argv.index("--lifeline")
     del argv[at:at + 2]
-    snapshot = Path(cwd) / "snapshot.sh"
-    os.makedirs(cwd, exist_ok=True)
+    argv[argv.index("--cwd") + 1] = cwd
+    snapshot = work / "snapshot.sh"
+    work.mkdir()
     trio.run(lambda: capture(argv[-3], cwd=cwd, env={k: v for k, v in env.items() if k != "BASH_ENV"},
                              path=snapshot))
     env["BASH_ENV"] = str(snapshot)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,16 @@ async def shell_rows(samples: int, tmp: Path) -> dict[str, list[float]]:
     return out
 
 
-async def exec_command_times(samples: int, snapshot: bool) -> list[float]:
-    """Seconds from `exec_command_begin` to `exec_command_end` of `true`, per call after the first."""
+async def true_turn(calls: int, snapshot: bool, on_event: Callable[[Any, float], None]) -> None:
+    """One turn of a configured session (workspace-write, approval never, `shell_snapshot` as given, scripted model)
+    making `calls` `exec_command {"cmd": "true"}` calls one after another (ids c0, c1, ...); `on_event(msg,
+    perf_counter)` sees every event message as the client receives it. Raises when a call does not exit 0."""
     from codex_actors.config import load_config
     from codex_actors.protocol import events, ops
     from codex_actors.runtime import RunOptions, open_configured_session
 
-    script = [response(function_call("exec_command", {"cmd": "true"}, f"c{i}")) for i in range(samples + 1)]
+    script = [response(function_call("exec_command", {"cmd": "true"}, f"c{i}")) for i in range(calls)]
     script.append(response(text_message("done")))
-    begins: dict[str, float] = {}
-    spans: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-exec-command-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "home").mkdir()
@@ -91,14 +92,27 @@ async def exec_command_times(samples: int, snapshot: bool) -> list[float]:
                     async for event in session.events:
                         now = time.perf_counter()
                         msg = event.msg
-                        if isinstance(msg, events.ExecCommandBegin):
-                            begins[msg.call_id] = now
-                        elif isinstance(msg, events.ExecCommandEnd):
-                            if msg.exit_code != 0:
-                                raise RuntimeError(f"exec_command true failed: {msg.aggregated_output!r}")
-                            spans[msg.call_id] = now - begins[msg.call_id]
-                        elif isinstance(msg, events.TaskComplete):
+                        if isinstance(msg, events.ExecCommandEnd) and msg.exit_code != 0:
+                            raise RuntimeError(f"exec_command true failed: {msg.aggregated_output!r}")
+                        on_event(msg, now)
+                        if isinstance(msg, events.TaskComplete):
                             break
+
+
+async def exec_command_times(samples: int, snapshot: bool) -> list[float]:
+    """Seconds from `exec_command_begin` to `exec_command_end` of `true`, per call after the first."""
+    from codex_actors.protocol import events
+
+    begins: dict[str, float] = {}
+    spans: dict[str, float] = {}
+
+    def on_event(msg: Any, now: float) -> None:
+        if isinstance(msg, events.ExecCommandBegin):
+            begins[msg.call_id] = now
+        elif isinstance(msg, events.ExecCommandEnd):
+            spans[msg.call_id] = now - begins[msg.call_id]
+
+    await true_turn(samples + 1, snapshot, on_event)
     if len(spans) != samples + 1:
         raise RuntimeError(f"expected {samples + 1} exec_command calls, saw {len(spans)}")
     return [spans[f"c{i}"] for i in range(1, samples + 1)]

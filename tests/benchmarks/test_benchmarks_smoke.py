@@ -151,3 +151,24 @@ def test_exec_cycles_prints_each_resource_against_its_baseline():
     assert header == ["resource", "baseline", "after", "at", "baseline"]
     assert [r[0] for r in rows] == ["v8", "native", "python", "open", "rss"]
     assert "target 6 exec/terminate cycles leave contexts, threads and fds at baseline: met" in proc.stdout
+
+
+def test_command_timeline_stamps_every_stage_of_an_exec_command_call_and_its_floors():
+    # Run without HOME (as CI does): the launcher, the snapshot and the floors must not need it.
+    env = {k: v for k, v in os.environ.items() if k != "HOME"}
+    proc = run_benchmark("command_timeline", "--calls", "2", env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("2 calls of exec_command true")
+    stages = [line.split()[0] for line in lines[2:15]]
+    assert stages == ["call", "handler", "spawn", "spawned", "launcher_up", "launcher_imported", "launcher_done",
+                      "exited", "collected", "end", "returned", "recorded", "request"]
+    assert "(not seen)" not in proc.stdout
+    assert "launcher + bash sourcing the snapshot (the calls' argv and env):" in proc.stdout
+    assert "launcher + /bin/true (sandbox_true):" in proc.stdout
+
+
+def test_command_timeline_rejects_a_bad_call_count():
+    proc = run_benchmark("command_timeline", "--calls", "0")
+    assert proc.returncode == 2
+    assert "--calls must be at least 1" in proc.stderr
