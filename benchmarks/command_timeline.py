@@ -14,7 +14,6 @@ snapshot unsandboxed.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -162,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 def _floors(spawned: dict[str, Any], samples: int, work: Path) -> dict[str, list[float]]:
     """The last call's launcher argv and env run alone (without `--lifeline`, in `work` instead of the session's
     cwd, which is gone with it), the launcher with `/bin/true`, and bash sourcing the snapshot unsandboxed. The
-    snapshot file is gone with the session too, so it is made again (in `work`)."""
+    snapshot file is gone with the session too, so it is made again (in `work`). Both launcher floors run the same
+    stamping bootstrap as the calls, so the three compare like for like."""
     import trio
 
     from codex_actors.exec import spawn as spawn_module
