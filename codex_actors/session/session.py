@@ -28,7 +28,7 @@ from codex_actors.session.approvals import ApprovalBroker, decision_tag
 from codex_actors.session.history import History
 from codex_actors.session.persistence.history import HistoryLog, HistoryMetadata
 from codex_actors.session.settings import SessionSettings
-from codex_actors.session.turn import TurnRunner, user_message_item
+from codex_actors.session.turn import USER_INPUT_OPS, TurnRunner, user_message_item
 from codex_actors.session.turn_context import TurnContextError, apply_turn_context
 from codex_actors.tools.router import ToolContext, ToolRouter
 from codex_actors.tools.services import SessionServices
@@ -191,11 +191,10 @@ class Session(Actor):
                 return "overridden"
         if isinstance(op, ops.SteerInput):
             return await self._steer(op.items) or "not_steerable"
-        if isinstance(op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)):
+        if isinstance(op, USER_INPUT_OPS):
             if await self._steer(op.items):
                 return "steered"
-            if self._turn is not None and self._task_done is not None and isinstance(
-                    self._turn.op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)):
+            if self._turn is not None and self._task_done is not None and self._turn.user_turn:
                 # A user turn past its last request is only writing its end: let it end, then start the next
                 # turn with this input (steering it would lose the input; replacing it would abort a done turn).
                 await self._task_done.wait()

@@ -87,6 +87,10 @@ class _Slot:
     output: items.ResponseItem | None = None
 
 
+USER_INPUT_OPS = (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext)
+"""The ops that start a user turn, or steer the one running."""
+
+
 class TurnRunner:
     """Runs one task. `steer(item)` queues input for the next sampling request while `accepts_steering` (a user
     turn that has not yet decided to end); `abort_reason` is set by the session before it cancels the runner,
@@ -96,7 +100,8 @@ class TurnRunner:
         self.session = session
         self.turn_id = turn_id
         self.op = op
-        self.accepts_steering = isinstance(op, (ops.UserTurn, ops.UserInputOp, ops.UserInputWithTurnContext))
+        self.user_turn = isinstance(op, USER_INPUT_OPS)
+        self.accepts_steering = self.user_turn
         self.pending: list[items.ResponseItem] = []
         self.abort_reason: str | None = None
         self.started = time.monotonic()
