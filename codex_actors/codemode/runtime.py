@@ -203,40 +203,42 @@ class V8Runtime:
         return self._isolate.hard_memory_limit_reached()
 
     async def wait_exited(self) -> None:
-        """Free the context and join its isolate thread (in a worker thread); return once that is done (a second
-        caller waits for the first one's free). Cancellation waits for it too (shielded): an isolate is never
-        left behind."""
+        """Free the context (in a worker thread) and return once its isolate thread has exited: the free joins
+        the thread, and a pidfd opened before it (`thread_exit`) says when the kernel has marked it dead, which
+        is a moment after the join. A second caller waits for the first one's free. Cancellation waits for it
+        too (shielded): an isolate is never left behind."""
         self.terminate()
         with trio.CancelScope(shield=True):
             if self._freeing:
                 await self._exited.wait()
                 return
             self._freeing = True
+            watch = self._exit_watch()
             try:
                 if self._isolate.alive:
                     await trio.to_thread.run_sync(self._isolate.free)
+                if watch is not None:
+                    await watch.wait()
             finally:
+                if watch is not None:
+                    watch.close()
                 self._exited.set()
 
     async def stop(self, nursery: trio.Nursery) -> None:
         """`terminate()`, start the free in `nursery` (which must outlive this call: leaving it waits for the
         free), and return once the isolate thread has exited (spec 3.5 step 3), which is before the free returns:
         mini-racer joins the thread and then disposes of the isolate's heap. The exit is heard through a pidfd on
-        the thread (`thread_exit`); without one (a kernel before 6.9), or if the thread is still listed in
-        `/proc/self/task` when the pidfd fires, this waits for the free. Shielded, like `wait_exited`."""
+        the thread (`thread_exit`); without one (a kernel before 6.9) this waits for the free, which has joined
+        the thread. Shielded, like `wait_exited`."""
         self.terminate()
         with trio.CancelScope(shield=True):
-            tid = self._isolate.native_thread_id
-            # Opened before the free can start, while the thread is alive: `tid` cannot name another thread.
-            watch = ThreadExit.open(tid) if tid is not None and not self._freeing and self._isolate.alive else None
+            watch = None if self._freeing else self._exit_watch()
             nursery.start_soon(self.wait_exited)
             if watch is None:
                 await self._exited.wait()
                 return
             try:
                 await watch.wait()
-                if not watch.gone_from_proc():
-                    await self._exited.wait()
             finally:
                 watch.close()
 
@@ -244,10 +246,24 @@ class V8Runtime:
         """`terminate()` then `wait_exited()`."""
         await self.wait_exited()
 
-    def close_sync(self) -> None:
-        """Free the context from a worker thread (blocking); for pools that never bound the runtime."""
+    def close_sync(self, exit_timeout_s: float = 10.0) -> None:
+        """Free the context from a worker thread (blocking) and wait up to `exit_timeout_s` seconds for its
+        isolate thread to have exited (see `wait_exited`); for pools that never bound the runtime."""
         self._closing = True
-        self._isolate.free()
+        watch = self._exit_watch()
+        try:
+            self._isolate.free()
+            if watch is not None:
+                watch.wait_blocking(exit_timeout_s)
+        finally:
+            if watch is not None:
+                watch.close()
+
+    def _exit_watch(self) -> ThreadExit | None:
+        """A pidfd on the isolate thread, opened while the context (and so the thread) is alive: its id cannot
+        name another thread yet. None before the thread is known, after the free began, or without pidfds."""
+        tid = self._isolate.native_thread_id
+        return ThreadExit.open(tid) if tid is not None and self._isolate.alive else None
 
     # ---- isolate thread ---------------------------------------------------------------------------------------
 

@@ -1,17 +1,24 @@
-"""Hearing from trio that one OS thread of this process has exited: a pidfd on the thread (Linux >= 6.9).
+"""Hearing that one OS thread of this process has exited: a pidfd on the thread (Linux >= 6.9).
 
 `pidfd_open(tid, PIDFD_THREAD)` (reference: pidfd_open(2), `PIDFD_THREAD` = `O_EXCL`, Linux 6.9) gives a file
-descriptor that polls readable once thread `tid` has exited: the kernel signals it from `exit_notify()`, after the
-thread has left its address space and files, a few instructions before it is unhashed from `/proc/self/task`.
+descriptor that polls readable once thread `tid` has exited: the kernel signals it from `exit_notify()`, when the
+thread has left its address space and files and is marked dead, just before it is unhashed from `/proc/self/task`.
+
+Joining a thread is not that: `pthread_join` (and so mini-racer's free of a context) returns when the thread
+releases its memory map, before the kernel marks it dead, so a moment after a join the thread may still be
+running its kernel exit path and listed as alive. A watch opened before the join and awaited after it closes that
+gap without polling.
 
 - `ThreadExit.open(tid)` (call it while the thread is known to be alive, so `tid` cannot name a newer thread) returns
   a `ThreadExit`, or None where the kernel or Python has no thread pidfds (the caller then waits some other way).
-- `await watch.wait()` returns once the thread has exited (at once if it already has); `close()` frees the fd.
+- `await watch.wait()` (trio) or `watch.wait_blocking(timeout_s)` (a worker thread) returns once the thread has
+  exited (at once if it already has); `close()` frees the fd.
 """
 
 from __future__ import annotations
 
 import os
+import select
 
 import trio
 
@@ -42,12 +49,17 @@ class ThreadExit:
         """Return once the thread has exited (its pidfd polls readable)."""
         await trio.lowlevel.wait_readable(self._fd)
 
-    def gone_from_proc(self) -> bool:
-        """Whether `/proc/self/task/<tid>` is gone too (it goes a moment after the pidfd turns readable)."""
-        return not os.path.exists(f"/proc/self/task/{self.tid}")
+    def wait_blocking(self, timeout_s: float) -> bool:
+        """Block (outside trio: a worker thread) until the thread has exited or `timeout_s` seconds passed; True
+        when it has exited."""
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        return bool(poller.poll(max(0, int(timeout_s * 1000))))
 
     def close(self) -> None:
+        """Free the fd (idempotent; from trio or from a worker thread)."""
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
-            trio.lowlevel.notify_closing(fd)
+            if trio.lowlevel.in_trio_run():
+                trio.lowlevel.notify_closing(fd)
             os.close(fd)

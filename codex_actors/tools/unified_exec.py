@@ -302,6 +302,14 @@ class UnifiedExec:
             await ctx.emit(exec_command_end(begin, stdout=b"", stderr=text.encode(), aggregated=text.encode(),
                                             exit_code=-1, duration_s=0.0, formatted_output=text))
             return ExecToolOutput(text, success=False)
+        except BaseException:
+            # Cancelled while the actor started: its on_stop killed the tree and handed on_exit the summary, but
+            # the session was not registered yet, so the end event the begin event is owed is sent from here.
+            if session.summary is not None:
+                with trio.CancelScope(shield=True):
+                    await self._emit_end(session, session.summary, decode(session.summary.aggregated),
+                                         status="failed")
+            raise
         self._sessions[process_id] = session
         self._store.add(process_id)
         return await self._collect(session, started + yield_ms / 1000, started, max_tokens)

@@ -1,11 +1,11 @@
 """Small real async tools for code-mode tests, and a service fixture helper."""
 
 import json
-import os
 
 import trio
 
 from codex_actors.codemode import NestedToolCall, NestedToolError, NestedToolSpec
+from codex_actors.testing.os_threads import thread_alive
 
 MCP_OUTPUT = {
     "type": "object",
@@ -86,7 +86,6 @@ class Tools:
 
 
 def os_thread_alive(native_id: int | None) -> bool:
-    """Whether the OS thread `native_id` of this process still exists (an isolate thread is a C++ thread,
-    invisible to `threading`)."""
-    assert native_id is not None
-    return os.path.exists(f"/proc/self/task/{native_id}")
+    """Whether the OS thread `native_id` of this process is still alive (an isolate thread is a C++ thread,
+    invisible to `threading`): listed in `/proc/self/task` and not marked dead."""
+    return thread_alive(native_id)

@@ -38,8 +38,8 @@ async def test_the_watch_turns_readable_only_once_the_thread_has_exited():
         release.set()
         with trio.fail_after(10):
             await watch.wait()
+        assert not os_thread_alive(native[0])  # marked dead, though perhaps still listed for a moment
         await trio.to_thread.run_sync(thread.join)
-        assert watch.gone_from_proc() and not os_thread_alive(native[0])
     finally:
         release.set()
         if watch is not None:
@@ -47,17 +47,42 @@ async def test_the_watch_turns_readable_only_once_the_thread_has_exited():
             watch.close()  # idempotent
 
 
+def test_a_worker_thread_can_block_on_the_watch_until_the_thread_exits():
+    release, started = threading.Event(), threading.Event()
+    native: list[int] = []
+    thread = threading.Thread(target=lambda: (native.append(threading.get_native_id()), started.set(), release.wait()))
+    thread.start()
+    started.wait()
+    watch = thread_exit.ThreadExit.open(native[0])
+    assert watch is not None
+    try:
+        assert not watch.wait_blocking(0.05)  # alive: the wait times out
+        release.set()
+        assert watch.wait_blocking(10) and not os_thread_alive(native[0])
+    finally:
+        release.set()
+        thread.join()
+        watch.close()  # outside trio: no trio call
+
+
 def test_no_watch_for_a_thread_that_does_not_exist():
     assert thread_exit.ThreadExit.open(2**30) is None
 
 
-async def test_without_thread_pidfds_terminate_still_answers_after_the_isolate_thread_is_gone(monkeypatch):
+async def test_without_thread_pidfds_terminate_still_answers_after_the_isolate_thread_is_joined(monkeypatch):
+    opener = thread_exit.ThreadExit.open
     monkeypatch.setattr(thread_exit.ThreadExit, "open", classmethod(lambda cls, tid: None))
     before = context_count()
     async with open_code_mode_service(Tools(), pool_size=0) as service:
         cell_id = await service.create_cell("while (true) {}")
         thread = service._cells[cell_id].runtime.native_thread_id
         assert os_thread_alive(thread)
-        assert await service.terminate(cell_id) == Terminated(cell_id, ())
-        assert not os_thread_alive(thread)
-        assert context_count() == before  # the free returned: nothing left of the context
+        watch = opener(thread)  # the test's own, to see the exit the service can no longer hear
+        try:
+            assert await service.terminate(cell_id) == Terminated(cell_id, ())
+            assert context_count() == before  # the free returned: the thread is joined, the context gone
+            with trio.fail_after(10):
+                await watch.wait()  # a join returns a moment before the kernel marks the thread dead
+            assert not os_thread_alive(thread)
+        finally:
+            watch.close()

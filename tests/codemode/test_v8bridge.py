@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from codex_actors.codemode import v8bridge
+from codex_actors.codemode import thread_exit, v8bridge
 
 from tests.codemode.helpers import os_thread_alive
 
@@ -41,13 +41,19 @@ def test_a_set_up_function_reaches_the_listener_on_the_isolate_thread_and_free_j
         (first_id, kind, thread), (task_id, _, _) = heard
         assert (first_id, kind, task_id) == (7, 42, 9)  # the JS call, then the task's own completion
         assert thread != threading.get_native_id() and os_thread_alive(thread)
+        watch = thread_exit.ThreadExit.open(thread)
+        assert watch is not None
         isolate.write_units(0, "hi".encode("utf-16-le"))
         assert isolate.read_units(0, 2).decode("utf-16-le") == "hi"
         with pytest.raises(ValueError, match="out of bounds"):
             isolate.read_units(3, 2)
     finally:
         isolate.free()
-    assert not os_thread_alive(thread)
+    try:
+        # The join returns as the thread releases its memory; the kernel marks it dead a moment later.
+        assert watch.wait_blocking(10) and not os_thread_alive(thread)
+    finally:
+        watch.close()
 
 
 def test_a_prelude_of_the_wrong_shape_is_refused_and_cancel_stops_a_busy_task():

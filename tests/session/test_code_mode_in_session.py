@@ -1,13 +1,13 @@
 """Code mode inside a real session: nested tools, notify, cells across turns, code_mode_only, interrupts."""
 
 import json
-import os
 
 import trio
 
 from codex_actors.protocol import events, ops
 from codex_actors.runtime import RunOptions, open_configured_session
 from codex_actors.testing import custom_tool_call, function_call, response, serve_scripted_model, text_message
+from codex_actors.testing.os_threads import thread_alive
 
 from tests.session.test_rollout_resume import config_for
 
@@ -108,12 +108,12 @@ async def test_interrupting_a_busy_cell_stops_its_v8_thread(tmp_path):
             await session.wait_for(events.PlanUpdate, timeout=10)  # the cell is past its tool call, spinning
             [cell_id] = service.live_cell_ids
             thread = service._cells[cell_id].runtime.native_thread_id
-            assert os.path.exists(f"/proc/self/task/{thread}")
+            assert thread_alive(thread)
             await session.submit(ops.Interrupt())
             seen = await session.wait_for(events.TurnAborted, timeout=10)
             assert seen[-1].msg.reason == "interrupted"
             # the cell's V8 isolate thread is gone by the time turn_aborted arrives
-            assert not os.path.exists(f"/proc/self/task/{thread}")
+            assert not thread_alive(thread)
             await session.submit(turn("again", config.cwd))
             await session.wait_for(events.TaskComplete)
         [output] = exec_outputs(server.requests[1])

@@ -179,6 +179,37 @@ async def test_cancelled_call_returns_promptly_with_output_so_far_and_kills_the_
     assert_nothing_left(m_)
 
 
+async def test_a_call_cancelled_while_its_process_starts_still_ends_with_one_end_event(monkeypatch):
+    # Under load the turn can be interrupted after the process is spawned but before its actor is ready (seen
+    # in a loaded run of the suite): the begin event is out, so the end event is owed all the same.
+    from codex_actors.exec.process import ProcessActor
+
+    rec = Recorder()
+    m_ = marker()
+    spawned = trio.Event()
+    original = ProcessActor.background
+
+    async def slow_background(self, nursery):
+        spawned.set()
+        await trio.sleep_forever()  # cancelled with the call, before the actor reports ready
+        await original(self, nursery)
+
+    monkeypatch.setattr(ProcessActor, "background", slow_background)
+    async with trio.open_nursery() as nursery:
+        ux = UnifiedExec(nursery, policy=FULL)
+        async with trio.open_nursery() as calls:
+            calls.start_soon(ux.exec_command, {"cmd": f"sleep {m_}", "yield_time_ms": 30000, "login": False},
+                             ctx(rec))
+            with trio.fail_after(10):
+                await spawned.wait()
+            calls.cancel_scope.cancel()
+        begin, = rec.of("exec_command_begin")
+        end, = rec.of("exec_command_end")
+        assert end["call_id"] == begin["call_id"] and end["status"] == "failed"
+        assert ux.live_session_ids == []
+    assert_nothing_left(m_)
+
+
 async def test_fifty_concurrent_calls_finish_correctly_and_leave_nothing():
     rec = Recorder()
     results = {}
