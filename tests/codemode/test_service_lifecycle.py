@@ -29,6 +29,9 @@ def v8_threads() -> list[int]:
 
 
 BASE_CONTEXTS = 0
+PROMPT_S = 5.0
+"""Bound for "does not wait for what never ends" (a busy loop, a stuck tool or notifier): nothing in the service
+waits that long, and a loaded machine must not fail it; how fast terminate is lives in `benchmarks.exec_overhead`."""
 
 
 @pytest.fixture
@@ -53,14 +56,14 @@ async def test_missing_cell_observation(env):
     assert await service.observe("missing") == MissingCell("missing", "exec cell missing not found")
 
 
-async def test_shutdown_interrupts_busy_cell_within_a_second():
+async def test_shutdown_interrupts_a_busy_cell_promptly():
     service = CodeModeService(Tools(), pool_size=1)
     async with trio.open_nursery() as nursery:
         await nursery.start(service.run)
         await service.create_cell("while (true) {}")
         start = trio.current_time()
         await service.shutdown()
-        assert trio.current_time() - start < 1.0
+        assert trio.current_time() - start < PROMPT_S
         assert not service.is_alive()
         with pytest.raises(CodeModeError, match="^code mode session is shutting down$"):
             await service.create_cell("text(1)")
@@ -153,7 +156,7 @@ async def test_terminate_with_never_resolving_tool_is_quick(env):
     await tools.started.wait()
     start = trio.current_time()
     assert await service.terminate(cell_id) == Terminated(cell_id, ())
-    assert trio.current_time() - start < 0.5
+    assert trio.current_time() - start < PROMPT_S
 
 
 async def test_early_yield_is_kept_for_the_first_observer(env):
@@ -296,10 +299,10 @@ async def test_never_resolving_notification_blocks_neither_terminate_nor_shutdow
         finishing = await service.create_cell('notify("b")')
         start = trio.current_time()
         assert await service.terminate(pending) == Terminated(pending, ())
-        assert trio.current_time() - start < 0.5
+        assert trio.current_time() - start < PROMPT_S
         start = trio.current_time()
         await service.shutdown()
-        assert trio.current_time() - start < 0.5
+        assert trio.current_time() - start < PROMPT_S
     assert v8_threads() == []
     assert finishing == "2"
 
