@@ -39,6 +39,10 @@ LOG_UNITS = 1 << 16
 IN_UNITS = 1 << 15
 """Mailbox units for host -> JS messages."""
 
+EXIT_AFTER_JOIN_S = 5.0
+"""How long (s) a free waits, after joining the isolate thread, for the kernel to say the thread has exited (it
+takes microseconds; the bound keeps a kernel that never says from hanging a shutdown)."""
+
 _HOST, _START, _RECEIVE = 1, 3, 4
 """Callback ids: JS calls the host (`post` or `pull`, said by mailbox int 3), the job's start, a tool result."""
 _POST, _PULL = 1, 2
@@ -218,7 +222,8 @@ class V8Runtime:
                 if self._isolate.alive:
                     await trio.to_thread.run_sync(self._isolate.free)
                 if watch is not None:
-                    await watch.wait()
+                    with trio.move_on_after(EXIT_AFTER_JOIN_S):  # microseconds, unless the kernel never says
+                        await watch.wait()
             finally:
                 if watch is not None:
                     watch.close()
@@ -228,8 +233,8 @@ class V8Runtime:
         """`terminate()`, start the free in `nursery` (which must outlive this call: leaving it waits for the
         free), and return once the isolate thread has exited (spec 3.5 step 3), which is before the free returns:
         mini-racer joins the thread and then disposes of the isolate's heap. The exit is heard through a pidfd on
-        the thread (`thread_exit`); without one (a kernel before 6.9) this waits for the free, which has joined
-        the thread. Shielded, like `wait_exited`."""
+        the thread (`thread_exit`), or else when the free is done; without a pidfd (a kernel before 6.9) this
+        waits for the free, which has joined the thread. Shielded, like `wait_exited`."""
         self.terminate()
         with trio.CancelScope(shield=True):
             watch = None if self._freeing else self._exit_watch()
@@ -238,7 +243,14 @@ class V8Runtime:
                 await self._exited.wait()
                 return
             try:
-                await watch.wait()
+                # Whichever comes first: the exit heard, or the free done (which has heard it, or given up).
+                async with trio.open_nursery() as race:
+                    async def first(event_wait: Any) -> None:
+                        await event_wait()
+                        race.cancel_scope.cancel()
+
+                    race.start_soon(first, watch.wait)
+                    race.start_soon(first, self._exited.wait)
             finally:
                 watch.close()
 
@@ -246,15 +258,15 @@ class V8Runtime:
         """`terminate()` then `wait_exited()`."""
         await self.wait_exited()
 
-    def close_sync(self, exit_timeout_s: float = 10.0) -> None:
-        """Free the context from a worker thread (blocking) and wait up to `exit_timeout_s` seconds for its
-        isolate thread to have exited (see `wait_exited`); for pools that never bound the runtime."""
+    def close_sync(self) -> None:
+        """Free the context from a worker thread (blocking) and return once its isolate thread has exited (as
+        `wait_exited` does); for pools that never bound the runtime."""
         self._closing = True
         watch = self._exit_watch()
         try:
             self._isolate.free()
             if watch is not None:
-                watch.wait_blocking(exit_timeout_s)
+                watch.wait_blocking(EXIT_AFTER_JOIN_S)
         finally:
             if watch is not None:
                 watch.close()

@@ -86,3 +86,27 @@ async def test_without_thread_pidfds_terminate_still_answers_after_the_isolate_t
             assert not os_thread_alive(thread)
         finally:
             watch.close()
+
+
+async def test_a_pidfd_that_never_turns_readable_delays_neither_terminate_nor_shutdown(monkeypatch):
+    from codex_actors.codemode import runtime
+
+    async def never(self) -> None:
+        await trio.sleep_forever()
+
+    monkeypatch.setattr(thread_exit.ThreadExit, "wait", never)
+    monkeypatch.setattr(runtime, "EXIT_AFTER_JOIN_S", 0.2)
+    before = context_count()
+    with trio.fail_after(10):
+        async with open_code_mode_service(Tools(), pool_size=1) as service:
+            cell_id = await service.create_cell("while (true) {}")
+            thread = service._cells[cell_id].runtime.native_thread_id
+            watch = thread_exit.ThreadExit.open(thread)  # the test's own: blocking waits still work
+            try:
+                assert await service.terminate(cell_id) == Terminated(cell_id, ())  # answered once freed
+                assert await trio.to_thread.run_sync(watch.wait_blocking, 10)
+            finally:
+                watch.close()
+            assert not os_thread_alive(thread)
+            assert (await service.execute('text("still works")')).items[0].text == "still works"
+    assert context_count() == before
