@@ -126,6 +126,8 @@ class Cell:
         self._notifies = _CallbackSet()
         self._nursery: trio.Nursery | None = None
         self._submitted = False
+        self.run_began = False
+        """Set by `run` as it starts: the owner closes the runtime of a cell whose run never began."""
         self.stopped = trio.Event()
         self.stopped_callback: Callable[["Cell"], None] | None = None
 
@@ -152,6 +154,7 @@ class Cell:
             self.runtime.submit(rt.Job(self._code, self._declarations, self._stored, self._inbox_send))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.run_began = True  # from here on this task closes the runtime, however it ends
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery

@@ -118,10 +118,11 @@ class CodeModeService:
     ) -> str:
         """Start a cell running `code` and return its id ("1", "2", ...) before the script finishes (spec 3.2).
 
-        Raises `CodeModeError(SHUTTING_DOWN)` after shutdown began.
+        Raises `CodeModeError(SHUTTING_DOWN)` after shutdown began, or `trio.Cancelled` when the shutdown is the
+        caller's own cancellation (its owner's scope was cancelled).
         """
         if not self._alive or self._cells_nursery is None:
-            raise CodeModeError(SHUTTING_DOWN)
+            raise await _shutting_down()
         try:
             declarations = tool_declarations(tools)  # before taking a runtime: a bad schema takes nothing
         except Exception as exc:  # noqa: BLE001 - any bad tool definition is this exec's error, not the session's
@@ -129,12 +130,12 @@ class CodeModeService:
         try:
             runtime = await self._pool.take(declarations)
         except (RuntimeError, IsolateError) as exc:
-            raise CodeModeError(SHUTTING_DOWN if not self._alive else RUNTIME_INIT_FAILED) from exc
+            raise (await _shutting_down() if not self._alive else CodeModeError(RUNTIME_INIT_FAILED)) from exc
         self._declarations = declarations
         started = False
         try:
             if not self._alive or self._cells_nursery is None:
-                raise CodeModeError(SHUTTING_DOWN)
+                raise await _shutting_down()
             cell_id = str(next(self._ids))
             cell = Cell(
                 cell_id,
@@ -153,9 +154,20 @@ class CodeModeService:
             self._cells[cell_id] = cell
             self._running.add(cell)
             cell.stopped_callback = self._stopped
-            started = True  # from here on cell.run owns the runtime and closes it on every path
             cell.submit()
-            await self._cells_nursery.start(cell.run)
+            try:
+                await self._cells_nursery.start(cell.run)
+            except RuntimeError as exc:  # the cells' nursery closed meanwhile: the service is shutting down
+                if cell.run_began:
+                    raise
+                raise await _shutting_down() from exc
+            finally:
+                # Once cell.run has begun it owns the runtime and closes it on every path; a cell whose run
+                # never began (the start raised first) is this call's to undo.
+                started = cell.run_began
+                if not started:
+                    self._cells.pop(cell_id, None)
+                    self._running.discard(cell)
         finally:
             if not started:
                 with trio.CancelScope(shield=True):
@@ -249,6 +261,13 @@ class CodeModeService:
         """The committed stored value for `key` (JSON-decoded), or None; for hosts and tests."""
         raw = self._stored.get(key)
         return None if raw is None else json.loads(raw)
+
+
+async def _shutting_down() -> CodeModeError:
+    """The error for a call that finds the service shutting down; raises `trio.Cancelled` instead when the caller
+    is cancelled (cancelling a service's owner cancels its callers too: they must see their cancellation)."""
+    await trio.lowlevel.checkpoint_if_cancelled()
+    return CodeModeError(SHUTTING_DOWN)
 
 
 def _raise_if_error(outcome: Any) -> CellOutcome:

@@ -259,6 +259,18 @@ async def test_cancelling_the_service_owner_joins_all_v8_threads():
     assert context_count() == 0
 
 
+async def test_cancelling_the_owner_at_any_moment_of_cell_creation_is_a_plain_cancellation():
+    # Seen on a loaded machine: the owner's cancellation reached create_cell while it took a runtime, and it
+    # raised "code mode session is shutting down" instead of the caller's own Cancelled.
+    for step in range(40):
+        with trio.move_on_after(step * 0.0005):
+            async with open_code_mode_service(Tools()) as service:
+                await service.create_cell("while (true) {}")
+                await service.create_cell("await tools.block({})", tools=Tools.specs)
+                await trio.sleep_forever()
+        assert context_count() == 0, step
+
+
 def rss_bytes() -> int:
     with open(f"/proc/{os.getpid()}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
