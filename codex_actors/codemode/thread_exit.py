@@ -29,9 +29,8 @@ PIDFD_THREAD = os.O_EXCL
 class ThreadExit:
     """A pidfd on one thread of this process; `wait()` for its exit, then `close()`."""
 
-    def __init__(self, fd: int, tid: int):
+    def __init__(self, fd: int):
         self._fd = fd
-        self.tid = tid
 
     @classmethod
     def open(cls, tid: int) -> "ThreadExit | None":
@@ -41,7 +40,7 @@ class ThreadExit:
         if opener is None:
             return None
         try:
-            return cls(opener(tid, PIDFD_THREAD), tid)
+            return cls(opener(tid, PIDFD_THREAD))
         except OSError:
             return None
 

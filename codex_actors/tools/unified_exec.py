@@ -305,10 +305,8 @@ class UnifiedExec:
         except BaseException:
             # Cancelled while the actor started: its on_stop killed the tree and handed on_exit the summary, but
             # the session was not registered yet, so the end event the begin event is owed is sent from here.
-            if session.summary is not None:
-                with trio.CancelScope(shield=True):
-                    await self._emit_end(session, session.summary, decode(session.summary.aggregated),
-                                         status="failed")
+            with trio.CancelScope(shield=True):
+                await self._emit_owed_end(session)
             raise
         self._sessions[process_id] = session
         self._store.add(process_id)
@@ -413,13 +411,16 @@ class UnifiedExec:
         self._forget(process_id)
         with trio.CancelScope(shield=True):
             await session.ref.stop()  # kill ladder + reap; on_exit then records the summary
-            if session.summary is not None:
-                await self._emit_end(session, session.summary, decode(session.summary.aggregated),
-                                     status="failed")
+            await self._emit_owed_end(session)
 
     def _forget(self, process_id: int) -> None:
         self._sessions.pop(process_id, None)
         self._store.remove(process_id)
+
+    async def _emit_owed_end(self, session: _Session) -> None:
+        """The end event of a process stopped before a call saw it exit: "failed", with the output so far."""
+        if session.summary is not None:
+            await self._emit_end(session, session.summary, decode(session.summary.aggregated), status="failed")
 
     async def _emit_end(self, session: _Session, summary: ProcessSummary, formatted: str,
                         status: str | None = None) -> None:

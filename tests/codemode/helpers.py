@@ -5,7 +5,6 @@ import json
 import trio
 
 from codex_actors.codemode import NestedToolCall, NestedToolError, NestedToolSpec
-from codex_actors.testing.os_threads import thread_alive
 
 MCP_OUTPUT = {
     "type": "object",
@@ -83,9 +82,3 @@ class Tools:
             self.cancelled.append(name)
             raise
         raise NestedToolError(f"unexpected tool {name}")
-
-
-def os_thread_alive(native_id: int | None) -> bool:
-    """Whether the OS thread `native_id` of this process is still alive (an isolate thread is a C++ thread,
-    invisible to `threading`): listed in `/proc/self/task` and not marked dead."""
-    return thread_alive(native_id)

@@ -5,8 +5,9 @@ import trio
 
 from codex_actors.codemode import NestedToolSpec, open_code_mode_service, v8bridge
 from codex_actors.codemode.pool import RuntimePool
+from codex_actors.testing.os_threads import thread_alive
 
-from tests.codemode.helpers import Tools, os_thread_alive
+from tests.codemode.helpers import Tools
 
 TOOLS = [{"name": "t", "description": "d"}]
 
@@ -20,7 +21,7 @@ async def test_take_hands_out_a_warm_runtime_and_the_pool_refills_only_when_repl
             await pool.filled()
         assert v8bridge.context_count() == base + 1
         runtime = await pool.take(TOOLS)
-        assert os_thread_alive(runtime.native_thread_id)
+        assert thread_alive(runtime.native_thread_id)
         assert pool.idle_count == 0 and v8bridge.context_count() == base + 1  # no refill before replenish
         pool.replenish(TOOLS)
         with trio.fail_after(10):
@@ -30,7 +31,7 @@ async def test_take_hands_out_a_warm_runtime_and_the_pool_refills_only_when_repl
         assert fresh.tools is TOOLS  # pre-configured for the tool set it was replenished with
         await runtime.close()
         await fresh.close()
-        assert not os_thread_alive(runtime.native_thread_id)
+        assert not thread_alive(runtime.native_thread_id)
         nursery.cancel_scope.cancel()
     assert v8bridge.context_count() == base
 

@@ -18,9 +18,9 @@ from codex_actors.codemode import (
     open_code_mode_service,
 )
 from codex_actors.codemode.service import CodeModeService
-from codex_actors.testing.os_threads import native_only_threads
+from codex_actors.testing.os_threads import native_only_threads, thread_alive
 
-from tests.codemode.helpers import Tools, os_thread_alive
+from tests.codemode.helpers import Tools
 
 
 def v8_threads() -> list[int]:
@@ -45,10 +45,10 @@ async def test_terminate_answers_only_after_v8_thread_exits(env):
     service, _ = env
     cell_id = await service.create_cell("while (true) {}")
     thread = service._cells[cell_id].runtime.native_thread_id
-    assert os_thread_alive(thread)
+    assert thread_alive(thread)
     outcome = await service.terminate(cell_id)
     assert outcome == Terminated(cell_id, ())
-    assert not os_thread_alive(thread)
+    assert not thread_alive(thread)
 
 
 async def test_missing_cell_observation(env):
@@ -324,8 +324,8 @@ async def test_two_live_cells_each_run_on_their_own_thread(env):
     first = await service.create_cell("while (true) {}")
     second = await service.create_cell("while (true) {}")
     threads = {service._cells[c].runtime.native_thread_id for c in (first, second)}
-    assert len(threads) == 2 and all(os_thread_alive(t) for t in threads)
+    assert len(threads) == 2 and all(thread_alive(t) for t in threads)
     assert await service.observe(second, 20) == Yielded(second, ())
     await service.terminate(first)
-    assert [os_thread_alive(t) for t in threads].count(True) == 1
+    assert [thread_alive(t) for t in threads].count(True) == 1
     await service.terminate(second)

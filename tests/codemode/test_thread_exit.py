@@ -8,8 +8,9 @@ import trio
 
 from codex_actors.codemode import Terminated, open_code_mode_service, thread_exit
 from codex_actors.codemode.v8bridge import context_count
+from codex_actors.testing.os_threads import thread_alive
 
-from tests.codemode.helpers import Tools, os_thread_alive
+from tests.codemode.helpers import Tools
 
 
 def _readable(watch: thread_exit.ThreadExit) -> bool:
@@ -38,7 +39,7 @@ async def test_the_watch_turns_readable_only_once_the_thread_has_exited():
         release.set()
         with trio.fail_after(10):
             await watch.wait()
-        assert not os_thread_alive(native[0])  # marked dead, though perhaps still listed for a moment
+        assert not thread_alive(native[0])  # marked dead, though perhaps still listed for a moment
         await trio.to_thread.run_sync(thread.join)
     finally:
         release.set()
@@ -58,7 +59,7 @@ def test_a_worker_thread_can_block_on_the_watch_until_the_thread_exits():
     try:
         assert not watch.wait_blocking(0.05)  # alive: the wait times out
         release.set()
-        assert watch.wait_blocking(10) and not os_thread_alive(native[0])
+        assert watch.wait_blocking(10) and not thread_alive(native[0])
     finally:
         release.set()
         thread.join()
@@ -76,14 +77,14 @@ async def test_without_thread_pidfds_terminate_still_answers_after_the_isolate_t
     async with open_code_mode_service(Tools(), pool_size=0) as service:
         cell_id = await service.create_cell("while (true) {}")
         thread = service._cells[cell_id].runtime.native_thread_id
-        assert os_thread_alive(thread)
+        assert thread_alive(thread)
         watch = opener(thread)  # the test's own, to see the exit the service can no longer hear
         try:
             assert await service.terminate(cell_id) == Terminated(cell_id, ())
             assert context_count() == before  # the free returned: the thread is joined, the context gone
             with trio.fail_after(10):
                 await watch.wait()  # a join returns a moment before the kernel marks the thread dead
-            assert not os_thread_alive(thread)
+            assert not thread_alive(thread)
         finally:
             watch.close()
 
@@ -107,6 +108,6 @@ async def test_a_pidfd_that_never_turns_readable_delays_neither_terminate_nor_sh
                 assert await trio.to_thread.run_sync(watch.wait_blocking, 10)
             finally:
                 watch.close()
-            assert not os_thread_alive(thread)
+            assert not thread_alive(thread)
             assert (await service.execute('text("still works")')).items[0].text == "still works"
     assert context_count() == before

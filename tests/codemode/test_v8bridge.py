@@ -5,8 +5,8 @@ import threading
 import pytest
 
 from codex_actors.codemode import thread_exit, v8bridge
+from codex_actors.testing.os_threads import thread_alive
 
-from tests.codemode.helpers import os_thread_alive
 
 PRELUDE = """(function () {
   const host = this;
@@ -40,7 +40,7 @@ def test_a_set_up_function_reaches_the_listener_on_the_isolate_thread_and_free_j
         assert done.wait(10)
         (first_id, kind, thread), (task_id, _, _) = heard
         assert (first_id, kind, task_id) == (7, 42, 9)  # the JS call, then the task's own completion
-        assert thread != threading.get_native_id() and os_thread_alive(thread)
+        assert thread != threading.get_native_id() and thread_alive(thread)
         watch = thread_exit.ThreadExit.open(thread)
         assert watch is not None
         isolate.write_units(0, "hi".encode("utf-16-le"))
@@ -51,7 +51,7 @@ def test_a_set_up_function_reaches_the_listener_on_the_isolate_thread_and_free_j
         isolate.free()
     try:
         # The join returns as the thread releases its memory; the kernel marks it dead a moment later.
-        assert watch.wait_blocking(10) and not os_thread_alive(thread)
+        assert watch.wait_blocking(10) and not thread_alive(thread)
     finally:
         watch.close()
 
