@@ -31,10 +31,20 @@ no other timed row does.
   before each timed exec: the machine has gone idle, as after a model round trip.
 - `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes:
   each exec builds its context on its path).
+- `warm_exec_alternating` N (the last tool count, against the first): `warm_exec` with two services in one
+  process, one prepared for the last tool count and one for the first, their execs alternating (the order swapped
+  every pair), both pools full before each timed exec. The row is the last count's execs; the target line
+  compares them with the first count's execs of the same process and moments. Between processes the same row
+  moves by more than the 0.1 ms target (the `warm_exec` rows of one tool count in separate processes: 0.78 to
+  1.0 ms), so the delta of the `warm_exec` rows measures where each process landed as much as the tools.
 - `floor_eval`: `MiniRacer().eval("1")` on an already-created isolate; the floor for any exec. Rows run at
   different moments of a machine whose load varies, so the warm rows also time one such round trip right before
   each timed exec (after the untimed refill; right after an exec, the freeing of its context and the refill
   would be timed with it), in the same process (`extra.floor_mean` in the JSON; a second ratio target line uses it).
+- `floor_first_job`: the isolate side of a warm exec alone: a never-used runtime (pre-built, oldest first, one
+  built untimed before each job, as the pool does) runs `text("ok")`, timed from posting the job to JS handing its
+  log to the isolate thread's callback (a wrapper on `V8Runtime._on_post`, in that child only). No cell, service
+  or trio hand-off: `warm_exec` minus this row is the part of an exec spent on the trio thread.
 - `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
   (`benchmarks/node_worker_host.js`); memory is the Node process's. Skipped with a note without `node`.
 - `terminate_busy`: one service; per exec a cell `yield_control(); while (true) {}` is started and observed until
@@ -225,6 +235,83 @@ def run_floor(spec: dict[str, Any], sampler: Sampler) -> None:
         ctx.close()
 
 
+async def run_alternating(spec: dict[str, Any], sampler: Sampler) -> dict[str, Any]:
+    """`warm_exec` with `spec["tools"]` and with `spec["base_tools"]` in one process, one service each, execs
+    alternating (the order swapped every pair); `sampler` gets the `tools` execs, the result the base ones."""
+    from codex_actors.codemode import open_code_mode_service
+
+    await prime_process()
+    base: list[float] = []
+    tools, base_tools = synthetic_tools(spec["tools"]), synthetic_tools(spec["base_tools"])
+    async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as measured, \
+            open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as reference:
+        pairs = [(measured, tools, sampler.times), (reference, base_tools, base)]
+        for service, declared, _ in pairs:
+            service.prepare(declared)
+            for _ in range(spec["warmups"]):
+                await _exec_once(service, declared)
+        for sample in range(spec["samples"]):
+            before = sampler.begin()
+            for index in range(spec["iters"]):
+                for service, declared, times in (pairs if (sample + index) % 2 == 0 else pairs[::-1]):
+                    await measured.wait_warm()  # untimed, both pools full: nothing is built beside the exec
+                    await reference.wait_warm()
+                    times.append(await _exec_once(service, declared))
+            sampler.end(before)
+    return {"base_tools": spec["base_tools"], "base_mean": mean(base), "base_times": base}
+
+
+async def run_first_job(spec: dict[str, Any], sampler: Sampler) -> None:
+    """`floor_first_job`: a never-used runtime's `text("ok")` job through the V8 bridge alone, timed from the
+    post to JS handing its log to the isolate thread's callback: no cell, no actor, no trio hand-off. Runtimes
+    are built untimed, oldest taken first and one built before each job, as the warm rows' pool does."""
+    import trio
+
+    from codex_actors.codemode import runtime as runtime_module
+
+    await prime_process()
+    stamp: list[float] = []  # the first post's moment, written on the isolate thread
+    on_post = runtime_module.V8Runtime._on_post
+
+    def stamped(self: Any) -> None:  # a measurement aid on this child only
+        if not stamp:
+            stamp.append(time.perf_counter())
+        on_post(self)
+
+    runtime_module.V8Runtime._on_post = stamped
+    token = trio.lowlevel.current_trio_token()
+
+    def build() -> Any:
+        return runtime_module.V8Runtime.create(max_heap_bytes=256 * 1024 * 1024)
+
+    idle = [await trio.to_thread.run_sync(build) for _ in range(spec["pool_size"])]
+    try:
+        for sample in range(spec["samples"] + spec["warmups"]):
+            before = sampler.begin()
+            for _ in range(spec["iters"]):
+                runtime = idle.pop(0)
+                idle.append(await trio.to_thread.run_sync(build))  # the refill, untimed
+                runtime.bind(token)
+                send, recv = trio.open_memory_channel(64)
+                stamp.clear()
+                started = time.perf_counter()
+                runtime.submit(runtime_module.Job(code=CODE, tools=runtime.tools, stored={}, sink=send))
+                async for event in recv:
+                    if isinstance(event, runtime_module.ScriptFinished):
+                        if event.error_text is not None:
+                            raise RuntimeError(f"first job failed: {event.error_text}")
+                        break
+                if sample >= spec["warmups"]:
+                    sampler.times.append(stamp[0] - started)
+                await runtime.close()
+            if sample >= spec["warmups"]:
+                sampler.end(before)
+    finally:
+        runtime_module.V8Runtime._on_post = on_post
+        for runtime in idle:
+            await trio.to_thread.run_sync(runtime.close_sync)
+
+
 def run_node(spec: dict[str, Any], sampler: Sampler) -> None:
     node = shutil.which("node")
     assert node is not None
@@ -330,6 +417,10 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         trio.run(run_terminate, spec, sampler)
     elif kind == "live":
         extra = trio.run(run_live_cells, spec, sampler)
+    elif kind == "alternating":
+        extra = trio.run(run_alternating, spec, sampler)
+    elif kind == "first_job":
+        trio.run(run_first_job, spec, sampler)
     else:
         raise ValueError(f"unknown scenario kind {kind!r}")
     extra["peak_resettable"] = sampler.peak_resettable
@@ -361,7 +452,12 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
                       pool_size=0))
     specs.append(dict(name="warm_exec_no_pool", kind="warm", tools=first, samples=samples, warmups=1,
                       iters=warm_iterations, pool_size=0))
+    if len(tool_counts) > 1:
+        specs.append(dict(name="warm_exec_alternating", kind="alternating", tools=tool_counts[-1], base_tools=first,
+                          samples=samples, warmups=1, iters=warm_iterations, pool_size=2))
     specs.append(dict(name="floor_eval", kind="floor", tools=0, samples=samples, warmups=1, iters=warm_iterations))
+    specs.append(dict(name="floor_first_job", kind="first_job", tools=0, samples=samples, warmups=1,
+                      iters=warm_iterations, pool_size=2))
     specs.append(dict(name="node_worker", kind="node", tools=0, samples=samples, warmups=1, iters=1))
     specs.append(dict(name="terminate_busy", kind="terminate", tools=0, samples=samples, warmups=1, iters=10,
                       pool_size=2))
@@ -411,7 +507,7 @@ def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["memory uses a fresh-process max RSS delta for each scenario"]
     floor, node = _find(rows, "floor_eval"), _find(rows, "node_worker")
     for row in rows:
-        if row["mean"] is None or row["scenario"] in ("floor_eval", "node_worker", "live_cells") \
+        if row["mean"] is None or row["scenario"] in ("floor_eval", "floor_first_job", "node_worker", "live_cells") \
                 or row["scenario"].startswith("terminate_busy"):
             continue
         parts = [f"{row['scenario']}[{row['tools']}]:"]
@@ -468,6 +564,18 @@ def target_lines(rows: list[dict[str, Any]]) -> list[str]:
             net = (warm128["mean"] - floors[1]) - (warm0["mean"] - floors[0])
             out.append(f"(warm_exec[128] - warm_exec[0] net of the interleaved floor_eval = {net * 1e6:+.0f}us; "
                        f"floors {fmt_duration(floors[0])} / {fmt_duration(floors[1])})")
+    alternating = _find(rows, "warm_exec_alternating")
+    if alternating and alternating["extra"].get("base_mean"):
+        # Between processes the same exec moves with where the process landed (see README); in one process,
+        # alternating, the difference is what the tools themselves add to an exec.
+        added = alternating["mean"] - alternating["extra"]["base_mean"]
+        check(f"warm_exec[{alternating['tools']}] - warm_exec[{alternating['extra']['base_tools']}], one process "
+              "alternating", added, 0.1e-3, f"{added * 1e6:+.0f}us", "<= 100.00us")
+    first_job = _find(rows, "floor_first_job")
+    if warm0 and first_job:
+        out.append(f"(floor_first_job mean = {fmt_duration(first_job['mean'])}: the isolate side of a warm exec; "
+                   f"warm_exec[0] - floor_first_job = {fmt_duration(warm0['mean'] - first_job['mean'])}, "
+                   "the cell, service and tool adapter around it on the trio thread)")
     for name in ("terminate_busy", "terminate_busy_back_to_back"):
         terminate = _find(rows, name)
         if terminate:
