@@ -45,6 +45,9 @@ no other timed row does.
   built untimed before each job, as the pool does) runs `text("ok")`, timed from posting the job to JS handing its
   log to the isolate thread's callback (a wrapper on `V8Runtime._on_post`, in that child only). No cell, service
   or trio hand-off: `warm_exec` minus this row is the part of an exec spent on the trio thread.
+- `floor_wake`: the other half of a warm exec's floor: a worker thread spins 0.3 ms (`WAKE_WORK_S`, about the
+  isolate side) while the trio thread waits, then hands back with `run_sync_soon`, timed from just before that
+  call to the waiting trio task running again: the one hand-off from the isolate thread every exec makes.
 - `node_worker`: a long-lived Node process running each exec in a new `worker_threads` Worker, JSON over stdio
   (`benchmarks/node_worker_host.js`); memory is the Node process's. Skipped with a note without `node`.
 - `terminate_busy`: one service; per exec a cell `yield_control(); while (true) {}` is started and observed until
@@ -77,6 +80,8 @@ from benchmarks.report import fmt_bytes, fmt_duration, format_table, mean, perce
 PACE_MS = 20
 COLUMNS = ("scenario", "tools", "samples", "warmups", "iters", "mean/exec", "p95/exec", "rssΔ p50", "rssΔ max")
 CODE = 'text("ok")'
+#: What the `floor_wake` row's worker thread does before handing back, in s: about the isolate side of an exec.
+WAKE_WORK_S = 0.0003
 NODE_HOST = Path(__file__).with_name("node_worker_host.js")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -312,6 +317,50 @@ async def run_first_job(spec: dict[str, Any], sampler: Sampler) -> None:
             await trio.to_thread.run_sync(runtime.close_sync)
 
 
+async def run_wake(spec: dict[str, Any], sampler: Sampler) -> None:
+    """`floor_wake`: the hand-off back from another thread to a waiting trio task, as the isolate thread's
+    callback makes once per exec. A worker thread spins `WAKE_WORK_S` (the trio thread idles, as while V8 runs a
+    job), then calls `run_sync_soon`; timed from just before that call to the waiting task running again."""
+    import threading
+
+    import trio
+
+    token = trio.lowlevel.current_trio_token()
+    go, stop = threading.Event(), False
+    box: dict[str, Any] = {}
+
+    def worker() -> None:
+        while True:
+            go.wait()
+            go.clear()
+            if stop:
+                return
+            until = time.perf_counter() + WAKE_WORK_S
+            while time.perf_counter() < until:
+                pass
+            event = box["event"]
+            box["sent"] = time.perf_counter()
+            token.run_sync_soon(event.set)
+
+    thread = threading.Thread(target=worker, name="floor-wake")
+    thread.start()
+    try:
+        for sample in range(spec["samples"] + spec["warmups"]):
+            before = sampler.begin()
+            for _ in range(spec["iters"]):
+                box["event"] = trio.Event()
+                go.set()
+                await box["event"].wait()
+                if sample >= spec["warmups"]:
+                    sampler.times.append(time.perf_counter() - box["sent"])
+            if sample >= spec["warmups"]:
+                sampler.end(before)
+    finally:
+        stop = True
+        go.set()
+        thread.join()
+
+
 def run_node(spec: dict[str, Any], sampler: Sampler) -> None:
     node = shutil.which("node")
     assert node is not None
@@ -421,6 +470,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         extra = trio.run(run_alternating, spec, sampler)
     elif kind == "first_job":
         trio.run(run_first_job, spec, sampler)
+    elif kind == "wake":
+        trio.run(run_wake, spec, sampler)
     else:
         raise ValueError(f"unknown scenario kind {kind!r}")
     extra["peak_resettable"] = sampler.peak_resettable
@@ -458,6 +509,7 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
     specs.append(dict(name="floor_eval", kind="floor", tools=0, samples=samples, warmups=1, iters=warm_iterations))
     specs.append(dict(name="floor_first_job", kind="first_job", tools=0, samples=samples, warmups=1,
                       iters=warm_iterations, pool_size=2))
+    specs.append(dict(name="floor_wake", kind="wake", tools=0, samples=samples, warmups=1, iters=warm_iterations))
     specs.append(dict(name="node_worker", kind="node", tools=0, samples=samples, warmups=1, iters=1))
     specs.append(dict(name="terminate_busy", kind="terminate", tools=0, samples=samples, warmups=1, iters=10,
                       pool_size=2))
@@ -507,7 +559,8 @@ def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["memory uses a fresh-process max RSS delta for each scenario"]
     floor, node = _find(rows, "floor_eval"), _find(rows, "node_worker")
     for row in rows:
-        if row["mean"] is None or row["scenario"] in ("floor_eval", "floor_first_job", "node_worker", "live_cells") \
+        if row["mean"] is None or row["scenario"] in ("floor_eval", "floor_first_job", "floor_wake", "node_worker",
+                                                         "live_cells") \
                 or row["scenario"].startswith("terminate_busy"):
             continue
         parts = [f"{row['scenario']}[{row['tools']}]:"]
@@ -576,6 +629,11 @@ def target_lines(rows: list[dict[str, Any]]) -> list[str]:
         out.append(f"(floor_first_job mean = {fmt_duration(first_job['mean'])}: the isolate side of a warm exec; "
                    f"warm_exec[0] - floor_first_job = {fmt_duration(warm0['mean'] - first_job['mean'])}, "
                    "the cell, service and tool adapter around it on the trio thread)")
+    wake = _find(rows, "floor_wake")
+    if first_job and wake:
+        both = first_job["mean"] + wake["mean"]
+        out.append(f"(floor_first_job + floor_wake = {fmt_duration(both)}: the isolate side of an exec and its one "
+                   "hand-off back to trio, what any exec on this bridge pays before the cell's own work)")
     for name in ("terminate_busy", "terminate_busy_back_to_back"):
         terminate = _find(rows, name)
         if terminate:
