@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 
 CLI_MODULE = "httpx._main"
-TESTED_HTTPX = ("0.27", "0.28")
+TESTED_HTTPX = ("0.27", "0.28", "0.29")
 
 
 def block_cli_import() -> None:

@@ -271,6 +271,16 @@ async def test_cancelling_the_owner_at_any_moment_of_cell_creation_is_a_plain_ca
         assert context_count() == 0, step
 
 
+async def test_a_cell_asked_for_once_the_pool_has_closed_is_refused_as_a_shutdown():
+    # Seen in CI: the owner's cancellation closed the pool (its task's finally) before the service had marked
+    # itself shutting down, and create_cell answered "failed to initialize code mode runtime".
+    async with open_code_mode_service(Tools()) as service:
+        await service._pool.close()  # the moment between the pool's close and the service's own shutdown
+        with pytest.raises(CodeModeError, match="^code mode session is shutting down$"):
+            await service.create_cell('text("ok")')
+    assert context_count() == 0
+
+
 def rss_bytes() -> int:
     with open(f"/proc/{os.getpid()}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

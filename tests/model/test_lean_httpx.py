@@ -25,4 +25,4 @@ def test_the_installed_httpx_is_a_version_whose_cli_import_was_checked():
     assert is_tested(httpx.__version__), (
         f"httpx {httpx.__version__}: check that its __init__ still guards `from ._main import main` with "
         "`except ImportError`, then add the version to lean_httpx.TESTED_HTTPX")
-    assert not is_tested("0.29.0") and is_tested("0.27.2")
+    assert not is_tested("0.30.0") and is_tested("0.27.2") and is_tested("0.29.0")
