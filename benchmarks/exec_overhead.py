@@ -71,7 +71,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from benchmarks.memory import peak_bytes, reset_peak, rss_bytes
 from benchmarks.report import fmt_bytes, fmt_duration, format_table, mean, percentile, write_json
@@ -114,6 +114,16 @@ class Sampler:
 
     def end(self, before: int) -> None:
         self.rss.append(peak_bytes() - before)
+
+    def samples(self, spec: dict[str, Any]) -> Iterator[bool]:
+        """Once per sample, `spec["warmups"]` warm-up ones first: yields whether this one is measured (the caller
+        keeps its times), and records the memory delta of each measured one when the caller's body is done."""
+        for sample in range(spec["warmups"] + spec["samples"]):
+            measured = sample >= spec["warmups"]
+            before = self.begin()
+            yield measured
+            if measured:
+                self.end(before)
 
 
 async def _dispatch(call: Any) -> Any:
@@ -291,8 +301,7 @@ async def run_first_job(spec: dict[str, Any], sampler: Sampler) -> None:
 
     idle = [await trio.to_thread.run_sync(build) for _ in range(spec["pool_size"])]
     try:
-        for sample in range(spec["samples"] + spec["warmups"]):
-            before = sampler.begin()
+        for measured in sampler.samples(spec):
             for _ in range(spec["iters"]):
                 runtime = idle.pop(0)
                 idle.append(await trio.to_thread.run_sync(build))  # the refill, untimed
@@ -306,11 +315,9 @@ async def run_first_job(spec: dict[str, Any], sampler: Sampler) -> None:
                         if event.error_text is not None:
                             raise RuntimeError(f"first job failed: {event.error_text}")
                         break
-                if sample >= spec["warmups"]:
+                if measured:
                     sampler.times.append(stamp[0] - started)
                 await runtime.close()
-            if sample >= spec["warmups"]:
-                sampler.end(before)
     finally:
         runtime_module.V8Runtime._on_post = on_post
         for runtime in idle:
@@ -345,16 +352,13 @@ async def run_wake(spec: dict[str, Any], sampler: Sampler) -> None:
     thread = threading.Thread(target=worker, name="floor-wake")
     thread.start()
     try:
-        for sample in range(spec["samples"] + spec["warmups"]):
-            before = sampler.begin()
+        for measured in sampler.samples(spec):
             for _ in range(spec["iters"]):
                 box["event"] = trio.Event()
                 go.set()
                 await box["event"].wait()
-                if sample >= spec["warmups"]:
+                if measured:
                     sampler.times.append(time.perf_counter() - box["sent"])
-            if sample >= spec["warmups"]:
-                sampler.end(before)
     finally:
         stop = True
         go.set()
@@ -403,8 +407,7 @@ async def run_terminate(spec: dict[str, Any], sampler: Sampler) -> None:
 
     await prime_process()
     async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
-        for sample in range(spec["samples"] + spec["warmups"]):
-            before = sampler.begin()
+        for measured in sampler.samples(spec):
             for _ in range(spec["iters"]):
                 cell_id = await service.create_cell("yield_control(); while (true) {}")
                 outcome = await service.observe(cell_id, 10_000)
@@ -417,10 +420,8 @@ async def run_terminate(spec: dict[str, Any], sampler: Sampler) -> None:
                 elapsed = time.perf_counter() - started
                 if not reply["output"][0]["text"].startswith("Script terminated\n"):
                     raise RuntimeError(f"terminate failed: {reply['output']!r}")
-                if sample >= spec["warmups"]:
+                if measured:
                     sampler.times.append(elapsed)
-            if sample >= spec["warmups"]:
-                sampler.end(before)
 
 
 async def run_live_cells(spec: dict[str, Any], sampler: Sampler) -> dict[str, Any]:

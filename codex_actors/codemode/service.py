@@ -129,7 +129,7 @@ class CodeModeService:
             raise CodeModeError(f"{RUNTIME_INIT_FAILED}: {exc}") from exc
         try:
             runtime = await self._pool.take(declarations)
-        except RuntimeError as exc:  # the pool closed: its owner (this service's nursery) is being torn down
+        except RuntimeError as exc:  # the pool closed: its owner (this service, or a shared pool's) is going away
             raise await _shutting_down() from exc
         except IsolateError as exc:
             raise (await _shutting_down() if not self._alive else CodeModeError(RUNTIME_INIT_FAILED)) from exc
