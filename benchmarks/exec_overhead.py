@@ -235,6 +235,9 @@ async def _warm_samples(spec: dict[str, Any], sampler: Sampler, tools: list[Any]
 def run_floor(spec: dict[str, Any], sampler: Sampler) -> None:
     from py_mini_racer import MiniRacer
 
+    from codex_actors.codemode import v8bridge
+
+    v8bridge.load_v8()  # V8 with the flags the cells run with (MiniRacer() first would use its defaults)
     ctx = MiniRacer()
     try:
         for _ in range(spec["warmups"]):

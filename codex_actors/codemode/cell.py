@@ -8,6 +8,7 @@ notifications run as tasks in the cell's nursery; terminate and completion cance
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 from typing import Any, Awaitable, Callable, Hashable, Sequence
@@ -119,6 +120,8 @@ class Cell:
         self._unclaimed = unclaimed if unclaimed is not None else {}
         self._core = CellCore(cell_id)
         self._inbox_send, self._inbox = trio.open_memory_channel(math.inf)
+        # Requests taken out of the inbox early (see `_TimerFired`), handled next, in their order.
+        self._later: collections.deque = collections.deque()
         self._replies: dict[Hashable, trio.MemorySendChannel] = {}
         self._timer_scope: trio.CancelScope | None = None
         self._timer_target: Hashable | None = None
@@ -162,6 +165,8 @@ class Cell:
                 task_status.started()
                 async for message in self._inbox:
                     self._handle(message)
+                    while self._later and not self._core.closed:
+                        self._handle(self._later.popleft())
                     if self._core.closed:
                         break
                 self._cancel_timer()
@@ -170,7 +175,7 @@ class Cell:
                 nursery.cancel_scope.cancel()
         finally:
             self._inbox_send.close()
-            for message in _pending(self._inbox):
+            for message in [*self._later, *_pending(self._inbox)]:
                 self.post(message)
             with trio.CancelScope(shield=True):
                 await self.runtime.close()
@@ -216,8 +221,9 @@ class Cell:
                 self._nursery.start_soon(self._terminate)
         elif isinstance(message, _TimerFired):
             # Output JS wrote before the deadline but has not handed over (a busy loop never does) counts as
-            # produced before it.
-            for event in self.runtime.drain_now():
+            # produced before it; so do the runtime's events already waiting in the inbox, which JS sent before
+            # that output (a `yield_control()` there must not be overtaken by the text written after it).
+            for event in [*self._runtime_events_waiting(), *self.runtime.drain_now()]:
                 self._handle(event, -math.inf)
             self._answer(core.timer_fired(message.target, now))
         elif isinstance(message, rt.Started):
@@ -249,6 +255,17 @@ class Cell:
         elif isinstance(message, _TerminationDone):
             self._answer(core.terminated())
         self._arm_timer()
+
+    def _runtime_events_waiting(self) -> list[rt.RuntimeEvent]:
+        """Take every message waiting in the inbox: the runtime's events are returned, in order; the others
+        (requests, posted after the message being handled) go to `_later`."""
+        events = []
+        for message in _pending(self._inbox):
+            if isinstance(message, rt.RuntimeEvent):
+                events.append(message)
+            else:
+                self._later.append(message)
+        return events
 
     def _check_heap(self) -> bool:
         """V8 stops a script that hits the heap limit without any callback, so look at observation points.

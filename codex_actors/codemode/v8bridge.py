@@ -17,7 +17,7 @@ src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/
 mini-racer is bound when V8 is first needed (`load_v8`, `context_count`, `Isolate`), not at import: importing
 py_mini_racer costs about 100 ms of CPU (its package imports asyncio), which `exec` would otherwise pay before its
 first model request. `check_version()` runs then: any mini-racer other than 0.14.x raises `ImportError` with the
-reason.
+reason. V8 is initialised with mini-racer's default flags plus `--no-memory-protection-keys` (see `V8_FLAGS`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ from typing import Any, Callable
 import attrs
 
 SUPPORTED = ("0.14.",)
+
+NO_PROTECTION_KEYS = "--no-memory-protection-keys"
+"""On a CPU with memory protection keys (x86 PKU), V8 14.4 tags its JS dispatch table and code pages with a key it
+allocates on the thread that initialises V8. Access rights to a key are per thread and passed on only to threads
+created afterwards, so any thread that existed before (a trio worker thread, the trio thread itself) faults
+(SIGSEGV, SEGV_PKUERR, in `JSDispatchTable::PreAllocatedEntryNeedsInitialization`) as soon as it builds a context
+while another one is alive. Contexts are built and freed on whichever trio worker thread is free, so the keys are
+turned off: V8 then runs as on a CPU without PKU (every machine this ran on before one with `pku` did). Seen on a
+Xeon with `pku`: 7 of 10 `warm_exec` benchmark children crashed within 0.6 s."""
 
 
 def check_version(version: str | None = None) -> str:
@@ -48,14 +57,14 @@ def check_version(version: str | None = None) -> str:
 
 
 @functools.cache
-def _binding() -> tuple[Callable[..., ctypes.CDLL], Any]:
-    """mini-racer's `(init_mini_racer, MR_CALLBACK)`, imported on the first call after `check_version` (which
-    raises ImportError for a missing or other version)."""
+def _binding() -> tuple[Callable[..., ctypes.CDLL], Any, tuple[str, ...]]:
+    """mini-racer's `(init_mini_racer, MR_CALLBACK)` and the V8 flags to initialise it with, imported on the first
+    call after `check_version` (which raises ImportError for a missing or other version)."""
     check_version()
-    from py_mini_racer import init_mini_racer
+    from py_mini_racer import DEFAULT_V8_FLAGS, init_mini_racer
     from py_mini_racer._dll import MR_CALLBACK
 
-    return init_mini_racer, MR_CALLBACK
+    return init_mini_racer, MR_CALLBACK, (*DEFAULT_V8_FLAGS, NO_PROTECTION_KEYS)
 
 
 # Value types of mini_racer.cc (py_mini_racer/_objects.py `_MiniRacerTypes`).
@@ -89,7 +98,10 @@ class IsolateError(Exception):
 
 
 def _dll() -> ctypes.CDLL:
-    return _binding()[0](ignore_duplicate_init=True)
+    # Flags take effect only if this is the process's first initialisation: py_mini_racer's own `MiniRacer()`
+    # initialises with its defaults (protection keys on) when it comes first.
+    init_mini_racer, _, flags = _binding()
+    return init_mini_racer(flags=flags, ignore_duplicate_init=True)
 
 
 def load_v8() -> None:

@@ -1,6 +1,9 @@
 """`v8bridge`, the one module below mini-racer's public API: version check, the task API, the mailbox, teardown."""
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +73,44 @@ def test_a_prelude_of_the_wrong_shape_is_refused_and_cancel_stops_a_busy_task():
         assert results[5].is_error and results[5].type == v8bridge.T_TERMINATED
     finally:
         isolate.free()
+
+
+# Threads that exist before V8 is initialised each build a context while the others stay alive, as the trio worker
+# threads of a pool do. With V8's memory protection keys on, on a CPU with PKU, the second build faults
+# (SIGSEGV, SEGV_PKUERR); the script then also reports any mapping V8 tagged with a protection key.
+_THREADS_BEFORE_V8 = r"""
+import queue, threading
+from codex_actors.codemode import v8bridge
+
+class Worker:
+    def __init__(self):
+        self.jobs, self.results = queue.Queue(), queue.Queue()
+        threading.Thread(target=self.loop, daemon=True).start()
+    def loop(self):
+        while True:
+            self.results.put(self.jobs.get()())
+    def run(self, fn):
+        self.jobs.put(fn)
+        return self.results.get()
+
+def build():
+    isolate = v8bridge.Isolate.create()
+    isolate.eval_sync("1")
+    return isolate
+
+first, second = Worker(), Worker()
+v8bridge.load_v8()
+alive = [first.run(build), second.run(build), build(), first.run(build)]
+answers = [isolate.eval_sync("6 * 7").data for isolate in alive]
+keys = sorted({int(line.split()[1]) for line in open("/proc/self/smaps") if line.startswith("ProtectionKey:")} - {0})
+for isolate in alive:
+    isolate.free()
+print(answers, keys)
+"""
+
+
+def test_contexts_built_on_threads_that_predate_v8_do_not_crash_the_process():
+    proc = subprocess.run([sys.executable, "-c", _THREADS_BEFORE_V8], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[0] == "[42, 42, 42, 42] []"
