@@ -1,4 +1,4 @@
-"""The cell actor: a trio task that owns one CellCore, its runtime, the yield timer and the nested-call set.
+"""The cell actor: a trio task that owns one CellCore, its runtime, the yield deadline and the nested-call set.
 
 Everything reaches the cell through one unbounded inbox, processed in order: requests from the service
 (observe, detach, terminate) and the runtime's events (the runtime's sink *is* this inbox). Nested tool calls and
@@ -83,7 +83,7 @@ def tool_declarations(tools: Sequence[NestedToolSpec]) -> list[dict[str, str]]:
     return rendered
 
 class Cell:
-    """One `exec` invocation (spec 3.1). Start with `await nursery.start(cell.run)`; talk to it with `post(msg)`.
+    """One `exec` invocation (spec 3.1). Start with `nursery.start_soon(cell.run)`; talk to it with `post(msg)`.
 
     `commit(writes)` merges stored-value writes on natural completion (spec 5.2); `on_closed(cell_id)` is called
     once the outcome that closes the cell has been handed out.
@@ -123,14 +123,10 @@ class Cell:
         # Requests taken out of the inbox early (see `_TimerFired`), handled next, in their order.
         self._later: collections.deque = collections.deque()
         self._replies: dict[Hashable, trio.MemorySendChannel] = {}
-        self._timer_scope: trio.CancelScope | None = None
-        self._timer_target: Hashable | None = None
         self._tools_running = _CallbackSet()
         self._notifies = _CallbackSet()
         self._nursery: trio.Nursery | None = None
         self._submitted = False
-        self.run_began = False
-        """Set by `run` as it starts: the owner closes the runtime of a cell whose run never began."""
         self.stopped = trio.Event()
         self.stopped_callback: Callable[["Cell"], None] | None = None
 
@@ -157,19 +153,15 @@ class Cell:
             self.runtime.submit(rt.Job(self._code, self._declarations, self._stored, self._inbox_send))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self.run_began = True  # from here on this task closes the runtime, however it ends
-        try:
+        try:  # from here on this task closes the runtime, however it ends
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self.submit()
                 task_status.started()
-                async for message in self._inbox:
-                    self._handle(message)
+                while not self._core.closed:
+                    self._handle(await self._next_message())
                     while self._later and not self._core.closed:
                         self._handle(self._later.popleft())
-                    if self._core.closed:
-                        break
-                self._cancel_timer()
                 await self._tools_running.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
                 await self._notifies.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
                 nursery.cancel_scope.cancel()
@@ -254,7 +246,6 @@ class Cell:
             self._answer(answers)
         elif isinstance(message, _TerminationDone):
             self._answer(core.terminated())
-        self._arm_timer()
 
     def _runtime_events_waiting(self) -> list[rt.RuntimeEvent]:
         """Take every message waiting in the inbox: the runtime's events are returned, in order; the others
@@ -295,30 +286,16 @@ class Cell:
 
     # ---- yield timer --------------------------------------------------------------------------------------
 
-    def _arm_timer(self) -> None:
+    async def _next_message(self) -> Any:
+        """The next message of the inbox, or `_TimerFired` once the observer's yield deadline passes first. The
+        deadline bounds the wait itself: no timer task to start and cancel for each observation."""
         deadline = self._core.deadline
-        target = self._core.observer_target
         if deadline is None:
-            self._cancel_timer()
-            return
-        if self._timer_scope is not None and self._timer_target == target:
-            return
-        self._cancel_timer()
-        scope = trio.CancelScope(deadline=deadline)
-        self._timer_scope, self._timer_target = scope, target
-        assert self._nursery is not None
-        self._nursery.start_soon(self._timer, scope, target)
-
-    def _cancel_timer(self) -> None:
-        if self._timer_scope is not None:
-            self._timer_scope.cancel()
-        self._timer_scope = self._timer_target = None
-
-    async def _timer(self, scope: trio.CancelScope, target: Hashable) -> None:
-        with scope:
-            await trio.sleep_forever()
-        if scope.cancelled_caught and trio.current_time() >= scope.deadline:
-            self.post(_TimerFired(target))
+            return await self._inbox.receive()
+        target = self._core.observer_target
+        with trio.move_on_at(deadline):
+            return await self._inbox.receive()
+        return _TimerFired(target)
 
     # ---- callbacks: nested tools and notifications ---------------------------------------------------------
 

@@ -158,16 +158,15 @@ class CodeModeService:
             cell.stopped_callback = self._stopped
             cell.submit()
             try:
-                await self._cells_nursery.start(cell.run)
+                # Not `start`: waiting for the task to run its first step would cost this exec a scheduler pass.
+                # A task started here always runs that step (a cancelled one too), and from it on `cell.run`
+                # owns the runtime and closes it on every path.
+                self._cells_nursery.start_soon(cell.run)
+                started = True
             except RuntimeError as exc:  # the cells' nursery closed meanwhile: the service is shutting down
-                if cell.run_began:
-                    raise
                 raise await _shutting_down() from exc
             finally:
-                # Once cell.run has begun it owns the runtime and closes it on every path; a cell whose run
-                # never began (the start raised first) is this call's to undo.
-                started = cell.run_began
-                if not started:
+                if not started:  # this call's to undo
                     self._cells.pop(cell_id, None)
                     self._running.discard(cell)
         finally:

@@ -127,8 +127,10 @@ class Isolate:
         self._on_callback: Callable[[int, Value], None] | None = None
         self._sync: dict[int, Value] = {}
         self._sync_done = threading.Condition()
-        self._mailbox_addr = 0
         self._mailbox_units = 0
+        # Views made once at set-up (a ctypes object per access costs more than the access); dropped by free().
+        self._ints: Any = None
+        self._units: memoryview | None = None
         self._handles: list[Any] = []
         self.native_thread_id: int | None = None
 
@@ -155,6 +157,7 @@ class Isolate:
             self._freed = True
             self._dll.mr_free_context(self._ctx)
         self._handles.clear()
+        self._ints = self._units = None  # the mailbox's memory is gone with the context
 
     @property
     def alive(self) -> bool:
@@ -185,8 +188,11 @@ class Isolate:
         self._undefined = self._keep(dll.mr_alloc_int_val(ctx, 0, T_UNDEFINED))
         result = self._keep(self._call_handle(fn, callback, self._empty))
         box = self._keep(self._item(result, 0, T_SHARED_ARRAY_BUFFER))
-        self._mailbox_addr = self._handles[box].contents.value.value_ptr
+        address = self._handles[box].contents.value.value_ptr
         self._mailbox_units = (self._handles[box].contents.len - MAILBOX_HEADER) // 2
+        self._ints = (ctypes.c_int32 * 4).from_address(address)
+        units = (ctypes.c_char * (2 * self._mailbox_units)).from_address(address + MAILBOX_HEADER)
+        self._units = memoryview(units).cast("B")
         return self._keep(self._item(result, 1, T_FUNCTION))
 
     def _item(self, array: int, index: int, expected: int) -> Any:
@@ -233,22 +239,22 @@ class Isolate:
 
     def mailbox_int(self, index: int) -> int:
         """Int32 number `index` of the mailbox header (one aligned load)."""
-        return ctypes.c_int32.from_address(self._mailbox_addr + 4 * index).value
+        return self._ints[index]
 
     def set_mailbox_int(self, index: int, value: int) -> None:
-        ctypes.c_int32.from_address(self._mailbox_addr + 4 * index).value = value
+        self._ints[index] = value
 
     def read_units(self, start: int, count: int) -> bytes:
         """UTF-16-LE bytes of mailbox units [start, start + count)."""
         if not (0 <= start and 0 <= count and start + count <= self._mailbox_units):
             raise ValueError(f"mailbox range {start}+{count} out of bounds")
-        return ctypes.string_at(self._mailbox_addr + MAILBOX_HEADER + 2 * start, 2 * count)
+        return self._units[2 * start: 2 * (start + count)].tobytes()
 
     def write_units(self, start: int, data: bytes) -> None:
         """Store UTF-16-LE `data` at mailbox unit `start`."""
         if not (0 <= start and start + len(data) // 2 <= self._mailbox_units):
             raise ValueError("mailbox overflow")
-        ctypes.memmove(self._mailbox_addr + MAILBOX_HEADER + 2 * start, data, len(data))
+        self._units[2 * start: 2 * start + len(data)] = data
 
     # ---- internals ------------------------------------------------------------------------------------------
 
