@@ -4,7 +4,8 @@ Runs `text("ok")` execs through `handle_exec` on one service, with an untimed pa
 model answers), and stamps each stage with `time.perf_counter` by wrapping the runtime's and cell's own methods
 (a measurement aid only: nothing here is used by the product). Prints the median time of each stage from the
 start of `handle_exec`, and the same-process floor: one bare `mr_eval("1")` round trip to an idle isolate
-(`v8bridge.Isolate.eval_sync`, two thread hand-offs), the cost every stage hand-off pays.
+(`v8bridge.Isolate.eval_sync`, two thread hand-offs), the cost every stage hand-off pays, back to back and after
+the execs' own pause (on a VM, a thread woken after a pause is much slower: see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -81,11 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     isolate = v8bridge.Isolate.create()
     try:
         isolate.eval_sync("1")
-        floor = []
+        floor, floor_paced = [], []
         for _ in range(200):
             started = time.perf_counter()
             isolate.eval_sync("1")
             floor.append(time.perf_counter() - started)
+        for _ in range(min(args.execs, 200)):
+            time.sleep(args.pace_ms / 1000)  # the pause each exec had before it
+            started = time.perf_counter()
+            isolate.eval_sync("1")
+            floor_paced.append(time.perf_counter() - started)
     finally:
         isolate.free()
     print(f"{'stage':12} {'median from start':>18}  {'delta':>9}  what")
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         value = statistics.median(r[key] for r in rows if key in r)
         print(f"{key:12} {value * 1e6:16.0f}us  {(value - previous) * 1e6:7.0f}us  {what}")
         previous = value
-    print(f"floor: one mr_eval round trip to an idle isolate, median {statistics.median(floor) * 1e6:.0f}us")
+    print(f"floor: one mr_eval round trip to an idle isolate, median {statistics.median(floor) * 1e6:.0f}us back to "
+          f"back, {statistics.median(floor_paced) * 1e6:.0f}us after the same {args.pace_ms:g} ms pause as the execs")
     return 0
 
 

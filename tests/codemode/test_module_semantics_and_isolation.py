@@ -54,6 +54,19 @@ async def test_overriding_builtins_cannot_forge_host_messages(env):
     assert [call.tool_name for call in tools.calls] == ["sleep"]
 
 
+async def test_a_warm_runtimes_first_exec_sees_no_trace_of_its_warm_up_job(env):
+    # A pooled runtime ran host code at creation (text, load) so the exec path is compiled; the job's realm
+    # must still be never-used: no output, store, timer or tool call of the warm-up shows.
+    service, tools = env
+    await service.wait_warm()
+    code = ('text(String(load("k"))); text(String(setTimeout(() => {}, 0)));'
+            'text(await tools.sleep({ms: 0})); store("a", 1)')
+    reply = await handle_exec(service, "call-1", code, tools=Tools.specs)
+    assert [item.get("text") for item in reply["output"][1:]] == ["undefined", "1", "ok"]
+    assert [call.runtime_tool_call_id for call in tools.calls] == ["tool-1"]
+    assert service.stored_value("a") == 1 and service.stored_value("k") is None
+
+
 async def test_malformed_messages_fail_the_cell():
     v8bridge.load_v8()
     runtime = await trio.to_thread.run_sync(lambda: V8Runtime.create(max_heap_bytes=32 << 20))
