@@ -426,7 +426,7 @@ PRELUDE_JS = r"""
   ctl[1] = warmJob.length;
   host();  // start()
   receive();  // pulls nothing
-  reset();
+  reset();  // compiled now; the job's completion still runs after this, so the real start() resets again
   warm = true;
   return [box, host];
 })
