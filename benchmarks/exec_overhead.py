@@ -610,10 +610,9 @@ def target_lines(rows: list[dict[str, Any]]) -> list[str]:
     paced = _find(rows, "warm_exec_paced")
     if paced and paced.get("extra", {}).get("floor_mean"):
         same = paced["extra"]["floor_mean"]
-        out.append(f"(warm_exec_paced[{paced['tools']}] / its interleaved floor_eval = {paced['mean'] / same:.1f}x: "
-                   f"after the same {PACE_MS} ms pause one eval round trip to a hot isolate takes "
-                   f"{fmt_duration(same)}, {same / floor['mean']:.1f}x the floor_eval row)" if floor else
-                   f"(warm_exec_paced interleaved floor_eval {fmt_duration(same)})")
+        line = (f"(warm_exec_paced[{paced['tools']}] / its interleaved floor_eval = {paced['mean'] / same:.1f}x: "
+                f"after the same {PACE_MS} ms pause one eval round trip to a hot isolate takes {fmt_duration(same)}")
+        out.append(line + (f", {same / floor['mean']:.1f}x the floor_eval row)" if floor else ")"))
     if warm0 and node:
         ratio = node["mean"] / warm0["mean"]
         check("node_worker / warm_exec[0]", ratio, 10.0, f"{ratio:.1f}x", ">= 10x", at_most=False)

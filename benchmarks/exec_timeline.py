@@ -82,16 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     isolate = v8bridge.Isolate.create()
     try:
         isolate.eval_sync("1")
-        floor, floor_paced = [], []
-        for _ in range(200):
-            started = time.perf_counter()
-            isolate.eval_sync("1")
-            floor.append(time.perf_counter() - started)
-        for _ in range(min(args.execs, 200)):
-            time.sleep(args.pace_ms / 1000)  # the pause each exec had before it
-            started = time.perf_counter()
-            isolate.eval_sync("1")
-            floor_paced.append(time.perf_counter() - started)
+
+        def round_trips(count: int, pause_s: float) -> list[float]:
+            times = []
+            for _ in range(count):
+                if pause_s:
+                    time.sleep(pause_s)
+                started = time.perf_counter()
+                isolate.eval_sync("1")
+                times.append(time.perf_counter() - started)
+            return times
+
+        floor = round_trips(200, 0)
+        floor_paced = round_trips(min(args.execs, 200), args.pace_ms / 1000)  # each exec's pause
     finally:
         isolate.free()
     print(f"{'stage':12} {'median from start':>18}  {'delta':>9}  what")
