@@ -188,12 +188,19 @@ class TurnRunner:
                     break
                 if self._over_compact_limit():
                     await self.compact(mid_turn=True)
-        except TurnFailed as exc:
-            await self.emit(events.Error(message=exc.message, codex_error_info=exc.codex_error_info))
-        except model_events.ModelError as exc:
+        except (TurnFailed, model_events.ModelError) as exc:
+            self.accepts_steering = False
+            await self._keep_pending()
             await self.emit(events.Error(message=exc.message, codex_error_info=exc.codex_error_info))
         self.accepts_steering = False
         await self._complete()
+
+    async def _keep_pending(self) -> None:
+        """A failed turn never sends what was steered into it (or injected) after its last request: record it,
+        so the next turn's request carries it instead of the input vanishing after it was answered "steered"."""
+        for item in self.pending:
+            await self.session.record(item)
+        self.pending.clear()
 
     async def _complete(self) -> None:
         if self.session.recorder is not None:

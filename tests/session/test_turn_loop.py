@@ -163,6 +163,23 @@ async def test_model_failure_is_an_error_then_task_complete(tmp_path):
         assert seen[-1].msg.last_agent_message == "fine now"
 
 
+async def test_input_steered_into_a_request_that_fails_reaches_the_next_turn(tmp_path):
+    """Input answered "steered" while the turn's request is in flight must not vanish when that request fails:
+    it is recorded, so the next turn sends it."""
+    script = [error_response(400, code="invalid_request_error", message="bad request", delay=1.0)]
+    async with scripted_session(script, tmp_path) as (session, server):
+        await session.submit(user_turn("start", tmp_path))
+        await session.wait_for(events.UserMessage)
+        assert (await session.ask(ops.SteerInput([ops.TextInput("also do this")])))[1] == "steered"
+        seen = await session.wait_for(events.TaskComplete)
+        assert any(isinstance(e.msg, events.Error) and "bad request" in e.msg.message for e in seen)
+        server.add(response(text_message("did both")))
+        await session.submit(user_turn("again", tmp_path))
+        await session.wait_for(events.TaskComplete)
+    texts = [c["text"] for i in input_of(server.requests[1]) if i["type"] == "message" for c in i["content"]]
+    assert texts[-3:] == ["start", "also do this", "again"]
+
+
 async def test_apply_patch_from_the_model_edits_the_file(tmp_path):
     (tmp_path / "a.txt").write_text("one\ntwo\n")
     patch = "*** Begin Patch\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch"
