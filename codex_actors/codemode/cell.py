@@ -162,6 +162,11 @@ class Cell:
                     self._handle(await self._next_message())
                     while self._later and not self._core.closed:
                         self._handle(self._later.popleft())
+                # The observer was just handed the closing answer and runs in the next scheduling batch: wait
+                # two batches so it returns before the close below (about 0.15 ms of the trio thread's time after
+                # a pause) delays it.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                await trio.lowlevel.cancel_shielded_checkpoint()
                 await self._tools_running.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
                 await self._notifies.cancel_all(CALLBACK_CANCELLATION_GRACE_S)
                 nursery.cancel_scope.cancel()
