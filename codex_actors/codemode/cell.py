@@ -293,8 +293,15 @@ class Cell:
 
     async def _next_message(self) -> Any:
         """The next message of the inbox, or `_TimerFired` once the observer's yield deadline passes first. The
-        deadline bounds the wait itself: no timer task to start and cancel for each observation."""
+        deadline bounds the wait itself: no timer task to start and cancel for each observation. A message already
+        waiting is taken without a scheduling round (each costs about 0.1 ms of the trio thread after a pause, and
+        one batch from V8 brings several: an exec's output and its completion)."""
         deadline = self._core.deadline
+        if deadline is None or trio.current_time() < deadline:
+            try:
+                return self._inbox.receive_nowait()
+            except trio.WouldBlock:
+                pass
         if deadline is None:
             return await self._inbox.receive()
         target = self._core.observer_target
