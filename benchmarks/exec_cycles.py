@@ -4,7 +4,8 @@ One `CodeModeService` (pool of 2) runs `--cycles` cycles, alternating a `text("o
 busy cell (`while (true) {}`) terminated through `service.terminate` (which answers once its isolate thread is
 joined). Before the first cycle (after 20 unmeasured cycles) and after the service has shut down, it counts what a
 leak would grow: V8 contexts (`v8bridge.context_count`), native-only OS threads (`testing.os_threads`: the
-isolate threads), Python threads other than trio's idle worker cache, open fds, and RSS. Prints one
+isolate threads), Python threads other than trio's idle worker cache, Python thread states of threads Python
+did not start (`testing.thread_states`: held by the isolate threads until they exit), open fds, and RSS. Prints one
 row per resource and a `target ...: met|MISSED` line: every count back at its baseline, RSS growth under 50 MiB.
 `tests/codemode/test_service_lifecycle.py` checks the same with 500 cycles in the test suite.
 """
@@ -20,6 +21,7 @@ import time
 from benchmarks.memory import rss_bytes
 from benchmarks.report import fmt_bytes, format_table
 from codex_actors.testing.os_threads import native_only_threads
+from codex_actors.testing.thread_states import foreign_thread_states
 
 RSS_GROWTH_LIMIT = 50 * 1024 * 1024
 
@@ -33,6 +35,7 @@ def counts() -> dict[str, int]:
         "v8 contexts": v8bridge.context_count(),
         "native threads": native_only_threads(),
         "python threads": len([t for t in python_threads if not t.name.startswith("Trio thread")]),
+        "foreign thread states": foreign_thread_states(),
         "open fds": len(os.listdir("/proc/self/fd")),
     }
 

@@ -11,6 +11,8 @@ src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/
 - `post_eval` / `post_call` schedule work and return a task id; `cancel` interrupts a running task.
 - `on_callback(callback_id, value)` runs on the isolate thread with a `Value` (a primitive, an error, or an opaque
   object) already read and freed: only primitives cross the boundary.
+  The isolate thread's Python thread state is made at its first callback and kept until the thread exits
+  (`held_thread_state`), so later callbacks do not each create and delete one.
 - A SharedArrayBuffer made by `setup` is the mailbox (`mailbox_int`, `read_units`, `write_units`): plain memory
   shared with JS; the caller's protocol decides who may touch which part when (see `runtime`).
 
@@ -28,6 +30,8 @@ import threading
 from typing import Any, Callable
 
 import attrs
+
+from codex_actors.codemode import held_thread_state
 
 SUPPORTED = ("0.14.",)
 
@@ -263,6 +267,7 @@ class Isolate:
         try:
             if self.native_thread_id is None:
                 self.native_thread_id = threading.get_native_id()
+                held_thread_state.hold()  # the isolate thread's Python state lives as long as the thread
             if callback_id == _SYNC_ID:
                 with self._sync_done:
                     self._sync[callback_id] = raw

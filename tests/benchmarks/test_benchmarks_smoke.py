@@ -152,7 +152,7 @@ def test_exec_cycles_prints_each_resource_against_its_baseline():
     assert proc.returncode == 0, proc.stderr
     header, rows = header_and_rows(proc.stdout)
     assert header == ["resource", "baseline", "after", "at", "baseline"]
-    assert [r[0] for r in rows] == ["v8", "native", "python", "open", "rss"]
+    assert [r[0] for r in rows] == ["v8", "native", "python", "foreign", "open", "rss"]
     assert "target 6 exec/terminate cycles leave contexts, threads and fds at baseline: met" in proc.stdout
 
 
