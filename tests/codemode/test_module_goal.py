@@ -31,3 +31,14 @@ def test_unparsable_code_is_left_to_v8():
 def test_the_first_top_level_return_is_reported():
     out, error = module_source("const f = () => { return 1 };\nwhile (true) { return }\nreturn 2")
     assert error == f"{ILLEGAL_RETURN}\n    at exec_main.mjs:2:16"
+
+
+def test_returns_and_arguments_of_nested_scopes_are_not_the_cells_own():
+    nested = ("const o = { get p() { return arguments } };\n"
+              "class K { static { text(1) } m() { return 1 } }\n"
+              "const f = async (x) => { if (x) { return arguments } return x };\n"
+              "function* g() { yield 1; return arguments }\n")
+    assert module_source(nested) == (nested.replace("return arguments } return x",
+                                                    f"return {THROW_ARGUMENTS}() }} return x"), None)
+    late = nested + "for (const a of [1]) {\n  if (a) {\n    return a\n  }\n}\n"
+    assert module_source(late)[1] == f"{ILLEGAL_RETURN}\n    at exec_main.mjs:7:5"
