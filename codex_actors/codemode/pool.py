@@ -5,8 +5,9 @@ Public API (all from the service's trio run):
   `close()`d; leaving `run` closes the idle runtimes (isolate threads joined).
 - `await pool.take(tools)` hands one runtime over (the caller owns it from then on): a warm one pre-configured
   for the `tools` declaration list if there is one, else any warm one (the job then reconfigures it), else the one
-  being built, else a new one built now in a worker thread (without the warm-up job, see `prelude`). Taking pauses refilling: no context is built or
-  freed by the pool while the exec that took it runs, so nothing competes with it for the machine's cores.
+  being built, else a new one built now in a worker thread (without the warm-up job, see `prelude`). Taking pauses
+  refilling: no context is built or freed by the pool while the exec that took it runs, so nothing competes with
+  it for the machine's cores.
 - `pool.replenish(tools)` resumes refilling, configured for `tools` (compared by value), in the background; the
   service calls it once an exec's first observation is answered.
 - `await pool.filled()` returns once `size` warm runtimes wait (to have them ready before the first exec).
