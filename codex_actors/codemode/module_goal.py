@@ -4,8 +4,8 @@ The cell runs as the body of a strict async function (see `prelude`): `this`, st
 static `import` errors are then those of a module, but two things are not. A module has no `return` at its top
 level (a SyntaxError) and no `arguments` binding (a reference to it is a ReferenceError, `typeof arguments` is
 "undefined"); a function body has both. `module_source(code)` finds them with a real parse (tree-sitter's
-JavaScript grammar and a query over its tree, not a pattern) and returns the code to compile, of the same length on every line so V8's
-line and column numbers stay the user's own:
+JavaScript grammar and a query over its tree, not a pattern) and returns the code to compile, of the same length
+on every line so V8's line and column numbers stay the user's own:
 
 - a top-level `return` (outside any function, method or class body): the error text V8 gives for it in a module,
   `SyntaxError: Illegal return statement\\n    at exec_main.mjs:<line>:<column>`; nothing is compiled;
