@@ -4,8 +4,8 @@ A ctypes callback run on a thread Python did not start (here: a V8 isolate threa
 `PyGILState_Ensure` / `PyGILState_Release`. With no thread state held, that pair creates a thread state and deletes
 it again on every call: an allocation, a new 16 KiB frame stack (CPython 3.11 maps it and unmaps it), the
 interpreter's thread list locked twice. An exec takes two callbacks (the job's start, the log hand-over), each
-paying that on the exec's path; in one process with the runs alternating, holding the state on the log hand-over
-alone took 80 to 190 us off the median exec.
+paying that on the exec's path; in one process with runtimes of both kinds alternating, holding the state took
+110 to 140 us off the median warm exec (benchmarks/README.md, "Session 10").
 
 `hold()`, called inside such a callback, takes one more `PyGILState_Ensure`, so the state outlives the callback. A
 POSIX thread-specific value with a destructor gives it back when the thread exits: glibc runs the destructor on the
@@ -42,7 +42,7 @@ def _api() -> tuple[Any, Any, ctypes.c_uint] | None:
     api.PyGILState_GetThisThreadState.restype = ctypes.c_void_p
     api.PyThreadState_Clear.argtypes = (ctypes.c_void_p,)
     api.PyThreadState_Delete.argtypes = (ctypes.c_void_p,)
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = ctypes.PyDLL(None)  # keeps the GIL: these calls never block, and `_api` is then never entered twice
     libc.pthread_key_create.argtypes = (ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p)
     libc.pthread_setspecific.argtypes = (ctypes.c_uint, ctypes.c_void_p)
     libc.pthread_getspecific.argtypes = (ctypes.c_uint,)
