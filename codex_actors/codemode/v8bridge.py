@@ -19,7 +19,9 @@ src/v8_py_frontend/{exports,context,js_callback_maker}.cc and src/py_mini_racer/
 mini-racer is bound when V8 is first needed (`load_v8`, `context_count`, `Isolate`), not at import: importing
 py_mini_racer costs about 100 ms of CPU (its package imports asyncio), which `exec` would otherwise pay before its
 first model request. `check_version()` runs then: any mini-racer other than 0.14.x raises `ImportError` with the
-reason. V8 is initialised with mini-racer's default flags plus `--no-memory-protection-keys` (see `V8_FLAGS`).
+reason. V8 is initialised with mini-racer's default flags plus `--no-memory-protection-keys` (see
+`NO_PROTECTION_KEYS`); where something else initialised it first, `Isolate.create` refuses (IsolateError) a thread
+that could not touch V8's protected memory, instead of letting the process crash.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, Callable
 
 import attrs
 
-from codex_actors.codemode import held_thread_state
+from codex_actors.codemode import held_thread_state, protection_keys
 
 SUPPORTED = ("0.14.",)
 
@@ -101,11 +103,43 @@ class IsolateError(Exception):
     """A context could not be created or set up."""
 
 
+_INIT_LOCK = threading.Lock()
+_V8: dict[str, Any] = {}
+"""Set once, under `_INIT_LOCK`: `dll`, and `foreign` (True when something else initialised V8 first)."""
+
+
 def _dll() -> ctypes.CDLL:
-    # Flags take effect only if this is the process's first initialisation: py_mini_racer's own `MiniRacer()`
-    # initialises with its defaults (protection keys on) when it comes first.
-    init_mini_racer, _, flags = _binding()
-    return init_mini_racer(flags=flags, ignore_duplicate_init=True)
+    dll = _V8.get("dll")
+    if dll is not None:
+        return dll
+    init_mini_racer, _, flags = _binding()  # raises ImportError for a missing or other mini-racer
+    from py_mini_racer import LibAlreadyInitializedError
+
+    with _INIT_LOCK:
+        if "dll" not in _V8:
+            # Flags take effect only in the process's first initialisation: py_mini_racer's own `MiniRacer()`
+            # initialises with its defaults (protection keys on) when it comes first.
+            try:
+                _V8["foreign"] = False
+                _V8["dll"] = init_mini_racer(flags=flags)
+            except LibAlreadyInitializedError:
+                _V8["foreign"] = True
+                _V8["dll"] = init_mini_racer(flags=flags, ignore_duplicate_init=True)
+    return _V8["dll"]
+
+
+def _check_thread_can_build() -> None:
+    """Raise IsolateError where building a context on this thread would crash the process: V8 was initialised by
+    someone else, with memory protection keys on, and this thread predates it (see `protection_keys`)."""
+    if not _V8.get("foreign"):
+        return
+    blocked = protection_keys.blocked_keys(protection_keys.keys_in_use())
+    if blocked:
+        raise IsolateError(
+            f"V8 was initialised before code mode (by py_mini_racer's MiniRacer()?) with memory protection keys "
+            f"on, and this thread, older than that, has no access to V8's key {blocked[0]}: a context built here "
+            f"would crash the process. Call codex_actors.codemode.v8bridge.load_v8() before the first MiniRacer() "
+            f"(it starts V8 with {NO_PROTECTION_KEYS})")
 
 
 def load_v8() -> None:
@@ -147,6 +181,7 @@ class Isolate:
         (`partition_address_space.cc: Check failed: !IsConfigurablePoolInitialized()`, V8 14.4 / mini-racer
         0.14.1: a process-wide pool is initialised lazily, unguarded), and the lock costs nothing measurable."""
         isolate = cls()
+        _check_thread_can_build()
         with _CREATE_LOCK:
             isolate._ctx = isolate._dll.mr_init_context(isolate._callback)
         if not isolate._ctx:

@@ -114,3 +114,54 @@ def test_contexts_built_on_threads_that_predate_v8_do_not_crash_the_process():
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[0] == "[42, 42, 42, 42] []"
+
+
+# py_mini_racer's own MiniRacer() initialises V8 first (protection keys on, where the CPU has them); then a thread
+# older than that builds a context, and a thread created after it does.
+_MINI_RACER_FIRST = r"""
+import threading
+from codex_actors.codemode import v8bridge
+
+answers, ready, go = {}, threading.Event(), threading.Event()
+
+def build(tag):
+    try:
+        isolate = v8bridge.Isolate.create()
+        answers[tag] = isolate.eval_sync("6 * 7").data
+        isolate.free()
+    except v8bridge.IsolateError as exc:
+        answers[tag] = str(exc)
+
+def older():
+    ready.set()
+    go.wait()
+    build("older")
+
+thread = threading.Thread(target=older)
+thread.start()
+ready.wait()
+from py_mini_racer import MiniRacer
+alive = MiniRacer()  # kept alive: a context built beside a live one is what faults
+alive.eval("1")
+go.set()
+thread.join()
+newer = threading.Thread(target=build, args=("newer",))
+newer.start()
+newer.join()
+print(repr(answers))
+"""
+
+
+def test_a_thread_that_v8_initialised_elsewhere_would_crash_is_refused_with_a_clear_error():
+    proc = subprocess.run([sys.executable, "-c", _MINI_RACER_FIRST], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]  # never SIGSEGV
+    answers = eval(proc.stdout)  # noqa: S307 - our own subprocess's repr of a dict of str/int
+    assert answers["newer"] == 42
+    cpu_flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    if "pku" in cpu_flags:  # V8 tagged its dispatch table: the older thread has no access to the key
+        assert answers["older"].startswith("V8 was initialised before code mode (by py_mini_racer's MiniRacer()?)")
+        assert "Call codex_actors.codemode.v8bridge.load_v8() before the first MiniRacer()" in answers["older"]
+    else:  # no keys anywhere: any thread may build
+        assert answers["older"] == 42
