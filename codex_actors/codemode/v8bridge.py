@@ -177,7 +177,8 @@ class Isolate:
     @classmethod
     def create(cls) -> "Isolate":
         """A new context with its isolate thread (blocking). Raises IsolateError, also before building on a
-        thread that would crash the process (`_check_thread_can_build`). Contexts are created one at a time: two `mr_init_context` calls racing in two threads abort the process about once in 150 tries here
+        thread that would crash the process (`_check_thread_can_build`). Contexts are created one at a time: two
+        `mr_init_context` calls racing in two threads abort the process about once in 150 tries here
         (`partition_address_space.cc: Check failed: !IsConfigurablePoolInitialized()`, V8 14.4 / mini-racer
         0.14.1: a process-wide pool is initialised lazily, unguarded), and the lock costs nothing measurable."""
         isolate = cls()
