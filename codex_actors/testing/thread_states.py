@@ -8,8 +8,8 @@ import ctypes
 import threading
 
 
-def thread_state_count() -> int:
-    """How many Python thread states this interpreter has (public C API: `PyInterpreterState_ThreadHead`,
+def thread_states() -> set[int]:
+    """The addresses of this interpreter's Python thread states (public C API: `PyInterpreterState_ThreadHead`,
     `PyThreadState_Next`; the GIL is held during `pythonapi` calls)."""
     api = ctypes.pythonapi
     api.PyInterpreterState_Get.restype = ctypes.c_void_p
@@ -17,11 +17,16 @@ def thread_state_count() -> int:
     api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
     api.PyThreadState_Next.argtypes = (ctypes.c_void_p,)
     api.PyThreadState_Next.restype = ctypes.c_void_p
-    count, state = 0, api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+    states, state = set(), api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
     while state:
-        count += 1
+        states.add(state)
         state = api.PyThreadState_Next(state)
-    return count
+    return states
+
+
+def thread_state_count() -> int:
+    """How many Python thread states this interpreter has."""
+    return len(thread_states())
 
 
 def foreign_thread_states() -> int:
