@@ -29,6 +29,9 @@ no other timed row does.
   process (as `batch` does). No pool start.
 - `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` (after the refill)
   before each timed exec: the machine has gone idle, as after a model round trip.
+- `warm_exec_script`: `warm_exec_paced` with a model-written cell of the usual shape instead of `text("ok")`
+  (benchmarks/model_script.js, 1.6 KiB: functions, arrow callbacks with `return`, a loop, an `await`, four
+  outputs and a stored value; no nested tools): what the `return` check's parse and V8's compile of real code add.
 - `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes:
   each exec builds its context on its path).
 - `warm_exec_alternating` N (the last tool count, against the first): `warm_exec` with two services in one
@@ -80,6 +83,8 @@ from benchmarks.report import fmt_bytes, fmt_duration, format_table, mean, perce
 PACE_MS = 20
 COLUMNS = ("scenario", "tools", "samples", "warmups", "iters", "mean/exec", "p95/exec", "rssΔ p50", "rssΔ max")
 CODE = 'text("ok")'
+#: The `warm_exec_script` row's cell: a model-written script of the usual shape (benchmarks/model_script.js).
+SCRIPT = (Path(__file__).parent / "model_script.js").read_text(encoding="utf-8")
 #: What the `floor_wake` row's worker thread does before handing back, in s: about the isolate side of an exec.
 WAKE_WORK_S = 0.0003
 NODE_HOST = Path(__file__).with_name("node_worker_host.js")
@@ -130,11 +135,11 @@ async def _dispatch(call: Any) -> Any:
     return {"ok": True}
 
 
-async def _exec_once(service: Any, tools: list[Any]) -> float:
+async def _exec_once(service: Any, tools: list[Any], code: str = CODE) -> float:
     from codex_actors.tools.code_mode import handle_exec, succeeded
 
     started = time.perf_counter()
-    output = await handle_exec(service, "call_bench", CODE, tools=tools)
+    output = await handle_exec(service, "call_bench", code, tools=tools)
     elapsed = time.perf_counter() - started
     if not succeeded(output):
         raise RuntimeError(f"benchmark exec failed: {output['output']!r}")
@@ -214,11 +219,12 @@ async def _warm_samples(spec: dict[str, Any], sampler: Sampler, tools: list[Any]
 
     from codex_actors.codemode import open_code_mode_service
 
+    code = SCRIPT if spec.get("script") else CODE
     for _ in range(spec["samples"]):
         async with open_code_mode_service(_dispatch, pool_size=spec["pool_size"]) as service:
             service.prepare(tools)  # as a session's tool registry does
             for _ in range(spec["warmups"]):
-                await _exec_once(service, tools)
+                await _exec_once(service, tools, code)
             before = sampler.begin()
             for _ in range(spec["iters"]):
                 if spec.get("refill", True):
@@ -228,7 +234,7 @@ async def _warm_samples(spec: dict[str, Any], sampler: Sampler, tools: list[Any]
                 started = time.perf_counter()  # at the exec's own moment: the refill is done, nothing else runs
                 floor.eval("1")
                 sampler.floor.append(time.perf_counter() - started)
-                sampler.times.append(await _exec_once(service, tools))
+                sampler.times.append(await _exec_once(service, tools, code))
             sampler.end(before)
 
 
@@ -503,6 +509,8 @@ def plan(samples: int, warm_iterations: int, tool_counts: list[int], live_cells:
                           iters=1, pool_size=2))
     specs.append(dict(name="warm_exec_paced", kind="warm", tools=first, samples=samples, warmups=1,
                       iters=warm_iterations, pool_size=2, pace_ms=PACE_MS))
+    specs.append(dict(name="warm_exec_script", kind="warm", tools=first, samples=samples, warmups=1,
+                      iters=warm_iterations, pool_size=2, pace_ms=PACE_MS, script=True))
     specs.append(dict(name="cold_exec_no_pool", kind="cold", tools=first, samples=samples, warmups=0, iters=1,
                       pool_size=0))
     specs.append(dict(name="warm_exec_no_pool", kind="warm", tools=first, samples=samples, warmups=1,

@@ -42,7 +42,7 @@ def test_exec_overhead_prints_the_spec_table_with_reference_rows_ratios_and_json
     assert [(r[0], r[1]) for r in rows] == [
         ("cold_exec", "0"), ("warm_exec", "0"), ("cold_exec", "3"), ("warm_exec", "3"),
         ("warm_exec_back_to_back", "0"), ("cold_exec_shared_pool", "0"), ("cold_exec_shared_pool", "3"), ("warm_exec_paced", "0"),
-        ("cold_exec_no_pool", "0"), ("warm_exec_no_pool", "0"), ("warm_exec_alternating", "3"), ("floor_eval", "0"),
+        ("warm_exec_script", "0"), ("cold_exec_no_pool", "0"), ("warm_exec_no_pool", "0"), ("warm_exec_alternating", "3"), ("floor_eval", "0"),
         ("floor_first_job", "0"), ("floor_wake", "0"), ("node_worker", "0"),
         ("terminate_busy", "0"), ("terminate_busy_back_to_back", "0"), ("live_cells", "0")]
     assert rows[1][2:5] == ["1", "1", "2"]  # warm_exec: samples, warmups, iters
