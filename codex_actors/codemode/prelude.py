@@ -9,9 +9,10 @@ only; no global, no symbol.
 The mailbox is a SharedArrayBuffer: four Int32 (log end, inbound count, inbound "more" flag, and what JS calls the
 callback for: 1 `post`, 2 `pull`), then a log of `LOG` UTF-16 units and an inbound area of `IN` units.
 - JS -> host: each message is appended to the log as frames (length, "more parts" bit, units) and the committed
-  end is published with `Atomics.store`. Most messages are handed over (`post()`) at the end of the current
-  burst of microtasks, so an exec's output and completion travel in one callback; `yield_control()` and the
-  completion are handed over at once; a full log is handed over before appending. The host may also read the
+  end is published with `Atomics.store`. Output is handed over (`post()`) once every microtask queued so far
+  has run (in a macrotask of its own), so a cell's output and its completion travel in one callback even across
+  awaits that settle at once; a tool call or notification at the end of the current burst of microtasks;
+  `yield_control()` and the completion at once; a full log before appending. The host may also read the
   committed log from its own thread (a yield deadline during a busy loop); only the host, inside `post()`,
   resets it.
 - host -> JS: `start()` reads the job `{code, store, tools?}` the host wrote before calling it, `receive()` calls
@@ -48,6 +49,7 @@ PRELUDE_JS = r"""
   const SAB = g.SharedArrayBuffer;
   const A = g.Atomics;
   const waitAsync = A.waitAsync;
+  const FLUSH_AFTER_MS = 0.001;
   const uncurry = Function.prototype.call.bind(Function.prototype.bind);
   const call = Function.prototype.call;
   const stringify = JSON.stringify;
@@ -105,6 +107,7 @@ PRELUDE_JS = r"""
   let finished = false;
   let exitRequested = false;
   let flushPending = false;
+  let hopPending = false;
   let timerSeq = 0;
   let toolSeq = 0;
   const timers = new Set();
@@ -139,14 +142,23 @@ PRELUDE_JS = r"""
     if (A.load(ctl, 0) > 0) post();
   }
 
-  // Most messages wait for the end of the current burst of microtasks (two hops), so an exec's output and its
-  // completion reach the host in one callback; yield_control() and completion are handed over at once.
-  function hop2() { flushPending = false; flushNow(); }
+  // Output waits until every microtask queued so far has run (a macrotask: the wait below times out in a task of
+  // its own), so a cell's output, its awaits that settle at once and its completion reach the host in one
+  // callback. A tool call or notification goes at the end of the current burst of microtasks (two hops): the
+  // cell waits for its answer. yield_control() and the completion are handed over at once.
+  const flushWait = new Int32Array(new SAB(4));
+  function flushLater() { flushPending = false; flushNow(); }
+  function hop2() { hopPending = false; flushNow(); }
   function hop1() { promiseThen(resolved, hop2); }
 
   function send(s) {
     append(s);
-    if (!flushPending) { flushPending = true; promiseThen(resolved, hop1); }
+    if (!flushPending) { flushPending = true; promiseThen(waitAsync(flushWait, 0, 0, FLUSH_AFTER_MS).value, flushLater); }
+  }
+
+  function sendSoon(s) {
+    append(s);
+    if (!hopPending) { hopPending = true; promiseThen(resolved, hop1); }
   }
 
   function sendNow(s) {
@@ -288,7 +300,7 @@ PRELUDE_JS = r"""
     notify(value) {
       const s = serialize(value);
       if (trimStr(s) === "") throw "notify expects non-empty text";
-      send('{"t":"notify","text":' + stringify(s) + "}");
+      sendSoon('{"t":"notify","text":' + stringify(s) + "}");
     },
     yield_control() { sendNow('{"t":"yield"}'); },
     exit() { exitRequested = true; throw EXIT; },
@@ -322,7 +334,7 @@ PRELUDE_JS = r"""
       const id = "tool-" + (++toolSeq);
       return new Promise((resolve, reject) => {
         mapSet(pending, id, [resolve, reject]);
-        send('{"t":"tool","id":' + stringify(id) + ',"tool":' + index + ',"input":' + (input === undefined ? "null" : stringify(input)) + "}");
+        sendSoon('{"t":"tool","id":' + stringify(id) + ',"tool":' + index + ',"input":' + (input === undefined ? "null" : stringify(input)) + "}");
       });
     };
   }
@@ -387,7 +399,7 @@ PRELUDE_JS = r"""
 
   function reset() {
     // Back to a never-used state after the creation-time warm-up job (host code only).
-    started = finished = exitRequested = flushPending = false;
+    started = finished = exitRequested = flushPending = hopPending = false;
     timerSeq = toolSeq = 0;
     setClear(timers);
     mapClear(pending);
@@ -422,7 +434,7 @@ PRELUDE_JS = r"""
   // compiles a function on its first call, about 0.15 ms for these. The job's completion runs after this
   // function returns; the real job's start() resets first.
   if (__WARM_UP__) {
-    const warmJob = '{"code":"text(\\"\\"); text({}); load(\\"k\\");","store":{}}';
+    const warmJob = '{"code":"text(\\"\\"); text({}); load(\\"k\\"); notify(\\"w\\");","store":{}}';
     for (let i = 0; i < warmJob.length; i++) units[LOG + i] = codeAt(warmJob, i);
     ctl[2] = 0;
     ctl[1] = warmJob.length;
