@@ -30,7 +30,7 @@ no other timed row does.
 - `warm_exec_paced`: `warm_exec` at the first tool count with an untimed pause of `PACE_MS` (after the refill)
   before each timed exec: the machine has gone idle, as after a model round trip.
 - `warm_exec_script`: `warm_exec_paced` with a model-written cell of the usual shape instead of `text("ok")`
-  (benchmarks/model_script.js, 1.6 KiB: functions, arrow callbacks with `return`, a loop, an `await`, four
+  (benchmarks/model_script.js, 1.6 KiB: functions, arrow callbacks with `return`, a loop of `await`s, four
   outputs and a stored value; no nested tools): what the `return` check's parse and V8's compile of real code add.
 - `cold_exec_no_pool` / `warm_exec_no_pool`: the same at the first tool count with `pool_size=0` (no warm runtimes:
   each exec builds its context on its path).
