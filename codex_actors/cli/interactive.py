@@ -254,7 +254,6 @@ class SessionLoop:
                 await self._replay(self.replay)
             if self.first_turn is not None:
                 (text, images), self.first_turn = self.first_turn, None
-                self._echo(text)
                 await self._submit_turn(text, images)
             return None
         self.renderer.feed(msg)
@@ -294,8 +293,8 @@ class SessionLoop:
         self.ctrl_c_armed = False
         if not text.strip():
             return None
-        self._echo(text, steering=self.turn_running and not text.strip().startswith("/"))
         if text.strip().startswith("/"):
+            self._echo(text)
             return await self._slash(text.strip())
         await self._submit_turn(text, [])
         return None
@@ -335,12 +334,16 @@ class SessionLoop:
         return None
 
     async def _submit_turn(self, text: str, images: list[str]) -> None:
+        """Send the user's line and echo it, labelled as steering only when the session says it went into the
+        running turn: a turn seen running here may have ended meanwhile, and a task that takes no input (a
+        compaction) is replaced by a new turn instead."""
         from codex_actors.runtime import sandbox_policy
 
         items: list[ops.UserInput] = [ops.TextInput(text)] + [ops.LocalImageInput(p) for p in images]
-        await self.handle.submit(ops.UserTurn(
+        _, answer = await self.handle.ask(ops.UserTurn(
             items=items, cwd=str(self.config.cwd), approval_policy=self.config.get("approval_policy"),
             sandbox_policy=sandbox_policy(self.config, self.add_dirs).to_json(), model=self.config.get("model")))
+        self._echo(text, steering=answer == "steered")
         try:
             await self.history.append(self.handle.session_id, text)
         except OSError as exc:

@@ -183,6 +183,27 @@ def test_steering_text_is_echoed_once(tmp_path, scripted):
     assert quit_screen(screen) == 0
 
 
+def test_a_line_typed_during_a_compaction_starts_a_turn_and_is_not_labelled_steering(tmp_path, scripted):
+    # A compaction takes no input: the session replaces it with a new turn. The screen saw a task running, but
+    # only the session's answer may say the line steered one.
+    server = scripted([response(text_message("first answer")),
+                       response(text_message("the summary"), delay=2.0),
+                       response(text_message("answered the new line"))])
+    screen = spawn_screen(tmp_path, server.url, color=False)
+    screen.child.send("start\r")
+    screen.wait_for("first answer")
+    screen.child.send("/compact\r")
+    screen.wait_until(lambda text: len(server.requests()) == 2, what="the compaction request")
+    screen.child.send("a new line\r")
+    screen.wait_for("answered the new line")
+    screen.settle()
+    lines = screen.lines()
+    assert lines.count("› a new line") == 1, screen.text()
+    assert not any("steering" in line for line in lines), screen.text()
+    assert quit_screen(screen) == 0
+    assert "a new line" in str(server.requests()[2])
+
+
 def test_resume_shows_the_earlier_transcript_before_the_prompt(tmp_path, scripted):
     patch = "*** Begin Patch\n*** Add File: greeting.txt\n+hi there\n*** End Patch\n"
     server = scripted([
