@@ -7,7 +7,8 @@ import trio
 
 from codex_actors.codemode import CodeModeError, NestedToolSpec, open_code_mode_service, v8bridge
 from codex_actors.codemode import service as service_module
-from codex_actors.codemode.runtime import MALFORMED_MESSAGE, V8Runtime, import_specifier
+from codex_actors.codemode.compile_errors import import_specifier
+from codex_actors.codemode.runtime import MALFORMED_MESSAGE, V8Runtime
 from codex_actors.tools.code_mode import handle_exec
 
 from tests.codemode.helpers import Tools
