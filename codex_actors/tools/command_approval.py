@@ -29,7 +29,8 @@ from codex_actors.tools.approvals.rules import ExecPolicy, allow_rule
 from codex_actors.tools.approvals.safe_commands import normalize_shell
 from codex_actors.tools.exec_policy_files import append_allow_rule
 from codex_actors.tools.router import ToolCall, ToolContext, ToolError, ToolResult
-from codex_actors.tools.unified_exec import ExecToolOutput, tool_result
+from codex_actors.tools.unified_exec import ExecToolOutput
+from codex_actors.tools.unified_exec_handlers import tool_result
 
 REJECTED_BY_USER = "exec command rejected by user"
 #: The policy of a command that runs outside the platform sandbox (as under danger-full-access).

@@ -36,7 +36,8 @@ from codex_actors.tools.router import ToolCall, ToolContext, ToolHandler, ToolRe
 from codex_actors.tools.services import SessionServices
 from codex_actors.tools.shell import ShellTool
 from codex_actors.tools.shell_command import ShellCommandTool
-from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, ExecCommandTool, UnifiedExec, WriteStdinTool
+from codex_actors.tools.unified_exec import UNIFIED_EXEC_ENV, UnifiedExec
+from codex_actors.tools.unified_exec_handlers import ExecCommandTool, WriteStdinTool
 from codex_actors.tools.view_image import ViewImageTool
 
 

@@ -22,10 +22,9 @@ from codex_actors.exec.events import MAX_DELTA_EVENTS, decode, exec_command_begi
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import formatted_truncate
-from codex_actors.tools.unified_exec import (
-    APPROVAL_PARAMETERS, DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput, ToolArgumentError, exec_context, resolve_workdir,
-    tool_result,
-)
+from codex_actors.tools.exec_arguments import ToolArgumentError, resolve_workdir
+from codex_actors.tools.unified_exec import APPROVAL_PARAMETERS, DEFAULT_MAX_OUTPUT_TOKENS, ExecContext, ExecToolOutput
+from codex_actors.tools.unified_exec_handlers import exec_context, tool_result
 
 if TYPE_CHECKING:
     from codex_actors.exec.process import ProcessSummary

@@ -20,7 +20,8 @@ from typing import Any, Mapping
 
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.tools.shell import ShellTool
-from codex_actors.tools.unified_exec import APPROVAL_PARAMETERS, ExecToolOutput, exec_context, tool_result, without_login
+from codex_actors.tools.unified_exec import APPROVAL_PARAMETERS, ExecToolOutput, without_login
+from codex_actors.tools.unified_exec_handlers import exec_context, tool_result
 
 SHELL_COMMAND_TOOL: dict[str, Any] = {
     "type": "function", "name": "shell_command", "strict": False,

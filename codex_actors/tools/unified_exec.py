@@ -1,7 +1,8 @@
 """Unified exec tools `exec_command` and `write_stdin` (spec 4.4) over `exec.ProcessActor`s.
 
 `UnifiedExec` owns the live processes of one agent session (at most 64, pruned as the spec says) in a nursery
-its owner provides; the handlers are called concurrently from tool-call tasks of the trio thread that owns the
+its owner provides; its `exec_command` / `write_stdin` (behind the router handlers of `unified_exec_handlers`;
+arguments read by `exec_arguments`) are called concurrently from tool-call tasks of the trio thread that owns the
 `UnifiedExec` (all bookkeeping is synchronous, so no lock is needed). Every call returns an `ExecToolOutput`
 whose `text` is exactly what the model sees:
 
@@ -21,7 +22,6 @@ Not done here: intercepting an `apply_patch` heredoc given as `cmd` (spec 4.4) b
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import secrets
@@ -39,6 +39,9 @@ from codex_actors.exec.events import (
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.exec.shell_snapshot import ShellSnapshot
 from codex_actors.exec.truncation import approx_token_count, formatted_truncate
+from codex_actors.tools.exec_arguments import (
+    ToolArgumentError, optional_bool, optional_number, optional_str, required_str, resolve_workdir, session_id_of,
+)
 
 if TYPE_CHECKING:
     from codex_actors.exec.process import ProcessSummary
@@ -139,10 +142,6 @@ class ExecToolOutput:
     structured: dict[str, Any] | None = None
     exit_code: int | None = None
     output: str = ""
-
-
-class ToolArgumentError(Exception):
-    """Bad arguments from the model; the message is returned to the model as is."""
 
 
 @attrs.define
@@ -264,12 +263,12 @@ class UnifiedExec:
         """
         started = trio.current_time()
         try:
-            cmd = _required_str(args, "cmd")
+            cmd = required_str(args, "cmd")
             workdir = resolve_workdir(args, ctx.cwd)
-            shell = _optional_str(args, "shell") or self._default_shell
-            tty = _optional_bool(args, "tty", False)
-            login = _optional_bool(args, "login", True) and self._allow_login
-            yield_ms = _clamp(_optional_number(args, "yield_time_ms", DEFAULT_EXEC_YIELD_MS), MIN_YIELD_MS,
+            shell = optional_str(args, "shell") or self._default_shell
+            tty = optional_bool(args, "tty", False)
+            login = optional_bool(args, "login", True) and self._allow_login
+            yield_ms = _clamp(optional_number(args, "yield_time_ms", DEFAULT_EXEC_YIELD_MS), MIN_YIELD_MS,
                               MAX_YIELD_MS)
             max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
@@ -322,9 +321,9 @@ class UnifiedExec:
         """
         started = trio.current_time()
         try:
-            process_id = _session_id(args)
-            chars = _optional_str(args, "chars") or ""
-            yield_ms = _optional_number(args, "yield_time_ms", DEFAULT_WRITE_YIELD_MS)
+            process_id = session_id_of(args)
+            chars = optional_str(args, "chars") or ""
+            yield_ms = optional_number(args, "yield_time_ms", DEFAULT_WRITE_YIELD_MS)
             max_tokens = _max_tokens(args, self._token_limit)
         except ToolArgumentError as exc:
             return ExecToolOutput(str(exc), success=False)
@@ -453,124 +452,10 @@ class UnifiedExec:
         return {**self._env, **UNIFIED_EXEC_ENV, **policy.env_overrides()}
 
 
-# -- argument parsing (messages go to the model) ----------------------------------------------------------
-def _required_str(args: Mapping[str, Any], key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ToolArgumentError(f"failed to parse function arguments: `{key}` must be a non-empty string")
-    return value
-
-
-def _optional_str(args: Mapping[str, Any], key: str) -> str | None:
-    value = args.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ToolArgumentError(f"failed to parse function arguments: `{key}` must be a string")
-    return value
-
-
-def _optional_bool(args: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = args.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ToolArgumentError(f"failed to parse function arguments: `{key}` must be true or false")
-    return value
-
-
-def _optional_number(args: Mapping[str, Any], key: str, default: float) -> float:
-    value = args.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ToolArgumentError(f"failed to parse function arguments: `{key}` must be a number")
-    return float(value)
-
-
 def _max_tokens(args: Mapping[str, Any], limit: int | None = None) -> int:
-    requested = max(1, int(_optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
+    requested = max(1, int(optional_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)))
     return min(requested, limit) if limit is not None else requested
-
-
-def _session_id(args: Mapping[str, Any]) -> int:
-    value = args.get("session_id")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise ToolArgumentError("failed to parse function arguments: `session_id` must be an integer")
-    return int(value)
 
 
 def _clamp(value: float, low: float, high: float) -> float:
     return min(max(value, low), high)
-
-
-def resolve_workdir(args: Mapping[str, Any], cwd: str) -> str:
-    workdir = _optional_str(args, "workdir")
-    path = os.path.normpath(os.path.join(cwd, workdir)) if workdir else cwd
-    if not os.path.isdir(path):
-        raise ToolArgumentError(f"workdir {path!r} does not exist or is not a directory")
-    return path
-
-
-# -- router adapters (codex_actors.tools.router.ToolHandler) -----------------------------------------------
-def exec_context(call: Any, ctx: Any) -> ExecContext:
-    """An ExecContext for a router `ToolCall` + `ToolContext`: event dicts are turned into protocol
-    `EventMsg` objects (one cattrs converter) before they reach the router's `emit`."""
-    from codex_actors.protocol.events import EVENT_MSGS
-
-    async def emit(event: dict[str, Any]) -> None:
-        await ctx.emit(EVENT_MSGS.structure(event))
-
-    return ExecContext(call.call_id, ctx.turn_id, ctx.cwd, emit)
-
-
-def tool_result(out: ExecToolOutput) -> Any:
-    """The router `ToolResult` of an `ExecToolOutput` (its structured value is what code mode sees)."""
-    from codex_actors.tools.router import ToolResult
-
-    return ToolResult(out.text, success=out.success, code_mode_value=out.structured)
-
-
-class _UnifiedExecHandler:
-    kind = "function"
-    parallel = True
-    name = ""
-    _spec: dict[str, Any] = {}
-
-    def __init__(self, unified: UnifiedExec | None = None) -> None:
-        self._unified = unified
-
-    def spec(self) -> dict[str, Any]:
-        return self._spec
-
-    def _target(self, ctx: Any) -> UnifiedExec:
-        unified = self._unified or ctx.services.processes
-        if unified is None:
-            raise RuntimeError(f"{self.name}: no UnifiedExec given and none in ctx.services.processes")
-        return unified
-
-
-class ExecCommandTool(_UnifiedExecHandler):
-    """Router handler for `exec_command`; uses the given `UnifiedExec`, else `ctx.services.processes`."""
-
-    name = "exec_command"
-    _spec = EXEC_COMMAND_TOOL
-
-    def spec(self) -> dict[str, Any]:
-        allowed = self._unified is None or self._unified.allows_login_shell
-        return EXEC_COMMAND_TOOL if allowed else without_login(EXEC_COMMAND_TOOL)
-
-    async def handle(self, call: Any, ctx: Any) -> Any:
-        return tool_result(await self.run(call, ctx))
-
-    async def run(self, call: Any, ctx: Any, *, policy: SandboxPolicy | None = None) -> ExecToolOutput:
-        """Run the call under `policy` (None = the UnifiedExec's); the approval layer's entry point."""
-        return await self._target(ctx).exec_command(call.arguments(), exec_context(call, ctx), policy=policy)
-
-
-class WriteStdinTool(_UnifiedExecHandler):
-    """Router handler for `write_stdin`; uses the given `UnifiedExec`, else `ctx.services.processes`."""
-
-    name = "write_stdin"
-    _spec = WRITE_STDIN_TOOL
-
-    async def handle(self, call: Any, ctx: Any) -> Any:
-        return tool_result(await self._target(ctx).write_stdin(call.arguments(), exec_context(call, ctx)))

@@ -10,9 +10,8 @@ import trio
 from codex_actors.exec.policy import SandboxPolicy
 from codex_actors.tools.router import ToolCall, ToolContext
 from codex_actors.tools.services import SessionServices
-from codex_actors.tools.unified_exec import (
-    STDIN_CLOSED, ExecCommandTool, ExecContext, SessionStore, UnifiedExec, WriteStdinTool,
-)
+from codex_actors.tools.unified_exec import STDIN_CLOSED, ExecContext, SessionStore, UnifiedExec
+from codex_actors.tools.unified_exec_handlers import ExecCommandTool, WriteStdinTool
 from tests.exec.proctable import assert_nothing_left
 from tests.memory_probe import run_measured
 
