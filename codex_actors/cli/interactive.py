@@ -36,7 +36,6 @@ from codex_actors.cli.prompt_thread import (
     Choice,
     EndOfInput,
     Interrupted,
-    Line,
     Question,
     StatusBox,
     TerminalFile,

@@ -17,7 +17,7 @@ import attrs
 import trio
 
 from codex_actors.codemode import runtime as rt
-from codex_actors.codemode.core import CellCore, CellError, CellOutcome, missing_cell
+from codex_actors.codemode.core import CellCore, CellError, missing_cell
 from codex_actors.codemode.description import render_code_mode_sample
 from codex_actors.codemode.tools_spec import FREEFORM, NestedToolCall, NestedToolError, NestedToolSpec
 

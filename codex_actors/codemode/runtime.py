@@ -29,7 +29,7 @@ from codex_actors.codemode import v8bridge
 from codex_actors.codemode.compile_errors import compile_error_text
 from codex_actors.codemode.module_goal import module_source
 from codex_actors.codemode.output import OutputItem, item_from_json
-from codex_actors.codemode.prelude import ENTRY_NAME, LINE_OFFSET, prelude_js
+from codex_actors.codemode.prelude import prelude_js
 from codex_actors.codemode.thread_exit import ThreadExit
 
 RUNTIME_INIT_FAILED = "failed to initialize code mode runtime"

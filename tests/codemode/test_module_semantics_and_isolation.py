@@ -1,7 +1,5 @@
 """Issue 18 items 3-5: host internals out of the model's reach, no leak on a failed start, module semantics."""
 
-import json
-
 import pytest
 import trio
 

@@ -3,7 +3,6 @@
 Every test makes its own login profile in a temporary HOME (never the machine's), and runs real bash.
 """
 
-import os
 import re
 from pathlib import Path
 
