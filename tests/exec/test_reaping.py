@@ -47,7 +47,12 @@ def test_every_parent_comes_before_its_children():
         for pid in found[1:]:
             assert position[_parent_of(pid)] < position[pid], found
     finally:
-        for pid in tree_pids():
-            if _descends_from(pid, top.pid):
+        # Found before any is killed: a killed shell's children are re-parented at once and no longer descend
+        # from `top`, so checking while killing left all but `top` running.
+        doomed = [pid for pid in tree_pids() if _descends_from(pid, top.pid)]
+        for pid in doomed:
+            try:
                 os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         top.wait()
