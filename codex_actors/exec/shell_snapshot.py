@@ -2,10 +2,8 @@
 
 As codex-rs does (`core/src/shell_snapshot.rs`): at session start the login shell (`bash -lc <capture script>`,
 unsandboxed, stdin closed, in the session's cwd, with the commands' base environment) runs the user's profile once
-and prints its functions, aliases, shell options, umask and environment. It runs under the unsandboxed
-launcher, so whatever the profile starts (a slow `sleep`, `cmd &`, a `setsid` daemon such as an `ssh-agent`)
-ends with the capture, or with this process however it dies. `render_snapshot` turns the output into a bash file
-under `$CODEX_ACTORS_HOME/shell_snapshots/<session id>.<nonce>.sh`, which is validated by sourcing it
+and prints its functions, aliases, shell options, umask and environment; `render_snapshot` turns that into a
+bash file under `$CODEX_ACTORS_HOME/shell_snapshots/<session id>.<nonce>.sh`, which is validated by sourcing it
 in a plain `bash -c`. Commands of the form `[bash, -lc, script]` then run as `[bash, -c, script]` with
 `BASH_ENV=<snapshot>`: bash sources the snapshot before it parses the script (so aliases and functions are there,
 line numbers and `$0` stay as they were), and the profile does not run again. Differences from codex-rs: the
@@ -38,8 +36,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import trio
-
-from codex_actors.exec.spawn import launcher_argv
 
 SNAPSHOT_DIR = "shell_snapshots"
 SNAPSHOT_TIMEOUT_S = 10.0
@@ -144,31 +140,16 @@ def _same_program(program: str, shell: str, env: Mapping[str, str]) -> bool:
     return found is not None and os.path.realpath(found) == os.path.realpath(shell)
 
 
-async def _run(argv: list[str], *, cwd: str, env: Mapping[str, str], timeout_s: float, what: str,
-               whole_tree: bool = False) -> trio.CompletedProcess:
-    """Run `argv` to its end (stdin closed, output captured). `whole_tree`: through the unsandboxed launcher with
-    a lifeline (`sandbox.run_as_reaper`), so every process it starts, a profile's `sleep`, `cmd &` or `setsid`
-    daemon included, ends with it: when it exits, when it is stopped (a timeout, the session ending) and when
-    this process dies. Otherwise only `argv`'s own process is stopped."""
-    lifeline_r = lifeline_w = None
-    if whole_tree:
-        lifeline_r, lifeline_w = os.pipe()
-        command = launcher_argv(argv, cwd=cwd, policy=None, tty=False, lifeline=lifeline_r)
-    else:
-        command = argv
+async def _run(argv: list[str], *, cwd: str, env: Mapping[str, str], timeout_s: float, what: str
+               ) -> trio.CompletedProcess:
     try:
         with trio.fail_after(timeout_s):
-            return await trio.run_process(
-                command, cwd=cwd, env=dict(env), stdin=b"", capture_stdout=True, capture_stderr=True, check=False,
-                start_new_session=True, pass_fds=() if lifeline_r is None else (lifeline_r,))
+            return await trio.run_process(argv, cwd=cwd, env=dict(env), stdin=b"", capture_stdout=True,
+                                          capture_stderr=True, check=False, start_new_session=True)
     except trio.TooSlowError:
         raise SnapshotError(f"{what} took longer than {timeout_s:g} s") from None
     except OSError as exc:
         raise SnapshotError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
-    finally:
-        for fd in (lifeline_r, lifeline_w):
-            if fd is not None:
-                os.close(fd)
 
 
 def _stderr_tail(proc: trio.CompletedProcess) -> str:
@@ -188,7 +169,7 @@ async def capture(shell: str, *, cwd: str, env: Mapping[str, str], path: Path,
         raise SnapshotError(f"snapshot path {str(path)!r} holds characters BASH_ENV would expand")
     marker = f"__CODEX_ACTORS_SNAPSHOT_{secrets.token_hex(8)}__"
     proc = await _run([shell, "-lc", capture_script(marker)], cwd=cwd, env=env, timeout_s=timeout_s,
-                      what="the login shell", whole_tree=True)
+                      what="the login shell")
     if proc.returncode != 0:
         raise SnapshotError(f"the login shell exited with {proc.returncode}{_stderr_tail(proc)}")
     text = render_snapshot(proc.stdout, marker, env, shell=shell)
@@ -216,7 +197,9 @@ class ShellSnapshot:
 
     The owner runs `await nursery.start(snapshot.run)` (returns at once; nothing runs yet), calls `begin()` when
     the capture may start (off the first model request's path), and `aclose()` (or cancels the nursery) to stop:
-    a capture in progress is killed and reaped, and the file is deleted. `await path()` starts the capture if
+    a capture in progress is killed and reaped, and the file is deleted. Only the login shell is killed: a command
+    its profile runs goes on to its end (killing it mid-way can leave its state behind: `pyenv rehash`'s lock,
+    left so, made every later login shell wait 60 s for it). `await path()` starts the capture if
     nobody has, waits for it (at most SNAPSHOT_TIMEOUT_S) and answers the file, or None when it failed
     (`failure` then says why).
     """
