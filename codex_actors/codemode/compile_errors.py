@@ -18,7 +18,7 @@ def compile_error_text(message: str) -> str:
     the user's own line. A static import becomes `Unsupported import in exec: <specifier>` (spec 2.5). A message
     without a position gives its first line, "" when empty."""
     match = _V8_POSITION.match(message)
-    if match is None:  # no position: V8's first line ("" for an empty message)
+    if match is None:
         return message.strip().split("\n", 1)[0]
     line = int(match.group(1)) - LINE_OFFSET
     error, column = match.group(2), len(match.group(4)) + 1

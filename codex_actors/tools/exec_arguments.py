@@ -49,16 +49,12 @@ def optional_number(args: Mapping[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-
-
 def session_id_of(args: Mapping[str, Any]) -> int:
     """`args["session_id"]`: an integer (a whole float such as 3.0 counts)."""
     value = args.get("session_id")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
         raise ToolArgumentError("failed to parse function arguments: `session_id` must be an integer")
     return int(value)
-
-
 
 
 def resolve_workdir(args: Mapping[str, Any], cwd: str) -> str:
